@@ -7,4 +7,5 @@ export * from './core/digest.js';
 export * from './core/errors.js';
 export * from './core/manifest.js';
 export * from './core/media-types.js';
+export * from './core/platform.js';
 export * from './core/reference.js';

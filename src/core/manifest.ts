@@ -130,8 +130,11 @@ export function parseManifest(raw: Uint8Array, options: ParseManifestOptions = {
     throw invalidManifest(`manifest${where} is not valid JSON: ${(e as Error).message}`);
   }
   if (!isObject(json)) throw invalidManifest(`manifest${where} must be a JSON object`);
+  if (json.mediaType !== undefined && typeof json.mediaType !== 'string') {
+    throw invalidManifest(`manifest${where}: "mediaType" must be a string`);
+  }
   const contentType = options.contentType ? stripParameters(options.contentType) : undefined;
-  const declared = typeof json.mediaType === 'string' ? json.mediaType : undefined;
+  const declared = json.mediaType as string | undefined;
   if (json.schemaVersion === 1 || isSchema1MediaType(declared) || isSchema1MediaType(contentType)) {
     throw new ImgdigestError(
       'MANIFEST_UNSUPPORTED',
@@ -144,7 +147,13 @@ export function parseManifest(raw: Uint8Array, options: ParseManifestOptions = {
       `manifest${where}: schemaVersion must be 2, got ${JSON.stringify(json.schemaVersion)}`,
     );
   }
-  const mediaType = declared ?? (contentType && contentType !== 'application/json' ? contentType : undefined);
+  // A served Content-Type only counts when it names a manifest type (registries also say
+  // application/json or application/octet-stream); otherwise the kind is inferred from the shape.
+  const served =
+    contentType && (isIndexMediaType(contentType) || isImageManifestMediaType(contentType))
+      ? contentType
+      : undefined;
+  const mediaType = declared ?? served;
   const kind = kindOf(json, mediaType);
   const base = { raw, digest, size: raw.byteLength };
   if (kind === 'index') {
@@ -187,9 +196,9 @@ function validateImageManifest(json: Record<string, unknown>, where: string): Im
     });
   }
   validateOptional(json, where);
-  const value = json as unknown as ImageManifest;
-  if (value.layers === undefined) Object.defineProperty(value, 'layers', { value: [], enumerable: false });
-  return value;
+  // The digest comes from the raw bytes, so defaulting the parsed value is safe.
+  if (json.layers === undefined) json.layers = [];
+  return json as unknown as ImageManifest;
 }
 
 function validateOptional(json: Record<string, unknown>, where: string): void {
