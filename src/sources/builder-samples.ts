@@ -1,0 +1,138 @@
+/**
+ * @module sources/builder-samples
+ * The sample images the offline quick start and the tests use: a multi-platform OCI index
+ * (linux/amd64, linux/arm64, linux/arm/v7) with a buildx-style attestation entry, and a
+ * single-platform image. Built in memory and deterministic, so their digests never change for a
+ * given name (and Node build).
+ */
+import type { DescriptorPlatform } from '../core/manifest.js';
+import {
+  type BuiltImage,
+  type BuiltManifest,
+  buildAttestation,
+  buildImage,
+  buildIndex,
+  buildLayer,
+  type FileSpec,
+  type Layer,
+} from './builder-objects.js';
+import { addBlob, addImage, addManifest, createImageSet, type ImageSet } from './builder-set.js';
+
+/** The platforms of the sample index, in index order. */
+export const SAMPLE_PLATFORMS: readonly DescriptorPlatform[] = [
+  { architecture: 'amd64', os: 'linux' },
+  { architecture: 'arm64', os: 'linux' },
+  { architecture: 'arm', os: 'linux', variant: 'v7' },
+];
+
+/** The tags {@link buildSampleImages} sets, and what each names. */
+export const SAMPLE_TAGS = {
+  /** The multi-platform index. */
+  index: ['latest', '1.0'],
+  /** The single-platform (linux/amd64) image manifest. */
+  single: ['single'],
+} as const;
+
+export interface SamplePlatformImage extends BuiltImage {
+  platform: DescriptorPlatform;
+  /** `linux/arm/v7` and so on. */
+  platformName: string;
+}
+
+/** The sample images plus handles on each part (all of it is also in the {@link ImageSet}). */
+export interface SampleImages extends ImageSet {
+  name: string;
+  index: BuiltManifest;
+  /** One runnable image per platform, in index order. */
+  images: SamplePlatformImage[];
+  /** The attestation manifest that describes the linux/amd64 image. */
+  attestation: BuiltImage;
+  single: BuiltImage;
+  /** The base layer every sample image shares (so pushes can skip it after the first). */
+  baseLayer: Layer;
+}
+
+function platformName(p: DescriptorPlatform): string {
+  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+
+/** A small root filesystem: an os-release file, a directory and a symlink. */
+function baseFiles(name: string): FileSpec[] {
+  return [
+    { path: 'etc', type: 'dir' },
+    {
+      path: 'etc/os-release',
+      content: `NAME="imgdigest sample"\nID=imgdigest-sample\nVERSION_ID=1.0\nPRETTY_NAME="imgdigest ${name} 1.0"\n`,
+    },
+    { path: 'usr', type: 'dir' },
+    { path: 'usr/bin', type: 'dir' },
+    { path: 'bin', type: 'symlink', linkname: 'usr/bin' },
+  ];
+}
+
+/** The application layer, with text that names the platform so each platform's layer differs. */
+function appFiles(name: string, platform: string): FileSpec[] {
+  return [
+    { path: 'app', type: 'dir' },
+    { path: 'app/hello.txt', content: `hello from ${name} on ${platform}\n` },
+    { path: 'app/run.sh', content: '#!/bin/sh\ncat /app/hello.txt\n', mode: 0o755 },
+    { path: 'app/current', type: 'symlink', linkname: 'hello.txt' },
+  ];
+}
+
+function configFor(name: string, platform: string) {
+  return {
+    env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `SAMPLE_PLATFORM=${platform}`],
+    entrypoint: ['/bin/sh'],
+    cmd: ['/app/run.sh'],
+    workingDir: '/app',
+    exposedPorts: ['8080/tcp'],
+    labels: {
+      'org.opencontainers.image.title': name,
+      'org.opencontainers.image.version': '1.0',
+      'org.opencontainers.image.source': 'https://example.invalid/imgdigest/sample',
+    },
+  };
+}
+
+/**
+ * Build the sample set for a repository `name` (default `sample`; the name goes into file text
+ * and labels, so two names give two different sets of digests).
+ *
+ * Tags: `latest` and `1.0` name the index, `single` names the single-platform image.
+ * @example
+ * const set = await buildSampleImages();
+ * await pushImageSet('http://127.0.0.1:5000', 'sample', set);
+ */
+export async function buildSampleImages(name = 'sample'): Promise<SampleImages> {
+  const set = createImageSet();
+  const baseLayer = await buildLayer(baseFiles(name), { compression: 'gzip' });
+  const images: SamplePlatformImage[] = [];
+  for (const platform of SAMPLE_PLATFORMS) {
+    const pname = platformName(platform);
+    const image = await buildImage({
+      platform,
+      layers: [baseLayer, appFiles(name, pname)],
+      config: configFor(name, pname),
+    });
+    addImage(set, image);
+    images.push({ ...image, platform, platformName: pname });
+  }
+  const amd64 = images[0]!;
+  const attestation = buildAttestation(amd64.manifest.digest, { subjectName: `pkg:docker/${name}@1.0` });
+  addImage(set, attestation);
+  const index = buildIndex({
+    manifests: [...images.map((i) => ({ manifest: i.manifest, platform: i.platform })), attestation.entry],
+    annotations: { 'org.opencontainers.image.title': name, 'org.opencontainers.image.version': '1.0' },
+  });
+  addManifest(set, index, ...SAMPLE_TAGS.index);
+
+  const single = await buildImage({
+    platform: { architecture: 'amd64', os: 'linux' },
+    layers: [baseLayer, appFiles(name, 'single platform')],
+    config: configFor(name, 'linux/amd64'),
+  });
+  addImage(set, single, ...SAMPLE_TAGS.single);
+  addBlob(set, baseLayer);
+  return { ...set, name, index, images, attestation, single, baseLayer };
+}
