@@ -1,0 +1,80 @@
+/**
+ * @module cli/commands/images
+ * `imgdigest images`: the local engine's images with their registry digests, like
+ * `docker images --digests` (REPOSITORY TAG DIGEST IMAGE ID CREATED SIZE), over DOCKER_HOST.
+ */
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { humanSize, table } from '../table.js';
+
+interface ImagesFlags {
+  json?: boolean;
+  dockerHost?: string;
+}
+
+/** `2024-01-01T00:00:00Z` -> `3 weeks ago`, as `docker images` shows ages. */
+export function ageOf(iso: string | null, now = Date.now()): string {
+  if (iso === null) return '<unknown>';
+  const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  const steps: Array<[number, string]> = [
+    [60 * 60 * 24 * 365, 'year'],
+    [60 * 60 * 24 * 30, 'month'],
+    [60 * 60 * 24 * 7, 'week'],
+    [60 * 60 * 24, 'day'],
+    [60 * 60, 'hour'],
+    [60, 'minute'],
+    [1, 'second'],
+  ];
+  for (const [unit, name] of steps) {
+    const n = Math.floor(seconds / unit);
+    if (n >= 1) return `${n} ${name}${n === 1 ? '' : 's'} ago`;
+  }
+  return 'less than a second ago';
+}
+
+export function registerImages(program: Command, ctx: CliContext): void {
+  program
+    .command('images')
+    .description("list the local engine's images with their registry digests (like docker images --digests)")
+    .option('--json', 'print [{repository, tag, digest, id, created, size}] (full IDs, ISO dates, bytes)')
+    .option(
+      '--docker-host <url>',
+      'the engine to ask: unix:///path or tcp://HOST:PORT (default $DOCKER_HOST, else unix:///var/run/docker.sock)',
+    )
+    .addHelpText(
+      'after',
+      `
+DIGEST is the registry digest the engine recorded when it pulled or pushed the image for that
+repository; <none> means it never did (built or loaded locally). Works with dockerd and with
+Podman's API service (podman system service).
+
+Examples:
+  $ imgdigest images
+  REPOSITORY             TAG  DIGEST                 IMAGE ID      CREATED      SIZE
+  127.0.0.1:5000/sample  1.0  sha256:4f6c1f2e...     0b3d2c1a9f8e  2 weeks ago  7.8 MiB
+  $ DOCKER_HOST=unix:///run/podman/podman.sock imgdigest images --json`,
+    )
+    .action(async (flags: ImagesFlags) => {
+      const { listDaemonImages } = await import('../../sources/docker-daemon.js');
+      const dockerHost = flags.dockerHost ?? ctx.io.env.DOCKER_HOST;
+      const rows = await listDaemonImages(dockerHost ? { dockerHost } : {});
+      if (flags.json) {
+        ctx.json(rows);
+        return;
+      }
+      const none = '<none>';
+      ctx.out(
+        table(
+          ['REPOSITORY', 'TAG', 'DIGEST', 'IMAGE ID', 'CREATED', 'SIZE'],
+          rows.map((r) => [
+            r.repository ?? none,
+            r.tag ?? none,
+            r.digest ?? none,
+            r.id.replace(/^sha256:/, '').slice(0, 12),
+            ageOf(r.created),
+            r.size === null ? none : humanSize(r.size),
+          ]),
+        ),
+      );
+    });
+}

@@ -1,0 +1,111 @@
+/**
+ * @module cli/commands/registry
+ * `imgdigest registry serve`: run the embedded OCI registry until SIGINT or SIGTERM.
+ */
+import type { Command } from 'commander';
+import { ImgdigestError } from '../../core/errors.js';
+import type { CliContext } from '../context.js';
+
+interface ServeFlags {
+  addr: string;
+  root?: string;
+  memory?: boolean;
+  htpasswd?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  allowAnonymous?: boolean;
+  load: string[];
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function registerRegistry(program: Command, ctx: CliContext): void {
+  const registry = program
+    .command('registry')
+    .description('run an OCI registry (pull, push, tags, referrers)');
+  registry
+    .command('serve')
+    .description('serve an OCI Distribution 1.1 registry until SIGINT or SIGTERM')
+    .option('--addr <host:port>', 'address to listen on; port 0 picks a free port', '127.0.0.1:5000')
+    .option(
+      '--root <dir>',
+      'storage folder (default $XDG_CACHE_HOME/imgdigest/registry or ~/.cache/imgdigest/registry)',
+    )
+    .option('--memory', 'keep everything in memory (gone when the registry stops)')
+    .option('--htpasswd <file>', 'require HTTP Basic auth with the bcrypt entries of this file (htpasswd -B)')
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (needs --tls-key)')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option('--allow-anonymous', 'allow a non-loopback --addr without --htpasswd')
+    .option('--load <oci:DIR>', 'also serve the images of an OCI layout (repeatable)', collect, [])
+    .addHelpText(
+      'after',
+      `
+Images of --load oci:DIR: an index.json entry whose org.opencontainers.image.ref.name is a full
+repo:tag is served as that repository and tag; any other ref.name is a tag of the repository named
+after DIR's basename. Every blob is verified against its digest while it is loaded.
+
+Examples:
+  $ imgdigest registry serve --addr 127.0.0.1:0 --memory
+  imgdigest registry listening on http://127.0.0.1:41234 (memory)
+  $ imgdigest registry serve --root ./registry-data --load oci:./layout
+  imgdigest registry listening on http://127.0.0.1:5000 (root /home/me/registry-data)
+  $ htpasswd -Bbn alice secret > users && imgdigest registry serve --addr 0.0.0.0:5000 --htpasswd users`,
+    )
+    .action(async (flags: ServeFlags) => {
+      if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) {
+        throw new ImgdigestError('USAGE', '--tls-cert and --tls-key go together');
+      }
+      if (flags.memory && flags.root)
+        throw new ImgdigestError('USAGE', '--memory and --root exclude each other');
+      const { startRegistry } = await import('../../registry-server/index.js');
+      const { resolve } = await import('node:path');
+      // Paths are relative to the CLI's working directory (in-process callers pass their own).
+      const path = (p: string | undefined) => (p === undefined ? undefined : resolve(ctx.io.cwd, p));
+      const globals = ctx.globals();
+      const say = (line: string) => ctx.err(`imgdigest registry: ${line}`);
+      const running = await startRegistry({
+        addr: flags.addr,
+        root: path(flags.root),
+        memory: flags.memory,
+        htpasswd: path(flags.htpasswd),
+        tls:
+          flags.tlsCert && flags.tlsKey
+            ? { cert: path(flags.tlsCert)!, key: path(flags.tlsKey)! }
+            : undefined,
+        allowAnonymous: flags.allowAnonymous,
+        load: flags.load.map((spec) => (spec.startsWith('oci:') ? `oci:${path(spec.slice(4))}` : spec)),
+        env: ctx.io.env,
+        accessLog: globals.verbose,
+        logger: {
+          info: globals.verbose ? say : () => {},
+          warn: globals.quiet ? () => {} : say,
+          error: say,
+        },
+      });
+      const where = running.root === 'memory' ? 'memory' : `root ${running.root}`;
+      ctx.err(`imgdigest registry listening on ${running.url} (${where})`);
+      if (globals.verbose) {
+        for (const image of running.loaded) {
+          say(`serving ${image.repository}${image.tag ? `:${image.tag}` : ''}@${image.digest}`);
+        }
+      }
+      const signal = await untilSignal();
+      if (globals.verbose) say(`${signal}: stopping`);
+      await running.close();
+    });
+}
+
+/** Resolve with the first of SIGINT/SIGTERM; the handlers are removed afterwards. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
