@@ -1,0 +1,169 @@
+/**
+ * @module k8s/documents
+ * Parse a manifest file once into its YAML documents (JSON is YAML) and answer "where is the node
+ * at this path" for reports and edits.
+ *
+ * Each document is composed once with source tokens kept (for byte-exact edits) and converted to a
+ * plain value once (for the locators, which are shared with the JSON webhook). Alias expansion is
+ * bounded by the yaml package's `maxAliasCount`, so an alias bomb is refused instead of eating the
+ * memory. Merge keys (`<<: *base`) are honoured as Kubernetes' YAML 1.1 parser does.
+ */
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  type ParsedNode,
+  parseAllDocuments,
+  type Scalar,
+} from 'yaml';
+import { ImgdigestError } from '../core/errors.js';
+import type { PathSegment } from './paths.js';
+
+/** The alias expansion limit (the yaml package's default). */
+export const MAX_ALIAS_COUNT = 100;
+
+export interface ParsedDocument {
+  /** 0-based position of the document in its file. */
+  index: number;
+  doc: Document.Parsed;
+  /** The plain value (`null` for an empty document). */
+  value: unknown;
+}
+
+export interface ParsedFile {
+  path: string;
+  text: string;
+  docs: ParsedDocument[];
+  lineCounter: LineCounter;
+}
+
+/** Options every parse of a manifest uses, so edits and their verification agree. */
+export const PARSE_OPTIONS = { merge: true, prettyErrors: false } as const;
+
+/**
+ * Parse all documents of a file. Throws `YAML_INVALID` naming `file:line:column` for the first
+ * syntax error, or for an alias bomb.
+ */
+export function parseFile(path: string, text: string, maxAliasCount = MAX_ALIAS_COUNT): ParsedFile {
+  const lineCounter = new LineCounter();
+  const all = parseAllDocuments(text, { ...PARSE_OPTIONS, keepSourceTokens: true, lineCounter });
+  // An empty stream yields an EmptyStream (an empty array with an `empty` flag).
+  const list = Array.isArray(all) ? all : [];
+  const docs: ParsedDocument[] = [];
+  for (const [index, doc] of list.entries()) {
+    const error = doc.errors[0];
+    if (error) {
+      const { line, col } = lineCounter.linePos(error.pos[0]);
+      throw yamlError(path, line, col, error.message.split('\n')[0] ?? 'invalid YAML');
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount });
+    } catch (e) {
+      const start = doc.contents?.range[0] ?? 0;
+      const { line, col } = lineCounter.linePos(start);
+      const why = /alias/i.test((e as Error).message)
+        ? `too many alias expansions (more than ${maxAliasCount}): refusing a possible alias bomb`
+        : (e as Error).message;
+      throw yamlError(path, line, col, why);
+    }
+    docs.push({ index, doc, value });
+  }
+  return { path, text, docs, lineCounter };
+}
+
+function yamlError(path: string, line: number, col: number, why: string): ImgdigestError {
+  return new ImgdigestError('YAML_INVALID', `${path}:${line}:${col}: invalid YAML: ${why}`, {
+    details: { path, line, column: col },
+  });
+}
+
+/** Where a path leads in the YAML tree. */
+export interface NodeAt {
+  /** The node written at the path's last step (an Alias when the value is `*name`). */
+  at: Node;
+  /** The value node after resolving aliases (the anchored node for `*name`). */
+  node: Node;
+  /** True when any step went through an alias or a merge key (the value lives elsewhere). */
+  shared: boolean;
+}
+
+function resolveAlias(doc: Document, node: unknown): { node: unknown; aliased: boolean } {
+  let aliased = false;
+  let n = node;
+  for (let hops = 0; isAlias(n) && hops < 64; hops++) {
+    n = n.resolve(doc);
+    aliased = true;
+  }
+  return { node: n, aliased };
+}
+
+function lookupKey(
+  doc: Document,
+  map: unknown,
+  key: string,
+  depth = 0,
+): { node: unknown; merged: boolean } | undefined {
+  if (!isMap(map) || depth > 16) return undefined;
+  for (const pair of map.items) {
+    if (isScalar(pair.key) && typeof pair.key.value !== 'symbol' && String(pair.key.value) === key) {
+      return { node: pair.value, merged: false };
+    }
+  }
+  for (const pair of map.items) {
+    // With `merge: true` the yaml package gives a merge key a symbol value (and source `<<`).
+    if (!isScalar(pair.key) || (pair.key.source !== '<<' && pair.key.value !== '<<')) continue;
+    const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+    for (const s of sources) {
+      const found = lookupKey(doc, resolveAlias(doc, s).node, key, depth + 1);
+      if (found) return { node: found.node, merged: true };
+    }
+  }
+  return undefined;
+}
+
+/** The node at a path (aliases and merge keys followed), or undefined. */
+export function nodeAt(doc: Document, path: readonly PathSegment[]): NodeAt | undefined {
+  let current: unknown = doc.contents;
+  let shared = false;
+  for (const seg of path) {
+    const r = resolveAlias(doc, current);
+    shared ||= r.aliased;
+    if (typeof seg === 'number') {
+      if (!isSeq(r.node)) return undefined;
+      current = r.node.items[seg];
+    } else {
+      const found = lookupKey(doc, r.node, seg);
+      if (!found) return undefined;
+      shared ||= found.merged;
+      current = found.node;
+    }
+    if (current === undefined || current === null) return undefined;
+  }
+  const at = current as Node;
+  const r = resolveAlias(doc, at);
+  return { at, node: r.node as Node, shared: shared || r.aliased };
+}
+
+/** 1-based line and column of a character offset. */
+export function positionOf(file: ParsedFile, offset: number): { line: number; column: number } {
+  const { line, col } = file.lineCounter.linePos(offset);
+  return { line, column: col };
+}
+
+/** The position of the value at a path (where it is written, even when it is an alias). */
+export function positionAt(
+  file: ParsedFile,
+  doc: Document,
+  path: readonly PathSegment[],
+): { line: number; column: number } {
+  const found = nodeAt(doc, path);
+  const range = (found?.at as ParsedNode | undefined)?.range ?? doc.contents?.range;
+  return positionOf(file, range?.[0] ?? 0);
+}
+
+export type { Scalar };

@@ -1,0 +1,173 @@
+/**
+ * @module k8s/inputs
+ * Collect manifest files from `-f` arguments: files, directories (recursive, `*.yaml`, `*.yml`,
+ * `*.json`, sorted), and `-` for stdin.
+ *
+ * Bad entries never crash the walk: a symlink loop, a binary or non-UTF-8 file, an unreadable file
+ * or a missing path each become one {@link InputProblem} line, and the rest is still read. Text is
+ * decoded without dropping a byte-order mark, so an edited file is written back byte-for-byte.
+ */
+import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+
+/** A manifest file's content. */
+export interface InputFile {
+  /** The path as given (or found under a given directory); `-` for stdin. */
+  path: string;
+  /** The decoded text, byte-order mark included. */
+  text: string;
+  /** The file's permission bits, kept when it is rewritten; undefined for stdin. */
+  mode?: number;
+}
+
+/** A path that could not be used, with why. `error` problems make the run fail; warnings do not. */
+export interface InputProblem {
+  path: string;
+  reason: string;
+  severity: 'error' | 'warning';
+}
+
+export interface ReadInputsOptions {
+  stdin?: Readable;
+  /** Base for relative paths (default `process.cwd()`). */
+  cwd?: string;
+}
+
+const MANIFEST_EXT = /\.(ya?ml|json)$/i;
+
+/** Read every manifest named by `paths`. Files appear in argument order, directory entries sorted. */
+export async function readInputs(
+  paths: readonly string[],
+  options: ReadInputsOptions = {},
+): Promise<{ files: InputFile[]; problems: InputProblem[] }> {
+  const files: InputFile[] = [];
+  const problems: InputProblem[] = [];
+  const seenFiles = new Set<string>();
+  const cwd = options.cwd ?? process.cwd();
+  let stdinUsed = false;
+
+  const addFile = async (path: string, explicit: boolean): Promise<void> => {
+    const abs = resolve(cwd, path);
+    let real: string;
+    try {
+      real = await realpath(abs);
+    } catch (e) {
+      problems.push({ path, reason: reasonOf(e, explicit), severity: 'error' });
+      return;
+    }
+    if (seenFiles.has(real)) return;
+    seenFiles.add(real);
+    try {
+      const [bytes, info] = await Promise.all([readFile(abs), stat(abs)]);
+      const text = decodeText(bytes);
+      if (typeof text !== 'string') problems.push({ path, reason: text.reason, severity: 'error' });
+      else files.push({ path, text, mode: info.mode & 0o7777 });
+    } catch (e) {
+      problems.push({ path, reason: reasonOf(e, explicit), severity: 'error' });
+    }
+  };
+
+  const walk = async (dir: string, ancestors: Set<string>): Promise<void> => {
+    let entries: string[];
+    try {
+      entries = (await readdir(resolve(cwd, dir))).sort();
+    } catch (e) {
+      problems.push({ path: dir, reason: reasonOf(e, false), severity: 'error' });
+      return;
+    }
+    for (const name of entries) {
+      const path = join(dir, name);
+      const abs = resolve(cwd, path);
+      let info: Awaited<ReturnType<typeof stat>>;
+      try {
+        info = await stat(abs);
+      } catch (e) {
+        const link = await lstat(abs).catch(() => undefined);
+        const reason = link?.isSymbolicLink()
+          ? `broken or looping symlink (${codeOf(e)})`
+          : reasonOf(e, false);
+        problems.push({ path, reason, severity: link?.isSymbolicLink() ? 'warning' : 'error' });
+        continue;
+      }
+      if (info.isDirectory()) {
+        const real = await realpath(abs).catch(() => abs);
+        if (ancestors.has(real)) {
+          problems.push({
+            path,
+            reason: 'symlink loop (a directory that contains itself), skipped',
+            severity: 'warning',
+          });
+          continue;
+        }
+        await walk(path, new Set([...ancestors, real]));
+      } else if (info.isFile() && MANIFEST_EXT.test(name)) {
+        await addFile(path, false);
+      }
+    }
+  };
+
+  for (const path of paths) {
+    if (path === '-') {
+      if (stdinUsed) continue;
+      stdinUsed = true;
+      const stdin = options.stdin ?? process.stdin;
+      const text = decodeText(await readAll(stdin));
+      if (typeof text !== 'string') problems.push({ path: '-', reason: text.reason, severity: 'error' });
+      else files.push({ path: '-', text });
+      continue;
+    }
+    let info: Awaited<ReturnType<typeof stat>>;
+    try {
+      info = await stat(resolve(cwd, path));
+    } catch (e) {
+      problems.push({ path, reason: reasonOf(e, true), severity: 'error' });
+      continue;
+    }
+    if (info.isDirectory()) await walk(path, new Set([await realpath(resolve(cwd, path))]));
+    else await addFile(path, true);
+  }
+  return { files, problems };
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Decode UTF-8 text, keeping a BOM. Refuses binary data (a NUL byte), UTF-16 and invalid UTF-8,
+ * since a YAML file is text and rewriting anything else would corrupt it.
+ */
+export function decodeText(bytes: Uint8Array): string | { reason: string } {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    return { reason: 'UTF-16 text is not supported, convert it to UTF-8' };
+  }
+  if (bytes.indexOf(0) !== -1) return { reason: 'binary file (contains NUL bytes), skipped' };
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return { reason: 'not UTF-8 text, skipped' };
+  }
+}
+
+function codeOf(e: unknown): string {
+  return (e as NodeJS.ErrnoException).code ?? 'error';
+}
+
+function reasonOf(e: unknown, explicit: boolean): string {
+  switch (codeOf(e)) {
+    case 'ENOENT':
+      return explicit ? 'no such file or directory' : 'disappeared while reading';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'ELOOP':
+      return 'symlink loop';
+    case 'EISDIR':
+      return 'is a directory';
+    default:
+      return (e as Error).message;
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * The pin engine on the hand-written corpus (test/fixtures/k8s/corpus) with a fake resolver:
+ * only image values change, byte for byte everything else stays, failures write nothing.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fakeDigest, fakeResolver } from '../../test/k8s/support/fake-resolver.js';
+import { lockResolver, parseLock } from './lock.js';
+import { failureError, pinFiles } from './pin.js';
+import { applyRuleFlags, defaultRules } from './rules.js';
+
+const CORPUS = join(import.meta.dirname, '../../test/fixtures/k8s/corpus');
+const read = (name: string) => ({ path: name, text: readFileSync(join(CORPUS, name), 'utf8') });
+const APP = 'registry.example.com/team/app:1.0';
+const d = (canonical: string, platform?: string) => fakeDigest(canonical, platform);
+
+async function pin(
+  name: string,
+  flags: Parameters<typeof applyRuleFlags>[1] = {},
+  resolver = fakeResolver(),
+) {
+  return pinFiles([read(name)], { rules: applyRuleFlags(defaultRules(), flags), resolver });
+}
+
+describe('pinFiles', () => {
+  it('changes only the image values of a commented, mixed-quote, flow-style file', async () => {
+    const input = read('commented.yaml').text;
+    const result = await pin('commented.yaml');
+    const migrate = 'registry.example.com/team/migrate:2.1';
+    const expected = input
+      .replace(`'${migrate}'`, `'${migrate}@${d(migrate)}'`)
+      .replace(`"${APP}"`, `"${APP}@${d(APP)}"`)
+      .replace('image: busybox:1.36,', `image: busybox:1.36@${d('docker.io/library/busybox:1.36')},`);
+    expect(result.failures).toEqual([]);
+    expect(result.files[0]!.text).toBe(expected);
+    expect(result.changes.map((c) => c.line)).toEqual([20, 24, 26]);
+  });
+
+  it('leaves already pinned images alone, and pinning twice changes nothing', async () => {
+    const first = await pin('commented.yaml');
+    const second = await pinFiles([{ path: 'commented.yaml', text: first.files[0]!.text }], {
+      rules: defaultRules(),
+      resolver: fakeResolver(),
+    });
+    expect(second.changes).toEqual([]);
+    expect(second.files[0]!.changed).toBe(false);
+    expect(second.files[0]!.text).toBe(first.files[0]!.text);
+  });
+
+  it('resolves each unique reference once', async () => {
+    const resolver = fakeResolver();
+    await pinFiles([read('commented.yaml'), read('flow.yaml'), read('pod.json')], {
+      rules: defaultRules(),
+      resolver,
+    });
+    const canonicals = resolver.calls.map((c) => c.canonical).sort();
+    expect(canonicals).toEqual([...new Set(canonicals)]);
+    expect(canonicals).toContain(APP);
+  });
+
+  it('edits an anchored value once, at the anchor, and reports the alias users', async () => {
+    const input = read('anchors.yaml').text;
+    const result = await pin('anchors.yaml');
+    expect(result.files[0]!.text).toBe(input.replace(`&img ${APP}`, `&img ${APP}@${d(APP)}`));
+    expect(result.changes).toHaveLength(3);
+    // containers[2] gets its image through the merge key (found at the anchor, line 9); containers[1] is an alias
+    expect(result.changes.filter((c) => c.shared).map((c) => c.line)).toEqual([9, 12]);
+    expect(result.notes.some((n) => /alias/.test(n.reason))).toBe(true);
+  });
+
+  it('keeps CRLF line endings and a BOM byte for byte', async () => {
+    const input = `\uFEFF${read('commented.yaml').text.replace(/\n/g, '\r\n')}`;
+    const result = await pinFiles([{ path: 'crlf.yaml', text: input }], {
+      rules: defaultRules(),
+      resolver: fakeResolver(),
+    });
+    const out = result.files[0]!.text;
+    expect(out.startsWith('\uFEFF')).toBe(true);
+    expect(out.split('\r\n').length).toBe(input.split('\r\n').length);
+    expect(result.changes).toHaveLength(3);
+    expect(result.changes.reduce((t, c) => t.replace(`@${c.digest}`, ''), out)).toBe(input);
+  });
+
+  it('keeps directives, document markers and non-Kubernetes documents', async () => {
+    const input = read('multi.yaml').text;
+    const result = await pin('multi.yaml');
+    const out = result.files[0]!.text;
+    expect(out.replace(/@sha256:[a-f0-9]{64}/g, '')).toBe(input);
+    expect(out).toContain(
+      `image: registry.example.com/team/report:3@${d('registry.example.com/team/report:3')}`,
+    );
+    expect(out).toContain(
+      `reference: registry.example.com/team/models:v2@${d('registry.example.com/team/models:v2')}`,
+    );
+    expect(out).toContain('image: not-a-k8s-field:1.0\n');
+    expect(result.changes.map((c) => c.object.kind)).toEqual([
+      'CronJob',
+      'PodTemplate',
+      'DaemonSet',
+      'DaemonSet',
+    ]);
+  });
+
+  it('reports templated values and block scalars and leaves them alone', async () => {
+    const input = read('templated.yaml').text;
+    const result = await pin('templated.yaml');
+    const reasons = result.notes.map((n) => `${n.line}:${n.reason}`);
+    expect(reasons).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^10:not a literal reference/),
+        expect.stringMatching(/^12:not a literal reference/),
+        expect.stringMatching(/^14:not a literal reference/),
+        expect.stringMatching(/^16:block scalar/),
+      ]),
+    );
+    const db = 'registry.example.com/team/db:16';
+    expect(result.files[0]!.text).toBe(input.replace(db, `${db}@${d(db)}`));
+  });
+
+  it('pins JSON keeping its layout', async () => {
+    const input = read('pod.json').text;
+    const result = await pin('pod.json');
+    const busybox = 'docker.io/library/busybox:1.36';
+    expect(result.files[0]!.text).toBe(
+      input
+        .replace(`"${APP}"`, `"${APP}@${d(APP)}"`)
+        .replace('"busybox:1.36"', `"busybox:1.36@${d(busybox)}"`),
+    );
+    expect(JSON.parse(result.files[0]!.text).spec.containers[0].image).toBe(`${APP}@${d(APP)}`);
+  });
+
+  it('drops the tag with dropTag and passes the platform to the resolver', async () => {
+    const resolver = fakeResolver();
+    const result = await pin('flow.yaml', { dropTag: true, platform: 'linux/arm64' }, resolver);
+    expect(result.files[0]!.text).toContain(`image: registry.example.com/team/app@${d(APP, 'linux/arm64')}}`);
+    expect(result.files[0]!.text).toContain(
+      `'busybox@${d('docker.io/library/busybox:1.36', 'linux/arm64')}'`,
+    );
+    expect(resolver.calls.every((c) => c.platform === 'linux/arm64')).toBe(true);
+  });
+
+  it('applies exemptions and namespace matching', async () => {
+    const result = await pin('commented.yaml', { exemptImages: ['registry.example.com/team/*'] });
+    expect(result.changes.map((c) => c.image)).toEqual(['busybox:1.36']);
+    const none = await pin('commented.yaml', { excludedNamespaces: ['prod'] });
+    expect(none.changes).toEqual([]);
+  });
+
+  it('writes nothing when any image fails, and lists every failure', async () => {
+    const resolver = fakeResolver({ fail: { [APP]: 'manifest unknown' } });
+    const result = await pinFiles([read('commented.yaml'), read('flow.yaml')], {
+      rules: defaultRules(),
+      resolver,
+    });
+    expect(result.files.every((f) => !f.changed && f.text === f.original)).toBe(true);
+    expect(result.failures.map((f) => `${f.file}:${f.line}: ${f.image}: ${f.reason}`)).toEqual([
+      `commented.yaml:24: ${APP}: manifest unknown`,
+      `flow.yaml:1: ${APP}: manifest unknown`,
+    ]);
+    expect(failureError(result.failures).code).toBe('NOT_FOUND');
+  });
+
+  it('pins from a lock without the network, and names every image missing from it', async () => {
+    const lock = parseLock(`${APP}@${d(APP)}\n`, 'built.txt');
+    const ok = await pinFiles([read('flow.yaml')], {
+      rules: applyRuleFlags(defaultRules(), { exemptImages: ['busybox*'] }),
+      resolver: lockResolver(lock),
+    });
+    expect(ok.files[0]!.text).toContain(`${APP}@${d(APP)}`);
+    const missing = await pinFiles([read('flow.yaml'), read('commented.yaml')], {
+      rules: defaultRules(),
+      resolver: lockResolver(lock),
+    });
+    expect(missing.failures.map((f) => f.image).sort()).toEqual([
+      'busybox:1.36',
+      'busybox:1.36',
+      'registry.example.com/team/migrate:2.1',
+    ]);
+    expect(failureError(missing.failures).code).toBe('LOCK_MISSING');
+  });
+
+  it('refuses invalid YAML and alias bombs before resolving anything', async () => {
+    const resolver = fakeResolver();
+    const bad = join(CORPUS, '../bad');
+    await expect(
+      pinFiles([{ path: 'invalid.yaml', text: readFileSync(join(bad, 'invalid.yaml'), 'utf8') }], {
+        rules: defaultRules(),
+        resolver,
+      }),
+    ).rejects.toMatchObject({
+      code: 'YAML_INVALID',
+      message: expect.stringMatching(/^invalid\.yaml:\d+:\d+: invalid YAML/),
+    });
+    await expect(
+      pinFiles([{ path: 'bomb.yaml', text: readFileSync(join(bad, 'bomb.yaml'), 'utf8') }], {
+        rules: defaultRules(),
+        resolver,
+      }),
+    ).rejects.toMatchObject({ code: 'YAML_INVALID', message: expect.stringMatching(/alias/) });
+    expect(resolver.calls).toEqual([]);
+  });
+});
