@@ -40,7 +40,7 @@ const ALLOWED: Record<string, { layers: string[]; packages: RegExp }> = {
     packages: /^(node:|undici$|tar-stream$|fzstd$|p-limit$|lru-cache$)/,
   },
   resolver: { layers: ['core', 'sources', 'resolver'], packages: /^(node:|lru-cache$|p-limit$)/ },
-  k8s: { layers: ['core', 'k8s', 'resolver/types.js'], packages: /^(node:|yaml$)/ },
+  k8s: { layers: ['core', 'k8s', 'resolver/types.js'], packages: /^(node:|yaml$|p-limit$)/ },
   webhook: { layers: ['core', 'sources', 'resolver', 'k8s', 'webhook'], packages: /^(?!commander$)/ },
   'registry-server': { layers: ['core', 'sources', 'registry-server'], packages: /^(?!commander$)/ },
 };

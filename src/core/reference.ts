@@ -482,7 +482,7 @@ export function familiarMatch(pattern: string, ref: Reference): boolean {
 /** Go's `path.Match`: `*` and `?` never cross `/`; `[...]` classes with ranges and `^` negation. */
 export function pathMatch(pattern: string, name: string): boolean {
   const re = globToRegExp(pattern);
-  return re !== null && re.test(name);
+  return re?.test(name) ?? false;
 }
 
 function globToRegExp(pattern: string): RegExp | null {

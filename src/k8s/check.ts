@@ -109,6 +109,8 @@ export function checkFile(file: ParsedFile, rules: Rules): { findings: Finding[]
       }
     }
   }
+  // Report in reading order, whatever order the objects' fields were visited in.
+  findings.sort((a, b) => a.line - b.line || a.column - b.column);
   return { findings, stats };
 }
 
@@ -168,14 +170,14 @@ export function combine(errors: ImgdigestError[]): ImgdigestError {
 
 const plural = (n: number, word: string, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
 
-/** `3 violations in 2 objects (5 files, 1 non-Kubernetes document skipped)`. */
+/** `3 violations in 2 objects (5 files, 7 objects checked, 1 non-Kubernetes document skipped)`. */
 export function summaryLine(result: CheckResult): string {
   const objects = new Set(
     result.findings.map(
       (f) => `${f.file}\0${f.document}\0${f.object.kind}\0${f.object.namespace}\0${f.object.name}`,
     ),
   ).size;
-  const extras = [plural(result.files, 'file')];
+  const extras = [plural(result.files, 'file'), `${plural(result.objects, 'object')} checked`];
   if (result.skippedDocuments > 0)
     extras.push(`${plural(result.skippedDocuments, 'non-Kubernetes document')} skipped`);
   if (result.problems.length > 0) extras.push(plural(result.problems.length, 'unreadable input'));

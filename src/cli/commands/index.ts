@@ -3,8 +3,46 @@
  * The list of commands, in the order `imgdigest --help` shows them.
  */
 import type { CommandModule } from '../context.js';
+import { registerBlob } from './blob.js';
+import { registerCheck } from './check.js';
+import { registerConfig } from './config.js';
+import { registerDemo } from './demo.js';
+import { registerDigest } from './digest.js';
+import { registerFiles } from './files.js';
 import { registerImages } from './images.js';
+import { registerIndex } from './index-list.js';
+import { registerInspect } from './inspect.js';
+import { registerKrm } from './krm.js';
+import { registerManifest } from './manifest.js';
+import { registerOutdated } from './outdated.js';
+import { registerPin } from './pin.js';
+import { registerPolicy } from './policy.js';
+import { registerRatelimit } from './ratelimit.js';
 import { registerRef } from './ref.js';
 import { registerRegistry } from './registry.js';
+import { registerTags } from './tags.js';
 
-export const commands: CommandModule[] = [registerRef, registerImages, registerRegistry];
+export const commands: CommandModule[] = [
+  // find
+  registerDigest,
+  registerRef,
+  // explore
+  registerManifest,
+  registerIndex,
+  registerConfig,
+  registerBlob,
+  registerFiles,
+  registerTags,
+  registerInspect,
+  registerRatelimit,
+  registerImages,
+  // pin and enforce
+  registerCheck,
+  registerPin,
+  registerOutdated,
+  registerKrm,
+  registerPolicy,
+  // serve
+  registerRegistry,
+  registerDemo,
+];

@@ -1,0 +1,55 @@
+/**
+ * @module cli/commands/blob
+ * `imgdigest blob REPO@DIGEST`: one blob, streamed and verified. With `-o FILE` the blob is written
+ * to a temporary file beside FILE and renamed only after it verified, so a mismatch leaves nothing.
+ */
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Command } from 'commander';
+import { ImgdigestError } from '../../core/errors.js';
+import type { CliContext } from '../context.js';
+import { addRegistryOptions, type RegistryFlags } from '../options.js';
+import { withSource } from '../source.js';
+
+interface BlobFlags extends RegistryFlags {
+  output?: string;
+}
+
+export function registerBlob(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('blob')
+    .description('write one blob (layer, config) to stdout or a file, verified against its digest')
+    .argument('<reference>', 'REPOSITORY@DIGEST (or oci:DIR@DIGEST-style sources with --digest)')
+    .option('-o, --output <file>', 'write to FILE (atomically: nothing is left behind on a mismatch)');
+  addRegistryOptions(cmd).addHelpText(
+    'after',
+    `
+Examples:
+  $ imgdigest blob localhost:5000/sample/app@sha256:3c9a... -o layer.tar.gz
+  $ imgdigest blob localhost:5000/sample/app@sha256:77aa... | tar -tz`,
+  );
+  cmd.action(async (input: string, flags: BlobFlags) => {
+    const at = input.lastIndexOf('@');
+    if (at <= 0) throw new ImgdigestError('USAGE', `"${input}": blob needs REPOSITORY@DIGEST`);
+    const { parseDigest } = await import('../../core/digest.js');
+    const digest = parseDigest(input.slice(at + 1)).digest;
+    await withSource(input.slice(0, at), flags, ctx, async (source) => {
+      const reader = await source.blob({ digest });
+      if (!flags.output) {
+        await pipeline(reader.stream, ctx.io.stdout, { end: false });
+        return;
+      }
+      const target = flags.output;
+      const temp = join(dirname(target), `.${basename(target)}.${process.pid}.part`);
+      try {
+        await pipeline(reader.stream, createWriteStream(temp, { flags: 'wx' }));
+        await rename(temp, target);
+      } catch (e) {
+        await rm(temp, { force: true });
+        throw e;
+      }
+    });
+  });
+}

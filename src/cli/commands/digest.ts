@@ -1,0 +1,93 @@
+/**
+ * @module cli/commands/digest
+ * `imgdigest digest REF`: the digest behind a tag, without pulling the image.
+ */
+import type { Command } from 'commander';
+import { ImgdigestError } from '../../core/errors.js';
+import type { CliContext } from '../context.js';
+import { addRegistryOptions, type RegistryFlags } from '../options.js';
+import { withSource } from '../source.js';
+
+interface DigestFlags extends RegistryFlags {
+  platform?: string;
+  fullRef?: boolean;
+  json?: boolean;
+  file?: string;
+  algorithm: string;
+  imageId?: boolean;
+}
+
+export function registerDigest(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('digest')
+    .description('print the digest a reference names (the index for a multi-platform tag), without pulling')
+    .argument(
+      '[reference]',
+      'registry reference, oci:DIR[:TAG], docker-archive:FILE[:REF] or docker-daemon:NAME[:TAG]',
+    )
+    .option(
+      '-p, --platform <os/arch[/variant]>',
+      "print the digest of this platform's manifest instead of the index",
+    )
+    .option('--full-ref', 'print REPOSITORY@DIGEST instead of the digest alone')
+    .option('--json', 'print kind (index or manifest), media type, size and platform as JSON')
+    .option('--file <path>', 'digest the bytes of a local file instead (- for stdin)')
+    .option('--algorithm <name>', 'with --file: sha256 or sha512', 'sha256')
+    .option('--image-id', 'for docker-daemon: and docker-archive: print the image ID (config digest)');
+  addRegistryOptions(cmd).addHelpText(
+    'after',
+    `
+One HEAD request resolves a tag (a GET only when the registry sends no Docker-Content-Digest).
+With --platform the index is read and the best match chosen (containerd rules; attestations are
+never chosen). The exit code is 3 when no child matches, and the message lists what the index offers.
+
+Examples:
+  $ imgdigest digest localhost:5000/sample/app:1.0
+  sha256:4f6c1f2e...
+  $ imgdigest digest --platform linux/arm64 --full-ref localhost:5000/sample/app:1.0
+  localhost:5000/sample/app@sha256:9b1d...
+  $ imgdigest digest --file manifest.json`,
+  );
+  cmd.action(async (input: string | undefined, flags: DigestFlags) => {
+    if (flags.file !== undefined) {
+      if (input !== undefined)
+        throw new ImgdigestError('USAGE', 'give either a reference or --file, not both');
+      const { digestFile } = await import('../../sources/local-file.js');
+      const { digest, size } = await digestFile(flags.file, flags.algorithm, ctx.io.stdin);
+      if (flags.json) ctx.json({ digest, size, file: flags.file });
+      else ctx.out(digest);
+      return;
+    }
+    if (input === undefined) throw new ImgdigestError('USAGE', 'missing reference (or --file PATH)');
+    await withSource(input, flags, ctx, async (source, spec) => {
+      if (flags.imageId) {
+        const imageId = source.facts ? (await source.facts()).imageId : undefined;
+        if (!imageId)
+          throw new ImgdigestError(
+            'USAGE',
+            `--image-id: ${source.name} has no image ID (only local engines and archives do)`,
+          );
+        ctx.out(imageId);
+        return;
+      }
+      if (source.facts && !ctx.globals().quiet) {
+        for (const note of (await source.facts()).notes ?? []) ctx.err(`note: ${note}`);
+      }
+      const { resolveDigest } = await import('../../sources/image.js');
+      const answer = await resolveDigest(
+        source,
+        flags.platform === undefined ? {} : { platform: flags.platform },
+      );
+      if (flags.json) {
+        ctx.json({ reference: input, ...answer });
+        return;
+      }
+      if (flags.fullRef) {
+        if (spec.transport !== 'registry') {
+          throw new ImgdigestError('USAGE', '--full-ref needs a registry reference');
+        }
+        ctx.out(`${spec.reference.repository}@${answer.digest}`);
+      } else ctx.out(answer.digest);
+    });
+  });
+}

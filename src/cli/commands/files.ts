@@ -1,0 +1,94 @@
+/**
+ * @module cli/commands/files
+ * `imgdigest files REF`: the files in an image's layers (in order), or in one layer
+ * (`REF@LAYERDIGEST`), listed as `tar --list` prints them while the blobs stream past.
+ */
+import type { Command } from 'commander';
+import type { Digest } from '../../core/digest.js';
+import { ImgdigestError, isImgdigestError } from '../../core/errors.js';
+import type { BlobReader, ImageSource } from '../../sources/source.js';
+import type { CliContext } from '../context.js';
+import { addRegistryOptions, type RegistryFlags } from '../options.js';
+import { withSource } from '../source.js';
+
+interface FilesFlags extends RegistryFlags {
+  platform?: string;
+  long?: boolean;
+  json?: boolean;
+}
+
+export function registerFiles(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('files')
+    .description('list the files in the layers of an image (or in one layer: REF@LAYERDIGEST)')
+    .argument('<reference>', 'an image reference, or REPOSITORY@LAYERDIGEST for one layer')
+    .option('-p, --platform <os/arch[/variant]>', 'for an index: the platform whose layers to list')
+    .option('-l, --long', 'print mode, owner, size and time as tar --list --verbose does')
+    .option('--json', 'print one JSON object per entry (JSON lines), with its layer digest');
+  addRegistryOptions(cmd).addHelpText(
+    'after',
+    `
+Layers are listed in order, each introduced by a "# layer N DIGEST" line on stderr.
+gzip, zstd and uncompressed layers are read as they stream; nothing is written to disk.
+
+Examples:
+  $ imgdigest files --platform linux/amd64 localhost:5000/sample/app:1.0
+  $ imgdigest files -l localhost:5000/sample/app@sha256:3c9a...`,
+  );
+  cmd.action(async (input: string, flags: FilesFlags) => {
+    await withSource(input, flags, ctx, async (source, spec) => {
+      const { walkLayer, formatEntry } = await import('../../sources/layers.js');
+      const { imageManifest } = await import('../../sources/image.js');
+      const digest = spec.transport === 'registry' ? spec.reference.digest : null;
+      // REPO@DIGEST may name a manifest or a layer. Ask for the blob: a layer streams as gzip, zstd
+      // or tar; JSON means a manifest (registries serve those from the blob store too), and a
+      // registry that does not answers 404, so the manifest path is tried next.
+      const single = digest ? await layerByDigest(source, digest) : null;
+      let layers: Array<{ digest: Digest; mediaType: string; size?: number; reader?: BlobReader }>;
+      if (digest && single) {
+        layers = [{ digest, mediaType: 'sniff', reader: single }];
+      } else {
+        const chosen = await imageManifest(
+          source,
+          flags.platform === undefined ? {} : { platform: flags.platform },
+        );
+        layers = chosen.manifest.value.layers;
+      }
+      if (layers.length === 0) throw new ImgdigestError('INPUT_INVALID', `${input} has no layers`);
+      let n = 0;
+      for (const layer of layers) {
+        n++;
+        if (!flags.json && layers.length > 1) ctx.err(`# layer ${n} ${layer.digest}`);
+        const reader =
+          layer.reader ?? (await source.blob(layer.size === undefined ? { digest: layer.digest } : layer));
+        await walkLayer(
+          reader.stream,
+          layer.mediaType,
+          (entry) => {
+            if (flags.json) ctx.io.stdout.write(`${JSON.stringify({ layer: layer.digest, ...entry })}\n`);
+            else ctx.io.stdout.write(`${formatEntry(entry, flags.long)}\n`);
+          },
+          { what: `layer ${layer.digest}` },
+        );
+      }
+    });
+  });
+}
+
+/** The blob `digest` as a layer stream, or null when it is a manifest (JSON) or not a blob at all. */
+async function layerByDigest(source: ImageSource, digest: Digest): Promise<BlobReader | null> {
+  let reader: BlobReader;
+  try {
+    reader = await source.blob({ digest });
+  } catch (e) {
+    if (isImgdigestError(e) && e.code === 'NOT_FOUND') return null;
+    throw e;
+  }
+  const { peek } = await import('../../sources/layers.js');
+  const first = await peek(reader.stream, 1);
+  if (first.length === 0 || first[0] === 0x7b /* { */) {
+    reader.stream.destroy();
+    return null;
+  }
+  return reader;
+}

@@ -1,0 +1,150 @@
+/**
+ * @module cli/commands/inspect
+ * `imgdigest inspect REF`: a human summary of what a reference names. The digest printed is always
+ * said to be an index or a manifest digest, so nobody pins the wrong one by accident.
+ */
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { addRegistryOptions, type RegistryFlags } from '../options.js';
+import { withSource } from '../source.js';
+import { humanSize } from '../table.js';
+
+interface InspectFlags extends RegistryFlags {
+  platform?: string;
+  json?: boolean;
+}
+
+function hostPlatform(): string {
+  const arch: Record<string, string> = {
+    x64: 'amd64',
+    arm64: 'arm64',
+    arm: 'arm/v7',
+    ia32: '386',
+    s390x: 's390x',
+    ppc64: 'ppc64le',
+  };
+  return `linux/${arch[process.arch] ?? process.arch}`;
+}
+
+export function registerInspect(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('inspect')
+    .description(
+      'summarise an image: digest and its kind, platforms, created, entrypoint, env, ports, layers, referrers',
+    )
+    .argument('<reference>', 'registry reference or oci:/docker-archive:/docker-daemon: source')
+    .option(
+      '-p, --platform <os/arch[/variant]>',
+      'for an index: the platform to describe (default: this host, when offered)',
+    )
+    .option('--json', 'print the summary as JSON');
+  addRegistryOptions(cmd).addHelpText(
+    'after',
+    `
+Example:
+  $ imgdigest inspect --platform linux/arm64 localhost:5000/sample/app:1.0`,
+  );
+  cmd.action(async (input: string, flags: InspectFlags) => {
+    await withSource(input, flags, ctx, async (source) => {
+      const { imageConfig, indexEntries } = await import('../../sources/image.js');
+      const top = await source.manifest();
+      const entries = indexEntries(top);
+      const platforms = entries.filter((e) => !e.attestation).map((e) => e.platform ?? '-');
+      const wanted =
+        flags.platform ??
+        (top.kind === 'index' && platforms.includes(hostPlatform()) ? hostPlatform() : undefined);
+      const image =
+        top.kind === 'manifest' || wanted !== undefined
+          ? await imageConfig(source, wanted === undefined ? {} : { platform: wanted })
+          : null;
+      const referrers = source.referrers ? await source.referrers(top.digest).catch(() => []) : [];
+      const facts = source.facts ? await source.facts() : undefined;
+      const c = image?.config;
+      const layers = image?.chosen.manifest.value.layers ?? [];
+      const summary = {
+        reference: input,
+        digest: top.digest,
+        kind: top.kind,
+        mediaType: top.mediaType,
+        size: top.size,
+        platforms:
+          top.kind === 'index'
+            ? platforms
+            : c
+              ? [`${c.os}/${c.architecture}${c.variant ? `/${c.variant}` : ''}`]
+              : [],
+        attestations: entries.filter((e) => e.attestation).length,
+        image: image
+          ? {
+              platform:
+                image.chosen.platform ??
+                (c ? `${c.os}/${c.architecture}${c.variant ? `/${c.variant}` : ''}` : null),
+              digest: image.chosen.manifest.digest,
+              config: image.descriptor.digest,
+              created: c?.created ?? null,
+              entrypoint: c?.config?.Entrypoint ?? null,
+              cmd: c?.config?.Cmd ?? null,
+              workingDir: c?.config?.WorkingDir || null,
+              user: c?.config?.User || null,
+              env: c?.config?.Env ?? [],
+              exposedPorts: Object.keys(c?.config?.ExposedPorts ?? {}),
+              labels: c?.config?.Labels ?? {},
+              layers: layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
+              totalSize: layers.reduce((n, l) => n + l.size, 0),
+            }
+          : null,
+        referrers: referrers.map((r) => ({
+          digest: r.digest,
+          artifactType: r.artifactType ?? r.mediaType,
+          size: r.size,
+        })),
+        ...(facts ? { facts } : {}),
+      };
+      if (flags.json) {
+        ctx.json(summary);
+        return;
+      }
+      const lines: string[] = [];
+      lines.push(`Reference:   ${input}`);
+      lines.push(
+        `Digest:      ${top.digest} (${top.kind === 'index' ? 'index: covers every platform' : 'image manifest'})`,
+      );
+      lines.push(`Media type:  ${top.mediaType}`);
+      if (top.kind === 'index') {
+        lines.push(
+          `Platforms:   ${platforms.join(', ') || '(none)'}${summary.attestations ? ` (+${summary.attestations} attestation)` : ''}`,
+        );
+      }
+      if (summary.image) {
+        const i = summary.image;
+        if (top.kind === 'index') {
+          lines.push('');
+          lines.push(`Image for ${i.platform}${flags.platform ? '' : ' (this host; --platform to choose)'}:`);
+          lines.push(`Digest:      ${i.digest} (manifest)`);
+        }
+        lines.push(`Config:      ${i.config}`);
+        if (i.created) lines.push(`Created:     ${i.created}`);
+        if (i.entrypoint) lines.push(`Entrypoint:  ${JSON.stringify(i.entrypoint)}`);
+        if (i.cmd) lines.push(`Cmd:         ${JSON.stringify(i.cmd)}`);
+        if (i.workingDir) lines.push(`WorkingDir:  ${i.workingDir}`);
+        if (i.user) lines.push(`User:        ${i.user}`);
+        if (i.exposedPorts.length) lines.push(`Ports:       ${i.exposedPorts.join(', ')}`);
+        if (i.env.length) lines.push(`Env:         ${i.env.join('\n             ')}`);
+        const labels = Object.entries(i.labels);
+        if (labels.length)
+          lines.push(`Labels:      ${labels.map(([k, v]) => `${k}=${v}`).join('\n             ')}`);
+        lines.push(`Layers:      ${i.layers.length} (${humanSize(i.totalSize)})`);
+        for (const l of i.layers)
+          lines.push(`  ${l.digest}  ${humanSize(l.size).padStart(10)}  ${l.mediaType}`);
+      } else if (top.kind === 'index') {
+        lines.push("(pass --platform to describe one platform's image)");
+      }
+      if (summary.referrers.length) {
+        lines.push(`Referrers:   ${summary.referrers.length}`);
+        for (const r of summary.referrers) lines.push(`  ${r.digest}  ${r.artifactType}`);
+      }
+      for (const note of facts?.notes ?? []) lines.push(`Note:        ${note}`);
+      ctx.out(lines.join('\n'));
+    });
+  });
+}

@@ -1,0 +1,80 @@
+/**
+ * @module cli/commands/outdated
+ * `imgdigest outdated -f PATH...`: list `name:tag@digest` images whose tag now points elsewhere.
+ */
+import type { Command } from 'commander';
+import { ImgdigestError } from '../../core/errors.js';
+import type { CliContext } from '../context.js';
+import { addRegistryOptions, type RegistryFlags } from '../options.js';
+import {
+  addFileOptions,
+  addRuleOptions,
+  type FileOptions,
+  pathsFromOptions,
+  type RuleOptions,
+  reportProblems,
+  rulesFromOptions,
+} from './check.js';
+import { openResolver } from './pin.js';
+
+interface OutdatedFlags extends RuleOptions, FileOptions, RegistryFlags {
+  json?: boolean;
+  concurrency: string;
+}
+
+export function registerOutdated(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('outdated')
+    .description(
+      'report pinned images (name:tag@digest) whose tag has moved to another digest (exit 1 if any)',
+    );
+  addFileOptions(cmd);
+  addRuleOptions(cmd)
+    .option(
+      '--platform <os/arch[/variant]>',
+      'compare with the platform manifest (when the manifests pin those)',
+    )
+    .option('--json', 'print {outdated, checked, untagged, failures} as JSON')
+    .option('--concurrency <n>', 'registry lookups in flight at once', '8');
+  addRegistryOptions(cmd).addHelpText(
+    'after',
+    `
+Output lines are FILE:LINE: IMAGE: TAG moved OLD -> NEW. Images pinned without a tag are counted
+but cannot be compared.
+
+Examples:
+  $ imgdigest outdated -f deploy/
+  deploy/web.yaml:21: nginx:1.27@sha256:aaa...: nginx:1.27 moved sha256:aaa... -> sha256:bbb...
+  $ imgdigest outdated -f deploy/ --json | jq '.outdated[].image'`,
+  );
+  cmd.action(async (flags: OutdatedFlags) => {
+    const paths = pathsFromOptions(flags);
+    const rules = await rulesFromOptions(flags);
+    const { readInputs } = await import('../../k8s/inputs.js');
+    const { files, problems } = await readInputs(paths, { stdin: ctx.io.stdin, cwd: ctx.io.cwd });
+    if (reportProblems(ctx, problems)) {
+      throw new ImgdigestError('INPUT_INVALID', 'some inputs could not be read (listed above)');
+    }
+    const { findOutdated } = await import('../../k8s/outdated.js');
+    const resolver = await openResolver(flags, ctx);
+    let result: Awaited<ReturnType<typeof findOutdated>>;
+    try {
+      result = await findOutdated(files, { rules, resolver, concurrency: Number(flags.concurrency) || 8 });
+    } finally {
+      await resolver.close();
+    }
+    if (flags.json) ctx.json(result);
+    else {
+      for (const o of result.outdated)
+        ctx.out(`${o.file}:${o.line}: ${o.image}: ${o.tag} moved ${o.pinned} -> ${o.current}`);
+      for (const f of result.failures) ctx.err(`${f.file}:${f.line}: ${f.image}: ${f.reason}`);
+    }
+    if (!ctx.globals().quiet) {
+      ctx.err(
+        `${result.outdated.length} of ${result.checked} pinned image(s) outdated${result.untagged ? `, ${result.untagged} pinned without a tag` : ''}`,
+      );
+    }
+    if (result.outdated.length > 0) ctx.setExitCode(1);
+    if (result.failures.length > 0) ctx.setExitCode(3);
+  });
+}

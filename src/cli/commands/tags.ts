@@ -1,0 +1,55 @@
+/**
+ * @module cli/commands/tags
+ * `imgdigest tags REPO`: one tag a line; with `--digest`, only the tags that point at that digest.
+ */
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { addRegistryOptions, type RegistryFlags } from '../options.js';
+import { withSource } from '../source.js';
+
+interface TagsFlags extends RegistryFlags {
+  digest?: string;
+  json?: boolean;
+  concurrency: string;
+}
+
+export function registerTags(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('tags')
+    .description('list the tags of a repository, or the tags that point at a digest (--digest)')
+    .argument('<repository>', 'a repository (localhost:5000/sample/app) or oci:DIR')
+    .option('--digest <digest>', 'only tags whose manifest digest is this (reverse look-up)')
+    .option('--json', 'print {repository, tags: [...]} as JSON')
+    .option('--concurrency <n>', 'parallel HEAD requests for --digest', '8');
+  addRegistryOptions(cmd).addHelpText(
+    'after',
+    `
+Tags are read with the registry's pagination (n, last and Link) until the list ends.
+--digest HEADs every tag (HEAD requests do not count as pulls on Docker Hub).
+
+Examples:
+  $ imgdigest tags localhost:5000/sample/app
+  1.0
+  latest
+  $ imgdigest tags localhost:5000/sample/app --digest sha256:4f6c...
+  1.0
+  latest`,
+  );
+  cmd.action(async (input: string, flags: TagsFlags) => {
+    await withSource(input, flags, ctx, async (source, spec) => {
+      let tags: string[];
+      if (flags.digest) {
+        const { parseDigest } = await import('../../core/digest.js');
+        const { tagsForDigest } = await import('../../sources/reverse.js');
+        const digest = parseDigest(flags.digest).digest;
+        tags = await tagsForDigest(source, digest, { concurrency: Number(flags.concurrency) || 8 });
+      } else {
+        tags = await source.tags();
+      }
+      if (flags.json) {
+        const repository = spec.transport === 'registry' ? spec.reference.repository : source.name;
+        ctx.json(flags.digest ? { repository, digest: flags.digest, tags } : { repository, tags });
+      } else if (tags.length > 0) ctx.out(tags.join('\n'));
+    });
+  });
+}

@@ -1,0 +1,97 @@
+/**
+ * @module cli/options
+ * Flags shared by the commands that talk to registries and image sources, and their translation
+ * into library options. Credentials given on the command line come only through stdin
+ * (`--password-stdin`), never as a flag value that would land in shell history and `ps`.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { ImgdigestError } from '../core/errors.js';
+import type { RegistryClientOptions } from '../sources/registry/index.js';
+import type { CliContext } from './context.js';
+
+export interface RegistryFlags {
+  insecure?: boolean;
+  skipTlsVerify?: boolean;
+  caFile?: string;
+  username?: string;
+  passwordStdin?: boolean;
+  anonymous?: boolean;
+  timeout?: string;
+  retries?: string;
+  https?: boolean;
+}
+
+/** Add the registry connection and credential flags to a command. */
+export function addRegistryOptions(cmd: Command): Command {
+  return cmd
+    .option('--insecure', 'allow plain HTTP to registries other than localhost/127.0.0.0/8/[::1]')
+    .option('--skip-tls-verify', 'do not verify the registry TLS certificate (still uses HTTPS)')
+    .option(
+      '--https',
+      'use HTTPS even for localhost and 127.0.0.0/8 registries (plain HTTP is the default there)',
+    )
+    .option('--ca-file <file>', 'trust this PEM CA bundle too (NODE_EXTRA_CA_CERTS also works)')
+    .option(
+      '-u, --username <name>',
+      'registry user name (the password is read from stdin with --password-stdin)',
+    )
+    .option('--password-stdin', 'read the registry password or token from stdin')
+    .option('--anonymous', 'send no credentials, even if a docker config has some')
+    .option('--timeout <seconds>', 'give up on a request after this many seconds', '30')
+    .option('--retries <n>', 'retry 408/429/5xx and network errors this many times', '3');
+}
+
+let cachedVersion: string | undefined;
+function version(): string {
+  cachedVersion ??= (
+    JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  ).version;
+  return cachedVersion;
+}
+
+export async function readStdin(ctx: CliContext): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of ctx.io.stdin) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function positiveNumber(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) {
+    throw new ImgdigestError('USAGE', `${flag} must be a non-negative number, got "${value}"`);
+  }
+  return n;
+}
+
+/** Build registry client options from the flags (reads stdin for --password-stdin). */
+export async function registryOptions(flags: RegistryFlags, ctx: CliContext): Promise<RegistryClientOptions> {
+  const options: RegistryClientOptions = {
+    insecure: Boolean(flags.insecure),
+    skipTlsVerify: Boolean(flags.skipTlsVerify),
+    anonymous: Boolean(flags.anonymous),
+    timeoutMs: positiveNumber(flags.timeout, '--timeout', 30) * 1000,
+    retry: { maxRetries: Math.floor(positiveNumber(flags.retries, '--retries', 3)) },
+    env: ctx.io.env,
+    userAgent: `imgdigest/${version()}`,
+  };
+  if (flags.https) options.scheme = 'https';
+  if (flags.caFile) options.caFile = flags.caFile;
+  if (flags.passwordStdin && !flags.username) {
+    throw new ImgdigestError('USAGE', '--password-stdin needs --username');
+  }
+  if (flags.username) {
+    if (!flags.passwordStdin) throw new ImgdigestError('USAGE', '--username needs --password-stdin');
+    if (flags.anonymous) throw new ImgdigestError('USAGE', '--anonymous cannot be combined with --username');
+    const password = (await readStdin(ctx)).replace(/\r?\n$/, '');
+    if (!password) throw new ImgdigestError('USAGE', '--password-stdin: stdin was empty');
+    options.credentials = { username: flags.username, password, source: 'the --username flag' };
+  }
+  if (ctx.globals().verbose) {
+    options.logger = (e) => {
+      ctx.err(`${e.method} ${e.url} ${e.status ?? 'ERR'} ${Math.round(e.ms)}ms`);
+    };
+  }
+  return options;
+}

@@ -1,0 +1,268 @@
+/**
+ * @module sources/image
+ * What the explore verbs do, written once over any {@link ImageSource}: which digest a reference
+ * names (the index, or one platform's manifest), the child manifest for a platform (following
+ * nested indexes), the image config, and the layers.
+ */
+import type { Digest } from '../core/digest.js';
+import { ImgdigestError } from '../core/errors.js';
+import {
+  type Descriptor,
+  descriptorData,
+  type ImageConfig,
+  isAttestation,
+  type ParsedImageManifest,
+  type ParsedManifest,
+  parseImageConfig,
+  parseManifest,
+} from '../core/manifest.js';
+import { isImageManifestMediaType, isIndexMediaType, MediaType } from '../core/media-types.js';
+import {
+  describePlatforms,
+  formatPlatform,
+  type Platform,
+  parsePlatform,
+  platformOfDescriptor,
+  selectManifest,
+} from '../core/platform.js';
+import type { CallOptions, ImageSource } from './source.js';
+
+/** Nested indexes deeper than this are refused (a loop or a hostile index). */
+const MAX_INDEX_DEPTH = 8;
+/** Config blobs are small JSON documents; refuse absurd ones instead of buffering them. */
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
+export interface DigestAnswer {
+  digest: Digest;
+  /**
+   * `index` for a multi-platform index or list, `manifest` for one image, `config` when the source
+   * only knows the image ID (a `docker save` archive), `unknown` when it knows the digest but not
+   * what it names (a Docker engine's RepoDigests).
+   */
+  kind: 'index' | 'manifest' | 'config' | 'unknown';
+  mediaType: string;
+  size: number;
+  /** The platform of the chosen child (with --platform), else of the image when known. */
+  platform: string | null;
+  /** The index the child was chosen from (with --platform on an index). */
+  index: Digest | null;
+}
+
+export interface PlatformOptions extends CallOptions {
+  /** `os/arch[/variant]`, or a parsed platform. */
+  platform?: string | Platform;
+  /** Exact platform matching only (no containerd fallbacks such as arm/v6 for arm/v7). */
+  strict?: boolean;
+}
+
+function wantedPlatform(p: string | Platform): Platform {
+  return typeof p === 'string' ? parsePlatform(p) : p;
+}
+
+/**
+ * The digest behind the source's identifier. Without a platform this is what the tag points to (one
+ * HEAD on a registry); with one it is the best-matching child of the index.
+ */
+export async function resolveDigest(
+  source: ImageSource,
+  options: PlatformOptions = {},
+): Promise<DigestAnswer> {
+  if (options.platform === undefined) {
+    const d = await source.head(undefined, options);
+    return {
+      digest: d.digest,
+      kind: kindOfMediaType(d.mediaType),
+      mediaType: d.mediaType,
+      size: d.size,
+      platform: d.platform ? formatPlatform(platformOfDescriptor(d.platform)) : null,
+      index: null,
+    };
+  }
+  const { manifest, index, platform } = await imageManifest(source, options);
+  return {
+    digest: manifest.digest,
+    kind: 'manifest',
+    mediaType: manifest.mediaType,
+    size: manifest.size,
+    platform,
+    index,
+  };
+}
+
+function kindOfMediaType(mediaType: string): DigestAnswer['kind'] {
+  if (isIndexMediaType(mediaType)) return 'index';
+  if (isImageManifestMediaType(mediaType)) return 'manifest';
+  if (mediaType === MediaType.DOCKER_CONFIG || mediaType === MediaType.OCI_CONFIG) return 'config';
+  return mediaType === '' ? 'unknown' : 'manifest';
+}
+
+export interface ChosenManifest {
+  manifest: ParsedImageManifest;
+  /** The top-level index digest when a child was chosen, else null. */
+  index: Digest | null;
+  /** The platform of the chosen child, when chosen from an index. */
+  platform: string | null;
+  /** The top-level manifest as served. */
+  top: ParsedManifest;
+}
+
+/**
+ * The image manifest for a platform: the top-level manifest when it is an image, else the best
+ * child of the index (nested indexes followed). Without a platform, an index is refused with the
+ * list of platforms it offers, unless `defaultPlatform` is given.
+ */
+export async function imageManifest(
+  source: ImageSource,
+  options: PlatformOptions & { defaultPlatform?: string } = {},
+): Promise<ChosenManifest> {
+  const top = await source.manifest(undefined, options);
+  if (top.kind === 'manifest') {
+    return { manifest: top, index: null, platform: null, top };
+  }
+  const spec = options.platform ?? options.defaultPlatform;
+  if (spec === undefined) {
+    throw new ImgdigestError(
+      'PLATFORM_NOT_FOUND',
+      `${source.name}:${source.identifier} is a multi-platform index; choose one with --platform (offers ${offered(top) || 'no platforms'})`,
+      { details: { platforms: describePlatforms(top.value.manifests) } },
+    );
+  }
+  const wanted = wantedPlatform(spec);
+  const found = await selectIn(source, top, wanted, options, 0);
+  if (!found) {
+    throw new ImgdigestError(
+      'PLATFORM_NOT_FOUND',
+      `no image for ${formatPlatform(wanted)} in ${source.name}:${source.identifier}; the index offers ${offered(top) || 'no platforms'}`,
+      { details: { wanted: formatPlatform(wanted), platforms: describePlatforms(top.value.manifests) } },
+    );
+  }
+  return { manifest: found.manifest, index: top.digest, platform: found.platform, top };
+}
+
+/**
+ * The best image for `wanted` under an index. Entries that are themselves indexes without a
+ * platform (a nested index grouping several platforms) are searched only when no direct entry
+ * matches; crane would treat them as linux/amd64, which picks the wrong branch.
+ */
+async function selectIn(
+  source: ImageSource,
+  index: ParsedManifest,
+  wanted: Platform,
+  options: PlatformOptions,
+  depth: number,
+): Promise<{ manifest: ParsedImageManifest; platform: string | null } | null> {
+  if (index.kind !== 'index') return null;
+  if (depth >= MAX_INDEX_DEPTH) {
+    throw new ImgdigestError(
+      'MANIFEST_INVALID',
+      `${source.name}: indexes nested deeper than ${MAX_INDEX_DEPTH}`,
+    );
+  }
+  const entries = index.value.manifests;
+  const groups = entries.filter((d) => isIndexMediaType(d.mediaType) && !d.platform);
+  const direct = entries.filter((d) => !groups.includes(d));
+  const child = selectManifest(direct, wanted, { strict: options.strict ?? false });
+  if (child) {
+    const platform = child.platform ? formatPlatform(platformOfDescriptor(child.platform)) : null;
+    const m = await childManifest(source, child, options);
+    if (m.kind === 'manifest') return { manifest: m, platform };
+    const deeper = await selectIn(source, m, wanted, options, depth + 1);
+    if (deeper) return { manifest: deeper.manifest, platform: deeper.platform ?? platform };
+  }
+  for (const group of groups) {
+    const found = await selectIn(
+      source,
+      await childManifest(source, group, options),
+      wanted,
+      options,
+      depth + 1,
+    );
+    if (found) return found;
+  }
+  return null;
+}
+
+function offered(index: ParsedManifest): string {
+  return index.kind === 'index' ? describePlatforms(index.value.manifests).join(', ') : '';
+}
+
+/** A child manifest of an index, from its embedded `data` when present, else by digest (verified). */
+export async function childManifest(
+  source: ImageSource,
+  child: Descriptor,
+  options: CallOptions = {},
+): Promise<ParsedManifest> {
+  const data = descriptorData(child);
+  if (data) return parseManifest(data, { contentType: child.mediaType, expectedDigest: child.digest });
+  return source.manifest(child.digest, options);
+}
+
+/** Read a whole (small) blob into memory, verified, with a size cap. */
+export async function readBlob(
+  source: ImageSource,
+  descriptor: { digest: Digest; size?: number },
+  options: CallOptions & { limit?: number } = {},
+): Promise<Uint8Array> {
+  const limit = options.limit ?? MAX_CONFIG_BYTES;
+  if (descriptor.size !== undefined && descriptor.size > limit) {
+    throw new ImgdigestError(
+      'SOURCE_ERROR',
+      `blob ${descriptor.digest} is ${descriptor.size} bytes, over ${limit}`,
+    );
+  }
+  const reader = await source.blob(descriptor, options);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of reader.stream) {
+    total += (chunk as Buffer).byteLength;
+    if (total > limit) {
+      reader.stream.destroy();
+      throw new ImgdigestError('SOURCE_ERROR', `blob ${descriptor.digest} is over ${limit} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+export interface ConfigAnswer {
+  raw: Uint8Array;
+  config: ImageConfig;
+  descriptor: Descriptor;
+  chosen: ChosenManifest;
+}
+
+/** The image config blob (verified) of the image for a platform. */
+export async function imageConfig(
+  source: ImageSource,
+  options: PlatformOptions & { defaultPlatform?: string } = {},
+): Promise<ConfigAnswer> {
+  const chosen = await imageManifest(source, options);
+  const descriptor = chosen.manifest.value.config;
+  const raw = descriptorData(descriptor) ?? (await readBlob(source, descriptor, options));
+  return { raw, config: parseImageConfig(raw, `config ${descriptor.digest}`), descriptor, chosen };
+}
+
+/** Index entries with the facts the `index` verb shows. */
+export interface IndexEntry {
+  digest: Digest;
+  mediaType: string;
+  size: number;
+  platform: string | null;
+  attestation: boolean;
+  /** For attestations: the manifest they describe. */
+  attests: string | null;
+  annotations: Record<string, string>;
+}
+
+export function indexEntries(index: ParsedManifest): IndexEntry[] {
+  if (index.kind !== 'index') return [];
+  return index.value.manifests.map((d) => ({
+    digest: d.digest,
+    mediaType: d.mediaType,
+    size: d.size,
+    platform: d.platform ? formatPlatform(platformOfDescriptor(d.platform)) : null,
+    attestation: isAttestation(d),
+    attests: d.annotations?.['vnd.docker.reference.digest'] ?? null,
+    annotations: d.annotations ?? {},
+  }));
+}

@@ -1,0 +1,225 @@
+/**
+ * @module sources/layers
+ * The files inside a layer, read as the blob streams past: decompress (gzip, zstd or none), walk
+ * the tar headers, skip the contents. Nothing is buffered whole, so a multi-GiB layer costs the
+ * same memory as a small one.
+ */
+
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as zlib from 'node:zlib';
+import { Decompress } from 'fzstd';
+import { extract } from 'tar-stream';
+import { ImgdigestError } from '../core/errors.js';
+import { type LayerCompression, layerCompression } from '../core/media-types.js';
+
+export interface LayerEntry {
+  name: string;
+  type: 'file' | 'directory' | 'symlink' | 'link' | 'character-device' | 'block-device' | 'fifo' | 'other';
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  uname: string;
+  gname: string;
+  mtime: Date | null;
+  linkname: string | null;
+}
+
+type ZstdFactory = () => Transform;
+
+/** Node 22.15+ has zstd in zlib; Node 20 does not, so fall back to the pure-JS fzstd decoder. */
+function zstdDecompressor(): Transform {
+  const native = (zlib as unknown as { createZstdDecompress?: ZstdFactory }).createZstdDecompress;
+  if (typeof native === 'function') return native();
+  const pending: Error | null = null;
+  const out = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      try {
+        decoder.push(chunk);
+        cb(pending);
+      } catch (e) {
+        cb(new ImgdigestError('SOURCE_ERROR', `zstd layer is corrupt: ${(e as Error).message}`));
+      }
+    },
+    flush(cb) {
+      try {
+        decoder.push(new Uint8Array(0), true);
+        cb(pending);
+      } catch (e) {
+        cb(new ImgdigestError('SOURCE_ERROR', `zstd layer is corrupt: ${(e as Error).message}`));
+      }
+    },
+  });
+  const decoder = new Decompress((data) => {
+    out.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  });
+  return out;
+}
+
+function decompressor(compression: LayerCompression): Transform | null {
+  switch (compression) {
+    case 'gzip':
+      return zlib.createGunzip();
+    case 'zstd':
+      return zstdDecompressor();
+    case 'none':
+      return null;
+  }
+}
+
+const TYPES: Record<string, LayerEntry['type']> = {
+  file: 'file',
+  directory: 'directory',
+  symlink: 'symlink',
+  link: 'link',
+  'character-device': 'character-device',
+  'block-device': 'block-device',
+  fifo: 'fifo',
+};
+
+/**
+ * Walk the tar entries of a layer stream and call `onEntry` for each, in archive order.
+ * `mediaType` chooses the decompression; `'sniff'` detects gzip or zstd by their magic bytes (for a
+ * blob named only by digest, or a docker-archive layer).
+ */
+export async function walkLayer(
+  stream: Readable,
+  mediaType: string,
+  onEntry: (entry: LayerEntry) => void,
+  options: { what?: string } = {},
+): Promise<number> {
+  let compression = mediaType === 'sniff' ? null : layerCompression(mediaType);
+  if (mediaType === 'sniff') {
+    const sniffed = await sniffCompression(stream);
+    compression = sniffed.compression;
+    stream = sniffed.stream;
+  }
+  if (compression === null) {
+    throw new ImgdigestError(
+      'INPUT_INVALID',
+      `${options.what ?? 'blob'} is not a tar layer (media type ${mediaType})`,
+    );
+  }
+  const tar = extract();
+  let count = 0;
+  tar.on('entry', (header, body, next) => {
+    count++;
+    onEntry({
+      name: header.name,
+      type: TYPES[header.type ?? 'file'] ?? 'other',
+      size: header.size ?? 0,
+      mode: header.mode ?? 0,
+      uid: header.uid ?? 0,
+      gid: header.gid ?? 0,
+      uname: header.uname ?? '',
+      gname: header.gname ?? '',
+      mtime: header.mtime ?? null,
+      linkname: header.linkname ?? null,
+    });
+    body.on('end', next);
+    body.resume();
+  });
+  const d = decompressor(compression);
+  try {
+    if (d) await pipeline(stream, d, tar);
+    else await pipeline(stream, tar);
+  } catch (e) {
+    if (e instanceof ImgdigestError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' ? 'is not valid gzip' : (e as Error).message;
+    throw new ImgdigestError('SOURCE_ERROR', `${options.what ?? 'layer'} could not be read: ${why}`, {
+      cause: e,
+    });
+  }
+  return count;
+}
+
+const TYPE_CHAR: Record<LayerEntry['type'], string> = {
+  file: '-',
+  directory: 'd',
+  symlink: 'l',
+  link: 'h',
+  'character-device': 'c',
+  'block-device': 'b',
+  fifo: 'p',
+  other: '?',
+};
+
+function modeString(entry: LayerEntry): string {
+  const m = entry.mode;
+  const bits = ['r', 'w', 'x', 'r', 'w', 'x', 'r', 'w', 'x'];
+  let s = '';
+  for (let i = 0; i < 9; i++) s += m & (1 << (8 - i)) ? bits[i] : '-';
+  const chars = s.split('');
+  if (m & 0o4000) chars[2] = chars[2] === 'x' ? 's' : 'S';
+  if (m & 0o2000) chars[5] = chars[5] === 'x' ? 's' : 'S';
+  if (m & 0o1000) chars[8] = chars[8] === 'x' ? 't' : 'T';
+  return TYPE_CHAR[entry.type] + chars.join('');
+}
+
+function pad2(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+/** One line as `tar --list` prints it; with `long`, as `tar --list --verbose` (GNU tar) does. */
+export function formatEntry(entry: LayerEntry, long = false): string {
+  if (!long) return entry.name;
+  const owner = `${entry.uname || entry.uid}/${entry.gname || entry.gid}`;
+  const t = entry.mtime ?? new Date(0);
+  const date = `${t.getUTCFullYear()}-${pad2(t.getUTCMonth() + 1)}-${pad2(t.getUTCDate())} ${pad2(t.getUTCHours())}:${pad2(t.getUTCMinutes())}`;
+  let line = `${modeString(entry)} ${owner} ${String(entry.size).padStart(8)} ${date} ${entry.name}`;
+  if (entry.type === 'symlink') line += ` -> ${entry.linkname}`;
+  if (entry.type === 'link') line += ` link to ${entry.linkname}`;
+  return line;
+}
+
+/** Detect gzip (1f 8b) or zstd (28 b5 2f fd) from the first bytes, without consuming them. */
+export async function sniffCompression(
+  stream: Readable,
+): Promise<{ compression: LayerCompression; stream: Readable }> {
+  const head = await peek(stream, 4);
+  if (head[0] === 0x1f && head[1] === 0x8b) return { compression: 'gzip', stream };
+  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) {
+    return { compression: 'zstd', stream };
+  }
+  return { compression: 'none', stream };
+}
+
+/** The first `n` bytes of a stream (fewer if it ends first), put back so the stream is unchanged. */
+export async function peek(stream: Readable, n: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let have = 0;
+  while (have < n) {
+    const chunk = stream.read() as Buffer | null;
+    if (chunk !== null) {
+      chunks.push(chunk);
+      have += chunk.length;
+      continue;
+    }
+    if (stream.readableEnded) break;
+    const ended = await new Promise<boolean>((resolve, reject) => {
+      const done = (value: boolean) => {
+        stream.off('readable', onReadable);
+        stream.off('end', onEnd);
+        stream.off('error', onError);
+        resolve(value);
+      };
+      const onReadable = () => done(false);
+      const onEnd = () => done(true);
+      const onError = (e: Error) => {
+        stream.off('readable', onReadable);
+        stream.off('end', onEnd);
+        reject(e);
+      };
+      stream.once('readable', onReadable);
+      stream.once('end', onEnd);
+      stream.once('error', onError);
+    });
+    if (ended) break;
+  }
+  const all = Buffer.concat(chunks);
+  if (all.length > 0) stream.unshift(all);
+  return all.subarray(0, n);
+}

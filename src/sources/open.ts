@@ -1,0 +1,99 @@
+/**
+ * @module sources/open
+ * Turn what a user typed into an {@link ImageSource}, with skopeo's transport names:
+ * `oci:DIR[:TAG]`, `docker-archive:FILE[:REF]`, `docker-daemon:NAME[:TAG]`, `docker://REF` or a
+ * bare reference (a registry). Each source module is loaded only when used.
+ */
+import { ImgdigestError } from '../core/errors.js';
+import { parseReference, type Reference } from '../core/reference.js';
+import type { RegistryClientOptions } from './registry/index.js';
+import type { ImageSource } from './source.js';
+
+export type SourceSpec =
+  | { transport: 'registry'; reference: Reference }
+  | { transport: 'oci'; path: string; tag: string | undefined }
+  | { transport: 'docker-archive'; path: string; ref: string | undefined }
+  | { transport: 'docker-daemon'; name: string };
+
+const TRANSPORTS = ['oci:', 'docker-archive:', 'docker-daemon:', 'docker://'];
+
+/**
+ * Split `oci:/path/to/dir:tag`. A path may itself contain `:`; as skopeo does, the last `:` starts
+ * the tag only when what follows has no `/`.
+ */
+function splitPathAndTag(rest: string): { path: string; tag: string | undefined } {
+  const i = rest.lastIndexOf(':');
+  if (i > 0 && !rest.slice(i + 1).includes('/')) {
+    return { path: rest.slice(0, i), tag: rest.slice(i + 1) || undefined };
+  }
+  return { path: rest, tag: undefined };
+}
+
+/** Parse a source string without opening anything. */
+export function parseSourceSpec(input: string): SourceSpec {
+  if (input.startsWith('oci:')) {
+    const { path, tag } = splitPathAndTag(input.slice(4));
+    if (!path)
+      throw new ImgdigestError('INPUT_INVALID', `"${input}": oci: needs a directory (oci:DIR[:TAG])`);
+    return { transport: 'oci', path, tag };
+  }
+  if (input.startsWith('docker-archive:')) {
+    const rest = input.slice('docker-archive:'.length);
+    // The REF part of docker-archive:FILE:REF may contain ':' (repo:tag), so split at the first ':'
+    // that follows a plausible file name.
+    const m = /^([^:]+?\.(?:tar|tgz|tar\.gz))(?::(.+))?$/.exec(rest);
+    const path = m ? m[1]! : splitPathAndTag(rest).path;
+    const ref = m ? m[2] : splitPathAndTag(rest).tag;
+    if (!path) throw new ImgdigestError('INPUT_INVALID', `"${input}": docker-archive: needs a file`);
+    return { transport: 'docker-archive', path, ref };
+  }
+  if (input.startsWith('docker-daemon:')) {
+    const name = input.slice('docker-daemon:'.length);
+    if (!name)
+      throw new ImgdigestError('INPUT_INVALID', `"${input}": docker-daemon: needs an image name or ID`);
+    return { transport: 'docker-daemon', name };
+  }
+  const text = input.startsWith('docker://') ? input.slice('docker://'.length) : input;
+  if (/^[a-z-]+:(?!\d)/.test(text) && !text.includes('/') && !TRANSPORTS.some((t) => text.startsWith(t))) {
+    const name = text.slice(0, text.indexOf(':'));
+    if (['containers-storage', 'dir', 'oci-archive', 'docker-archive', 'ostree', 'sif'].includes(name)) {
+      throw new ImgdigestError(
+        'INPUT_INVALID',
+        `"${input}": the ${name}: transport is not supported; use oci:, docker-archive:, docker-daemon: or a registry reference`,
+      );
+    }
+  }
+  return { transport: 'registry', reference: parseReference(text) };
+}
+
+export interface OpenOptions {
+  registry?: RegistryClientOptions;
+  dockerHost?: string;
+}
+
+/** Open a source for reading. The caller closes it (`source.close?.()`). */
+export async function openSource(input: string, options: OpenOptions = {}): Promise<ImageSource> {
+  const spec = parseSourceSpec(input);
+  switch (spec.transport) {
+    case 'registry': {
+      const { RegistryClient } = await import('./registry/index.js');
+      const client = new RegistryClient(options.registry ?? {});
+      return client.openSource(spec.reference, { closeClient: true });
+    }
+    case 'oci': {
+      const { openOciLayout } = await import('./oci-layout.js');
+      return openOciLayout(spec.path, spec.tag);
+    }
+    case 'docker-archive': {
+      const { openDockerArchive } = await import('./docker-archive.js');
+      return openDockerArchive(spec.path, spec.ref);
+    }
+    case 'docker-daemon': {
+      const { openDockerDaemon } = await import('./docker-daemon.js');
+      return openDockerDaemon(
+        spec.name,
+        options.dockerHost === undefined ? {} : { dockerHost: options.dockerHost },
+      );
+    }
+  }
+}

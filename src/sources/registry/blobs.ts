@@ -1,0 +1,66 @@
+/**
+ * @module registry/blobs
+ * Blob downloads: streamed, verified while they flow, never buffered whole.
+ *
+ * Registries commonly answer a blob GET with a redirect to object storage; the transport follows
+ * it and leaves `Authorization` behind when the origin changes. The stream fails with
+ * `DIGEST_MISMATCH` or `SIZE_MISMATCH` before it ends when the bytes are wrong, so a consumer that
+ * reads to the end has read verified content.
+ */
+import type { Digest } from '../../core/digest.js';
+import { parseDigest, verifyingStream } from '../../core/digest.js';
+import { ImgdigestError } from '../../core/errors.js';
+import type { Reference } from '../../core/reference.js';
+import type { BlobReader } from '../source.js';
+import { repositoryScope } from './auth.js';
+import { networkError, redactUrl } from './errors.js';
+import { type CallOptions, throwResponseError } from './manifests.js';
+import type { RegistrySession } from './session.js';
+
+/** Start downloading a blob; the returned stream verifies digest and size. */
+export async function getBlob(
+  session: RegistrySession,
+  repo: Reference,
+  descriptor: { digest: Digest; size?: number | null },
+  options: CallOptions = {},
+): Promise<BlobReader> {
+  const digest = parseDigest(descriptor.digest).digest;
+  const what = `blob ${digest} from ${repo.repository}`;
+  const expectedSize = descriptor.size ?? undefined;
+  // Fails for digests this process cannot compute, before any request is made.
+  const verifier = verifyingStream(digest, {
+    ...(expectedSize !== undefined ? { size: expectedSize } : {}),
+    what,
+  });
+  const response = await session.request({
+    method: 'GET',
+    url: `/v2/${repo.path}/blobs/${digest}`,
+    scopes: [repositoryScope(repo.path)],
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  if (response.status !== 200) {
+    verifier.destroy();
+    await throwResponseError(response, `${repo.repository}@${digest}`, 'blob');
+  }
+  const declared = response.header('content-length');
+  const length = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : null;
+  if (expectedSize !== undefined && length !== null && length !== expectedSize) {
+    response.body.destroy();
+    verifier.destroy();
+    throw new ImgdigestError(
+      'SIZE_MISMATCH',
+      `${what} size mismatch: expected ${expectedSize} bytes, server sends ${length}`,
+      {
+        details: { expected: expectedSize, actual: length, url: redactUrl(response.url) },
+      },
+    );
+  }
+  const body = response.body;
+  body.on('error', (error) => verifier.destroy(networkError(error, 'GET', response.url)));
+  // A consumer that stops early frees the connection (and the host's permit) at once.
+  verifier.on('close', () => {
+    if (!body.destroyed) body.destroy();
+  });
+  body.pipe(verifier);
+  return { digest, size: expectedSize ?? length, stream: verifier };
+}

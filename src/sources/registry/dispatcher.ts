@@ -1,0 +1,108 @@
+/**
+ * @module registry/dispatcher
+ * The undici dispatchers the transport sends through: keep-alive pools per origin with a
+ * connection limit, TLS settings, and proxies.
+ *
+ * Proxies: `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` (either case) through undici 7's
+ * `EnvHttpProxyAgent`, except for loopback hosts, which are never proxied (as Go's net/http does):
+ * a registry on this machine is not behind the company proxy. TLS: verification stays on unless
+ * `skipTlsVerify`; `NODE_EXTRA_CA_CERTS` is honoured by Node itself, and a `caFile` is added on top.
+ */
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
+import { ImgdigestError } from '../../core/errors.js';
+import { isLoopbackHost } from './scheme.js';
+
+export interface DispatcherOptions {
+  /** Use this dispatcher for everything (it is not closed by `close()`). */
+  dispatcher?: Dispatcher;
+  skipTlsVerify?: boolean;
+  caFile?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Connections per origin. */
+  connections: number;
+  /** Connect timeout. */
+  timeoutMs: number;
+}
+
+/** Picks (and lazily creates) the dispatcher for a URL. */
+export class Dispatchers {
+  readonly #options: DispatcherOptions;
+  #direct: Dispatcher | undefined;
+  #proxied: Dispatcher | null | undefined;
+
+  constructor(options: DispatcherOptions) {
+    this.#options = options;
+  }
+
+  /** The dispatcher for `url`: the caller's, the proxy for non-loopback hosts when one is set, else direct. */
+  for(url: URL): Dispatcher {
+    if (this.#options.dispatcher) return this.#options.dispatcher;
+    if (!isLoopbackHost(url.host)) {
+      if (this.#proxied === undefined) this.#proxied = this.#createProxied();
+      if (this.#proxied) return this.#proxied;
+    }
+    this.#direct ??= new Agent(this.#agentOptions());
+    return this.#direct;
+  }
+
+  #agentOptions(): Agent.Options {
+    return {
+      connections: this.#options.connections,
+      keepAliveTimeout: 10_000,
+      connect: { timeout: this.#options.timeoutMs, ...tlsOptions(this.#options) },
+    };
+  }
+
+  /** An `EnvHttpProxyAgent` when a proxy variable is set, else null (no proxy in play). */
+  #createProxied(): Dispatcher | null {
+    const env = this.#options.env ?? process.env;
+    const httpProxy = env.http_proxy ?? env.HTTP_PROXY ?? '';
+    const httpsProxy = env.https_proxy ?? env.HTTPS_PROXY ?? '';
+    if (!httpProxy && !httpsProxy) return null;
+    return new EnvHttpProxyAgent({
+      ...this.#agentOptions(),
+      requestTls: tlsOptions(this.#options),
+      httpProxy,
+      httpsProxy,
+      noProxy: env.no_proxy ?? env.NO_PROXY ?? '',
+    });
+  }
+
+  /** Close the dispatchers made here. */
+  async close(): Promise<void> {
+    const own = [this.#direct, this.#proxied].filter((d): d is Dispatcher => Boolean(d));
+    this.#direct = undefined;
+    this.#proxied = undefined;
+    await Promise.all(own.map((d) => d.close()));
+  }
+}
+
+/**
+ * TLS settings: verification on unless `skipTlsVerify`; with a `caFile`, Node's bundled roots plus
+ * `NODE_EXTRA_CA_CERTS` plus the file (giving `ca` replaces Node's defaults, so they are repeated).
+ */
+export function tlsOptions(options: Pick<DispatcherOptions, 'skipTlsVerify' | 'caFile' | 'env'>): {
+  rejectUnauthorized: boolean;
+  ca?: string[];
+} {
+  const tls: { rejectUnauthorized: boolean; ca?: string[] } = {
+    rejectUnauthorized: options.skipTlsVerify !== true,
+  };
+  if (options.caFile) {
+    const env = options.env ?? process.env;
+    const extra = [env.NODE_EXTRA_CA_CERTS, options.caFile].filter((p): p is string => Boolean(p));
+    tls.ca = [...rootCertificates, ...extra.map((path) => readCa(path))];
+  }
+  return tls;
+}
+
+function readCa(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new ImgdigestError('CONFIG_INVALID', `cannot read CA file ${path}: ${why}`, { details: { path } });
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * @module registry
+ * The registry client of imgdigest: `RegistryClient` and the parts it is made of (keychains,
+ * auth helpers, retry timing, rate-limit parsing), for callers that need them one by one.
+ */
+export {
+  CATALOG_SCOPE,
+  type Challenge,
+  parseChallenges,
+  parseScope,
+  pickChallenge,
+  repositoryScope,
+  type Scope,
+  tokenRequestUrl,
+} from './auth.js';
+export {
+  RegistryClient,
+  type RegistryClientOptions,
+  type Resolved,
+  type StaticCredentials,
+} from './client.js';
+export {
+  authConfigKey,
+  authFilePaths,
+  convertToHostname,
+  DOCKER_HUB_AUTH_KEY,
+  decodeAuth,
+  encodeAuth,
+} from './credentials/docker-config.js';
+export { runCredentialHelper } from './credentials/helpers.js';
+export {
+  anonymousKeychain,
+  type Credential,
+  type DefaultKeychainOptions,
+  defaultKeychain,
+  type Keychain,
+  multiKeychain,
+  staticKeychain,
+} from './credentials/keychain.js';
+export { parseErrorBody, type RegistryErrorEntry, redactUrl } from './errors.js';
+export type { ListOptions, ListPage, PageOptions, TagsPage } from './listing.js';
+export type { CallOptions, GetManifestOptions, ResolvedDescriptor } from './manifests.js';
+export type { PushBlobOptions, PushManifestOptions } from './push.js';
+export { parseRateLimit, type RateLimit } from './ratelimit.js';
+export { type ReferrersOptions, referrersTag } from './referrers.js';
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
+export { isLoopbackHost, schemeFor } from './scheme.js';
+export { RegistrySource, type RegistrySourceOptions } from './source.js';
+export type { RequestLogEntry, RequestLogger, TransportOptions } from './transport.js';

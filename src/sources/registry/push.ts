@@ -1,0 +1,164 @@
+/**
+ * @module registry/push
+ * Writing to a registry, as much as the tests, the quick start and the benchmarks need: a
+ * monolithic blob upload (POST, then PUT with `?digest=`), a manifest PUT with its media type as
+ * `Content-Type`, and a manifest DELETE.
+ * @see https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pushing-blobs
+ */
+import { type Digest, digestOf, parseDigest } from '../../core/digest.js';
+import { ImgdigestError } from '../../core/errors.js';
+import type { Descriptor } from '../../core/manifest.js';
+import type { Reference } from '../../core/reference.js';
+import { repositoryScope } from './auth.js';
+import { type CallOptions, describeRef, manifestPath, throwResponseError } from './manifests.js';
+import type { RegistrySession } from './session.js';
+
+const PUSH = ['pull', 'push'];
+
+export interface PushBlobOptions extends CallOptions {
+  /** The media type for the returned descriptor (default `application/octet-stream`). */
+  mediaType?: string;
+}
+
+/** Upload a blob unless the registry has it already; returns its descriptor. */
+export async function pushBlob(
+  session: RegistrySession,
+  repo: Reference,
+  bytes: Uint8Array,
+  options: PushBlobOptions = {},
+): Promise<Descriptor> {
+  const digest = digestOf(bytes);
+  const descriptor: Descriptor = {
+    mediaType: options.mediaType ?? 'application/octet-stream',
+    digest,
+    size: bytes.byteLength,
+  };
+  const scopes = [repositoryScope(repo.path, PUSH)];
+  const signal = options.signal ? { signal: options.signal } : {};
+  const subject = `${repo.repository}@${digest}`;
+  const exists = await session.request({
+    method: 'HEAD',
+    url: `/v2/${repo.path}/blobs/${digest}`,
+    scopes,
+    ...signal,
+  });
+  if (exists.status === 200) return descriptor;
+  const start = await session.request({
+    method: 'POST',
+    url: `/v2/${repo.path}/blobs/uploads/`,
+    headers: { 'content-length': '0' },
+    scopes,
+    ...signal,
+  });
+  if (start.status === 201) {
+    await start.dump();
+    return descriptor;
+  }
+  if (start.status !== 202) await throwResponseError(start, subject, 'upload');
+  await start.dump();
+  const location = start.header('location');
+  if (!location) {
+    throw new ImgdigestError(
+      'REGISTRY_ERROR',
+      `registry ${session.name} started an upload for ${subject} without a Location`,
+      {
+        details: { method: 'POST', registry: session.name },
+      },
+    );
+  }
+  const target = new URL(location, start.url);
+  target.searchParams.set('digest', digest);
+  const put = await session.request({
+    method: 'PUT',
+    url: target,
+    headers: { 'content-type': 'application/octet-stream' },
+    body: bytes,
+    scopes,
+    ...signal,
+  });
+  if (put.status !== 201 && put.status !== 204) await throwResponseError(put, subject, 'upload');
+  await put.dump();
+  return descriptor;
+}
+
+export interface PushManifestOptions extends CallOptions {
+  /** The `Content-Type` to send; by default the document's own `mediaType`. */
+  mediaType?: string;
+}
+
+/** PUT a manifest under `ref`'s tag (or its digest when it has no tag); returns its descriptor. */
+export async function pushManifest(
+  session: RegistrySession,
+  ref: Reference,
+  raw: Uint8Array,
+  options: PushManifestOptions = {},
+): Promise<Descriptor> {
+  const mediaType = options.mediaType ?? mediaTypeOf(raw);
+  const algorithm = ref.digest ? parseDigest(ref.digest).algorithm : 'sha256';
+  const digest = digestOf(raw, algorithm);
+  if (ref.digest && ref.digest !== digest) {
+    throw new ImgdigestError(
+      'DIGEST_MISMATCH',
+      `manifest for ${describeRef(ref)} digest mismatch: expected ${ref.digest}, got ${digest}`,
+      {
+        details: { expected: ref.digest, actual: digest },
+      },
+    );
+  }
+  const response = await session.request({
+    method: 'PUT',
+    url: manifestPath(ref, ref.tag ?? digest),
+    headers: { 'content-type': mediaType },
+    body: raw,
+    scopes: [repositoryScope(ref.path, PUSH)],
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  if (response.status !== 201 && response.status !== 200 && response.status !== 202) {
+    await throwResponseError(response, describeRef(ref), 'manifest');
+  }
+  await response.dump();
+  const served = response.header('docker-content-digest');
+  // The registry MUST store the exact bytes; a different digest means it did not.
+  if (served?.startsWith(`${algorithm}:`) && served !== digest) {
+    throw new ImgdigestError(
+      'DIGEST_MISMATCH',
+      `registry stored manifest ${describeRef(ref)} as ${served}, expected ${digest}`,
+      {
+        details: { expected: digest, actual: served },
+      },
+    );
+  }
+  return { mediaType, digest: digest as Digest, size: raw.byteLength };
+}
+
+function mediaTypeOf(raw: Uint8Array): string {
+  try {
+    const json = JSON.parse(Buffer.from(raw).toString('utf8')) as { mediaType?: unknown };
+    if (typeof json.mediaType === 'string' && json.mediaType) return json.mediaType;
+  } catch {
+    // fall through to the error below
+  }
+  throw new ImgdigestError(
+    'MANIFEST_INVALID',
+    'cannot push a manifest without a mediaType field unless one is given',
+    {},
+  );
+}
+
+/** DELETE a manifest (by digest when the reference has one, else by tag). */
+export async function deleteManifest(
+  session: RegistrySession,
+  ref: Reference,
+  options: CallOptions = {},
+): Promise<void> {
+  const response = await session.request({
+    method: 'DELETE',
+    url: manifestPath(ref),
+    scopes: [repositoryScope(ref.path, ['pull', 'push', 'delete'])],
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  if (response.status !== 202 && response.status !== 200 && response.status !== 204) {
+    await throwResponseError(response, describeRef(ref), 'manifest');
+  }
+  await response.dump();
+}

@@ -1,0 +1,65 @@
+/**
+ * @module registry/source
+ * One registry repository as an `ImageSource`, so the CLI verbs (`digest`, `manifest`, `blob`,
+ * `tags`, ...) work on a registry exactly as on a local layout or archive.
+ */
+import type { Digest } from '../../core/digest.js';
+import type { Descriptor, ParsedManifest } from '../../core/manifest.js';
+import type { Reference } from '../../core/reference.js';
+import type { BlobReader, CallOptions, ImageSource } from '../source.js';
+import type { RegistryClient } from './client.js';
+import { atIdentifier } from './manifests.js';
+
+export interface RegistrySourceOptions {
+  /** `close()` closes the client too (for a client made for this one source). */
+  closeClient?: boolean;
+}
+
+/** An `ImageSource` over one repository of a registry (made by `RegistryClient.openSource`). */
+export class RegistrySource implements ImageSource {
+  readonly kind = 'registry' as const;
+  readonly name: string;
+  readonly identifier: string;
+  readonly #client: RegistryClient;
+  readonly #ref: Reference;
+  readonly #closeClient: boolean;
+
+  constructor(client: RegistryClient, ref: Reference, options: RegistrySourceOptions = {}) {
+    this.#client = client;
+    this.#ref = ref;
+    this.#closeClient = options.closeClient === true;
+    this.name = ref.repository;
+    this.identifier = ref.identifier;
+  }
+
+  #at(identifier?: string): Reference {
+    return identifier === undefined ? this.#ref : atIdentifier(this.#ref, identifier);
+  }
+
+  /** One HEAD when the registry sends the digest header, a GET otherwise. */
+  async head(identifier?: string, options: CallOptions = {}): Promise<Descriptor> {
+    return (await this.#client.resolve(this.#at(identifier), options)).descriptor;
+  }
+
+  manifest(identifier?: string, options: CallOptions = {}): Promise<ParsedManifest> {
+    return this.#client.getManifest(this.#at(identifier), options);
+  }
+
+  blob(descriptor: { digest: Digest; size?: number }, options: CallOptions = {}): Promise<BlobReader> {
+    return this.#client.getBlob(this.#ref, descriptor, options);
+  }
+
+  /** Every tag, sorted (the `ImageSource` contract; `RegistryClient.tags` keeps the registry's order). */
+  async tags(options: CallOptions = {}): Promise<string[]> {
+    return (await this.#client.tags(this.#ref, options)).sort();
+  }
+
+  referrers(digest: Digest, options: CallOptions & { artifactType?: string } = {}): Promise<Descriptor[]> {
+    return this.#client.referrers(this.#ref, digest, options);
+  }
+
+  /** Closes the client when the source was opened with `closeClient: true`; otherwise does nothing. */
+  async close(): Promise<void> {
+    if (this.#closeClient) await this.#client.close();
+  }
+}

@@ -1,0 +1,201 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  startAwkwardServer,
+  startConnectProxy,
+  startFlakyRegistry,
+  startNoDigestHeaderRegistry,
+  startOversizedManifestRegistry,
+  startResettingRegistry,
+  startStalledBodyRegistry,
+  tinyImage,
+} from '../../../test/support/awkward-servers.js';
+import { cleanupTempDirs, tempDir } from '../../../test/support/tmp.js';
+import { haveTools } from '../../../test/support/tools.js';
+import { parseReference } from '../../core/reference.js';
+import { RegistryClient, type RegistryClientOptions } from './client.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((c) => c()));
+});
+afterAll(cleanupTempDirs);
+function track<T extends { close(): Promise<void> }>(server: T): T {
+  cleanups.push(() => server.close());
+  return server;
+}
+function client(options: RegistryClientOptions = {}): RegistryClient {
+  const c = new RegistryClient({ anonymous: true, retry: { minDelayMs: 5 }, ...options });
+  cleanups.push(() => c.close());
+  return c;
+}
+async function drain(stream: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of stream) {
+    // read to the end
+  }
+}
+
+describe('network failures', () => {
+  it('retries a reset connection', async () => {
+    const s = track(await startResettingRegistry(1));
+    const resolved = await client().resolve(parseReference(`${s.host}/app:latest`));
+    expect(resolved.descriptor.digest).toBe(s.image.digest);
+    expect(s.requests.filter((r) => r.method === 'HEAD')).toHaveLength(2);
+  });
+
+  it('fails a stalled blob download with TIMEOUT instead of hanging', async () => {
+    const s = track(await startStalledBodyRegistry());
+    const [digest, bytes] = [...s.image.blobs.entries()][1]!;
+    const blob = await client({ timeoutMs: 300 }).getBlob(parseReference(`${s.host}/app`), {
+      digest,
+      size: bytes.length,
+    });
+    const started = Date.now();
+    await expect(drain(blob.stream)).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it('refuses manifests over 4 MiB, announced or not', async () => {
+    const s = track(await startOversizedManifestRegistry());
+    const c = client();
+    for (const tag of ['declared', 'chunked']) {
+      const error = await c.getManifest(parseReference(`${s.host}/app:${tag}`)).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'MANIFEST_TOO_LARGE' });
+      expect((error as Error).message).toContain(`${s.host}/app:${tag}`);
+    }
+  });
+});
+
+describe('per-registry permits', () => {
+  it('gives every permit back, whatever happened to the request', { timeout: 15_000 }, async () => {
+    const s = track(await startNoDigestHeaderRegistry());
+    const c = client({ concurrency: 1 });
+    const repo = parseReference(`${s.host}/app`);
+    const [digest, bytes] = [...s.image.blobs.entries()][0]!;
+    for (let round = 0; round < 2; round++) {
+      await c.resolve(repo.withTag('latest'));
+      await expect(c.getManifest(repo.withTag('missing'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(await c.headManifest(repo.withTag('missing'))).toBeNull();
+      await expect(c.tags(repo)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await drain((await c.getBlob(repo, { digest, size: bytes.length })).stream);
+      (await c.getBlob(repo, { digest })).stream.destroy();
+      await expect(c.getBlob(repo, { digest, size: bytes.length + 1 })).rejects.toMatchObject({
+        code: 'SIZE_MISMATCH',
+      });
+      await expect(c.rateLimit(repo.withTag('latest'))).resolves.toBeNull();
+    }
+    expect((await c.resolve(repo.withTag('latest'))).via).toBe('get');
+  });
+});
+
+describe('proxies', () => {
+  it('goes through HTTP_PROXY for a registry that is not on loopback', async () => {
+    const registry = track(await startFlakyRegistry(0));
+    const proxy = track(await startConnectProxy(Number(registry.host.split(':')[1])));
+    const c = client({ insecure: true, env: { HTTP_PROXY: proxy.url } });
+    const resolved = await c.resolve(parseReference('registry.example.test:5000/app:latest'));
+    expect(resolved.descriptor.digest).toBe(registry.image.digest);
+    expect(proxy.connects).toContain('registry.example.test:5000');
+  });
+
+  it('does not proxy hosts in NO_PROXY, nor loopback registries', async () => {
+    const registry = track(await startFlakyRegistry(0));
+    const proxy = track(await startConnectProxy(Number(registry.host.split(':')[1])));
+    const env = { HTTP_PROXY: proxy.url, NO_PROXY: 'example.test' };
+    const direct = await client({ insecure: true, env, retry: { maxRetries: 0 } })
+      .resolve(parseReference('registry.example.test:5000/app:latest'))
+      .catch((e: unknown) => e);
+    expect(direct).toMatchObject({ code: 'NETWORK_ERROR' });
+    await client({ env: { HTTP_PROXY: proxy.url } }).resolve(parseReference(`${registry.host}/app:latest`));
+    expect(proxy.connects).toEqual([]);
+  });
+});
+
+describe.skipIf(!haveTools('openssl'))('TLS', () => {
+  let key: string;
+  let cert: string;
+  let certPath: string;
+  beforeAll(async () => {
+    const dir = await tempDir('tls');
+    certPath = join(dir, 'cert.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '2',
+      ].concat([
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        certPath,
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ]),
+      { stdio: 'pipe' },
+    );
+    key = readFileSync(join(dir, 'key.pem'), 'utf8');
+    cert = readFileSync(certPath, 'utf8');
+  });
+
+  async function tlsRegistry() {
+    const image = tinyImage('tls');
+    const server = await startAwkwardServer(
+      'https with a self-signed certificate',
+      (_req, res, url) => {
+        if (url.pathname === '/v2/') {
+          res.writeHead(200, { 'content-length': 0 });
+          return res.end();
+        }
+        res.writeHead(200, {
+          'content-type': image.mediaType,
+          'docker-content-digest': image.digest,
+          'content-length': image.manifest.length,
+        });
+        res.end();
+      },
+      { tls: { key, cert } },
+    );
+    return Object.assign(track(server), { image });
+  }
+
+  it('verifies certificates, trusting a CA file when given', async () => {
+    const s = await tlsRegistry();
+    const ref = parseReference(`${s.host}/app:latest`);
+    const refused = await client({ scheme: 'https' })
+      .resolve(ref)
+      .catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'NETWORK_ERROR' });
+    expect((refused as Error).message).toContain(`GET https://${s.host}/v2/`);
+    expect((await client({ scheme: 'https', caFile: certPath }).resolve(ref)).descriptor.digest).toBe(
+      s.image.digest,
+    );
+  });
+
+  it('skips verification only when told to', async () => {
+    const s = await tlsRegistry();
+    const resolved = await client({ scheme: 'https', skipTlsVerify: true }).resolve(
+      parseReference(`${s.host}/app:latest`),
+    );
+    expect(resolved.descriptor.digest).toBe(s.image.digest);
+  });
+
+  it('reports an unreadable CA file as a configuration error', async () => {
+    const s = await tlsRegistry();
+    const error = await client({ scheme: 'https', caFile: '/nonexistent/ca.pem' })
+      .resolve(parseReference(`${s.host}/app:latest`))
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'CONFIG_INVALID' });
+    expect((error as Error).message).toBe('cannot read CA file /nonexistent/ca.pem: ENOENT');
+  });
+});

@@ -1,0 +1,371 @@
+/**
+ * @module registry/transport
+ * HTTP for the registry client: undici `request()` over keep-alive pools, a concurrency limit per
+ * host, timeouts, retries, redirects followed by hand, and a request log.
+ *
+ * Why redirects are followed here and not by undici: blob downloads redirect to object storage,
+ * and the `Authorization` header must never reach another origin (distribution-spec: "redirects
+ * must be followed without forwarding Authorization across hosts"). The transport knows the
+ * origin the header was meant for and sends it only there.
+ *
+ * Connection pools, TLS settings and proxies are in `dispatcher.ts`.
+ */
+import type { Readable } from 'node:stream';
+import { type Dispatcher, request } from 'undici';
+import { ImgdigestError } from '../../core/errors.js';
+import { Dispatchers } from './dispatcher.js';
+import { networkError, redactUrl } from './errors.js';
+import {
+  isRetryableNetworkError,
+  isRetryableStatus,
+  nextRetryDelay,
+  parseRetryAfter,
+  type RetryPolicy,
+  retryPolicy,
+  sleep,
+} from './retry.js';
+import { isSecureOrLoopback } from './scheme.js';
+import { Semaphore } from './semaphore.js';
+
+/** One line of the request log: what the CLI's `-v` prints. Never holds credentials. */
+export interface RequestLogEntry {
+  method: string;
+  /** The URL with secrets in the query redacted. */
+  url: string;
+  /** The status, or null when no response came (network error, timeout). */
+  status: number | null;
+  /** Milliseconds until the response headers (or the failure). */
+  ms: number;
+  /** 0 for the first try, 1.. for retries. */
+  attempt: number;
+  /** The error code when no response came. */
+  error?: string;
+}
+
+export type RequestLogger = (entry: RequestLogEntry) => void;
+
+export interface TransportOptions {
+  /** An undici dispatcher to use instead of the transport's own (it is not closed by `close()`). */
+  dispatcher?: Dispatcher;
+  /** Do not verify TLS certificates (separate from allowing plain http). */
+  skipTlsVerify?: boolean;
+  /** A PEM file of extra certificate authorities (`NODE_EXTRA_CA_CERTS` is honoured as well). */
+  caFile?: string;
+  userAgent?: string;
+  /** Requests in flight per host (default 8); also the connection limit per origin. */
+  concurrency?: number;
+  /** Connect, response-headers and body-idle timeout, each (default 30 000 ms). */
+  timeoutMs?: number;
+  /** Retry budget for 408/429/5xx and network errors (default 3 retries, 500 ms .. 10 s, 60 s total). */
+  retry?: Partial<RetryPolicy>;
+  /** Called once per HTTP exchange (each retry and redirect hop): method, redacted URL, status, ms. */
+  logger?: RequestLogger;
+  /** Environment for proxy variables; the client also reads config files and helpers' PATH from it (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export type ResponseHeaders = Record<string, string | string[] | undefined>;
+
+export interface HttpRequest {
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  url: URL;
+  headers?: Record<string, string>;
+  /** Sent to the request's origin only; dropped on a redirect to any other origin. */
+  authorization?: string;
+  body?: Uint8Array | string;
+  signal?: AbortSignal;
+  /** Retry 408/429/5xx answers (default true). Network errors are retried regardless. */
+  retryStatuses?: boolean;
+  /** Follow 301/302/303/307/308 (default true). */
+  followRedirects?: boolean;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: ResponseHeaders;
+  /** The URL that answered (after redirects). */
+  readonly url: URL;
+  readonly method: string;
+  /** The body stream. Read it, `dump()` it or destroy it: the host's permit is held until it closes. */
+  readonly body: Readable;
+  /** A header's first value. */
+  header(name: string): string | undefined;
+  /** The whole body, refusing more than `limit` bytes with the error `tooLarge` builds. */
+  bytes(limit?: number, tooLarge?: (size: number) => Error): Promise<Uint8Array>;
+  /** Discard the body. */
+  dump(): Promise<void>;
+}
+
+/** Statuses that carry a `Location` to follow. */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** More hops than this is a loop (go-containerregistry and browsers use similar bounds). */
+export const MAX_REDIRECTS = 10;
+/** Bodies read whole (errors, tokens, tag lists) are refused above this size unless told otherwise. */
+export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
+
+export class Transport {
+  readonly timeoutMs: number;
+  readonly #options: TransportOptions;
+  readonly #policy: RetryPolicy;
+  readonly #limits = new Map<string, Semaphore>();
+  readonly #concurrency: number;
+  readonly #dispatchers: Dispatchers;
+
+  constructor(options: TransportOptions = {}) {
+    this.#options = options;
+    this.#policy = retryPolicy(options.retry);
+    this.#concurrency = options.concurrency ?? 8;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    // Validate now so a bad option fails at construction, not at the first request.
+    new Semaphore(this.#concurrency);
+    this.#dispatchers = new Dispatchers({
+      ...options,
+      connections: this.#concurrency,
+      timeoutMs: this.timeoutMs,
+    });
+  }
+
+  /** Send a request: retries, redirects and the host limit included. Throws only for no-response failures. */
+  async send(req: HttpRequest): Promise<HttpResponse> {
+    const release = await this.#limit(req.url.host).acquire(req.signal);
+    try {
+      const response = await this.#sendWithRetries(req);
+      response.body.once('close', release);
+      // A HEAD (or a 204) has no body to read; drain it so the permit comes back by itself.
+      if (response.method === 'HEAD' || response.status === 204 || response.status === 304)
+        void response.dump();
+      return response;
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  async #sendWithRetries(req: HttpRequest): Promise<HttpResponse> {
+    const started = Date.now();
+    const authOrigin = req.url.origin;
+    let url = req.url;
+    let method = req.method;
+    let body = req.body;
+    let retries = 0;
+    let hops = 0;
+    for (;;) {
+      const headers: Record<string, string> = {
+        'user-agent': this.#options.userAgent ?? 'imgdigest',
+        ...req.headers,
+      };
+      // The credential belongs to the origin it was issued for, never to where we get sent.
+      if (req.authorization && url.origin === authOrigin) headers.authorization = req.authorization;
+      const attemptStart = Date.now();
+      // undici checks headersTimeout on a coarse (~0.5 s) clock; this timer makes "no answer
+      // within timeoutMs" hold to the millisecond, connecting included.
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(), this.timeoutMs);
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await request(url, {
+          dispatcher: this.#dispatchers.for(url),
+          method,
+          headers,
+          body: body ?? null,
+          signal: req.signal ? AbortSignal.any([req.signal, deadline.signal]) : deadline.signal,
+          headersTimeout: this.timeoutMs,
+          bodyTimeout: this.timeoutMs,
+        });
+      } catch (caught) {
+        if (req.signal?.aborted) throw req.signal.reason;
+        const error = deadline.signal.aborted
+          ? Object.assign(new Error('no response headers'), { code: 'UND_ERR_HEADERS_TIMEOUT' })
+          : caught;
+        this.#log({
+          method,
+          url,
+          status: null,
+          ms: Date.now() - attemptStart,
+          attempt: retries,
+          error: codeOf(error),
+        });
+        const delay = isRetryableNetworkError(error)
+          ? nextRetryDelay(this.#policy, { retries, elapsedMs: Date.now() - started })
+          : null;
+        if (delay === null) throw networkError(error, method, url, this.timeoutMs);
+        retries++;
+        await sleep(delay, req.signal);
+        continue;
+      } finally {
+        clearTimeout(timer);
+      }
+      const { statusCode: status } = response;
+      this.#log({ method, url, status, ms: Date.now() - attemptStart, attempt: retries });
+      const location = firstHeader(response.headers, 'location');
+      if (REDIRECTS.has(status) && location && req.followRedirects !== false) {
+        await response.body.dump().catch(() => {});
+        hops++;
+        if (hops > MAX_REDIRECTS) {
+          throw new ImgdigestError(
+            'NETWORK_ERROR',
+            `too many redirects: ${req.method} ${redactUrl(req.url)} (more than ${MAX_REDIRECTS})`,
+            {
+              details: { method: req.method, url: redactUrl(req.url) },
+            },
+          );
+        }
+        url = this.#redirectTarget(url, location, req.method);
+        if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
+          method = 'GET';
+          body = undefined;
+        }
+        continue;
+      }
+      if (req.retryStatuses !== false && isRetryableStatus(status)) {
+        const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
+        const delay = nextRetryDelay(this.#policy, {
+          retries,
+          elapsedMs: Date.now() - started,
+          retryAfterMs,
+        });
+        if (delay !== null) {
+          await response.body.dump().catch(() => {});
+          retries++;
+          await sleep(delay, req.signal);
+          continue;
+        }
+      }
+      return wrapResponse(response, url, method, this.timeoutMs);
+    }
+  }
+
+  #redirectTarget(from: URL, location: string, method: string): URL {
+    let target: URL;
+    try {
+      target = new URL(location, from);
+    } catch {
+      throw new ImgdigestError('NETWORK_ERROR', `invalid redirect from ${method} ${redactUrl(from)}`, {
+        details: { method, url: redactUrl(from) },
+      });
+    }
+    // A redirect may not downgrade a TLS connection to plain http (except on loopback).
+    if (from.protocol === 'https:' && !isSecureOrLoopback(target)) {
+      throw new ImgdigestError(
+        'NETWORK_ERROR',
+        `refusing redirect from ${redactUrl(from)} to plain http ${redactUrl(target)}`,
+        {
+          details: { method, url: redactUrl(from), location: redactUrl(target) },
+        },
+      );
+    }
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+      throw new ImgdigestError(
+        'NETWORK_ERROR',
+        `refusing redirect to ${target.protocol} from ${redactUrl(from)}`,
+        {
+          details: { method, url: redactUrl(from) },
+        },
+      );
+    }
+    return target;
+  }
+
+  #limit(host: string): Semaphore {
+    let limit = this.#limits.get(host);
+    if (!limit) {
+      limit = new Semaphore(this.#concurrency);
+      this.#limits.set(host, limit);
+    }
+    return limit;
+  }
+
+  #log(entry: {
+    method: string;
+    url: URL;
+    status: number | null;
+    ms: number;
+    attempt: number;
+    error?: string | undefined;
+  }): void {
+    if (!this.#options.logger) return;
+    const out: RequestLogEntry = {
+      method: entry.method,
+      url: redactUrl(entry.url),
+      status: entry.status,
+      ms: entry.ms,
+      attempt: entry.attempt,
+    };
+    if (entry.error) out.error = entry.error;
+    try {
+      this.#options.logger(out);
+    } catch {
+      // A failing logger must not fail the request.
+    }
+  }
+
+  /** Close the transport's own connections (a dispatcher passed in is left open). */
+  async close(): Promise<void> {
+    await this.#dispatchers.close();
+  }
+}
+
+function firstHeader(headers: ResponseHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function codeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : error instanceof Error ? error.name : 'ERROR';
+}
+
+function wrapResponse(
+  response: Dispatcher.ResponseData,
+  url: URL,
+  method: string,
+  timeoutMs: number,
+): HttpResponse {
+  const body = response.body;
+  // Destroying a body makes undici emit an AbortError; readers see errors through their own
+  // iteration or pipe, so this listener only keeps a deliberate destroy from crashing the process.
+  body.on('error', () => {});
+  const headers = response.headers as ResponseHeaders;
+  return {
+    status: response.statusCode,
+    headers,
+    url,
+    method,
+    body,
+    header: (name) => firstHeader(headers, name.toLowerCase()),
+    async bytes(limit = DEFAULT_BODY_LIMIT, tooLarge) {
+      const overLimit = (size: number) =>
+        tooLarge?.(size) ??
+        new ImgdigestError(
+          'REGISTRY_ERROR',
+          `response too large: ${method} ${redactUrl(url)} sent more than ${limit} bytes`,
+          {
+            details: { method, url: redactUrl(url), limit },
+          },
+        );
+      const declared = Number(firstHeader(headers, 'content-length'));
+      if (Number.isFinite(declared) && declared > limit) {
+        body.destroy();
+        throw overLimit(declared);
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      try {
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          size += chunk.length;
+          if (size > limit) {
+            body.destroy();
+            throw overLimit(size);
+          }
+          chunks.push(chunk);
+        }
+      } catch (error) {
+        throw networkError(error, method, url, timeoutMs);
+      }
+      return new Uint8Array(Buffer.concat(chunks));
+    },
+    async dump() {
+      await (body as unknown as { dump(): Promise<void> }).dump().catch(() => {});
+    },
+  };
+}

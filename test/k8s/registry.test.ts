@@ -1,0 +1,96 @@
+/**
+ * pin and outdated against the real CNCF registry (docker-registry), through the real resolver:
+ * the digests written are the ones computed from the pushed bytes (test/support/images.ts).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Distribution, startDistribution } from '../support/distribution.js';
+import { type SeededImages, seedRegistry } from '../support/images.js';
+import { haveTools } from '../support/tools.js';
+import { runCli } from './support/cli.js';
+
+describe.skipIf(!haveTools('docker-registry'))('pin and outdated against a real registry', () => {
+  let registry: Distribution;
+  let seeded: SeededImages;
+  const dir = mkdtempSync(join(tmpdir(), 'imgdigest-k8s-registry-'));
+
+  beforeAll(async () => {
+    registry = await startDistribution();
+    seeded = await seedRegistry(registry);
+  });
+  afterAll(async () => {
+    await registry?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const manifest = (images: string[]) =>
+    `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web # comment kept
+spec:
+  template:
+    spec:
+      containers:
+${images.map((image, i) => `      - name: c${i}\n        image: "${image}"\n`).join('')}`;
+
+  it('pins the index digest by default and the platform manifest with --platform, each reference resolved once', async () => {
+    const file = join(dir, 'deploy.yaml');
+    const sample = seeded.sample.ref;
+    writeFileSync(file, manifest([sample, seeded.single.ref, sample]));
+    registry.resetCounts();
+    const r = await runCli(['pin', '-f', file, '--lock-file', join(dir, 'images.lock')]);
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      readFileSync(file, 'utf8')
+        .replaceAll(`"${sample}"`, `"${sample}@${seeded.sample.digest}"`)
+        .replace(`"${seeded.single.ref}"`, `"${seeded.single.ref}@${seeded.single.digest}"`),
+    );
+    const manifestRequests = Object.entries(registry.counts())
+      .filter(([k]) => k.includes(`/v2/${seeded.sample.repo}/manifests/${seeded.sample.tag}`))
+      .reduce((n, [, c]) => n + c, 0);
+    expect(manifestRequests).toBe(1);
+    expect(readFileSync(join(dir, 'images.lock'), 'utf8')).toContain(
+      `digest: ${seeded.sample.digest}\n    digestKind: index\n`,
+    );
+
+    const arm = await runCli(['pin', '-f', file, '--platform', 'linux/arm64', '--drop-tag']);
+    const repo = sample.slice(0, sample.lastIndexOf(':'));
+    expect(arm.stdout).toContain(`"${repo}@${seeded.sample.platforms['linux/arm64']}"`);
+  });
+
+  it('fails with exit 3 listing the missing tag, and writes nothing', async () => {
+    const file = join(dir, 'missing.yaml');
+    const text = manifest([`${registry.host}/sample:does-not-exist`, seeded.sample.ref]);
+    writeFileSync(file, text);
+    const r = await runCli(['pin', '-f', file, '--write']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`${file}:10: ${registry.host}/sample:does-not-exist: manifest unknown`);
+    expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+
+  it('outdated reports a tag that moved away from the pinned digest (exit 1), and nothing for fresh pins', async () => {
+    const file = join(dir, 'outdated.yaml');
+    const stale = `${seeded.sample.ref}@${seeded.single.digest}`;
+    const fresh = `${seeded.single.ref}@${seeded.single.digest}`;
+    writeFileSync(file, manifest([stale, fresh]));
+    const r = await runCli(['outdated', '-f', file, '--json']);
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout);
+    expect(out.checked).toBe(2);
+    expect(out.outdated).toEqual([
+      expect.objectContaining({
+        image: stale,
+        tag: seeded.sample.ref,
+        pinned: seeded.single.digest,
+        current: seeded.sample.digest,
+        line: 10,
+      }),
+    ]);
+    writeFileSync(file, manifest([fresh]));
+    expect((await runCli(['outdated', '-f', file])).code).toBe(0);
+  });
+});

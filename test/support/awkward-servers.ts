@@ -1,0 +1,583 @@
+/**
+ * @module test/support/awkward-servers
+ * Small node:http registries that misbehave in one way each, for what the real CNCF registry never
+ * does: leave out `Docker-Content-Digest`, serve bytes that do not match their digest, answer 429
+ * or 503 before succeeding, redirect blob downloads to another host, stall, point at a plain-http
+ * token realm, send Docker Hub's rate-limit headers, page tag lists with `Link`.
+ *
+ * Every server listens on a port the OS picks, records the requests it saw (headers included, so a
+ * test can prove where `Authorization` went) and is stopped with `close()`.
+ */
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { type AddressInfo, connect } from 'node:net';
+import type { Duplex } from 'node:stream';
+
+/** One request an awkward server saw. */
+export interface SeenRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  /** Milliseconds since the epoch when it arrived. */
+  at: number;
+}
+
+export interface AwkwardServer {
+  /** What the server gets wrong, for test names. */
+  readonly name: string;
+  /** `http://HOST:PORT`. */
+  readonly url: string;
+  /** `HOST:PORT`, for references such as `127.0.0.1:PORT/app:latest`. */
+  readonly host: string;
+  readonly requests: SeenRequest[];
+  close(): Promise<void>;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => unknown;
+
+/** Start a server on `address` (default 127.0.0.1) with a port the OS picks. */
+export interface AwkwardServerOptions {
+  /** Address to listen on (default 127.0.0.1; 127.0.0.2 makes "another host"). */
+  address?: string;
+  /** Serve https with this key and certificate (PEM). */
+  tls?: { key: string; cert: string };
+  /** Handle CONNECT requests (for a proxy). */
+  onConnect?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+}
+
+/** Start a server with a port the OS picks. Unread request bodies are dumped by node:http itself. */
+export async function startAwkwardServer(
+  name: string,
+  handler: Handler,
+  options: AwkwardServerOptions = {},
+): Promise<AwkwardServer> {
+  const address = options.address ?? '127.0.0.1';
+  const requests: SeenRequest[] = [];
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://placeholder');
+    requests.push({
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      headers: req.headers,
+      at: Date.now(),
+    });
+    Promise.resolve(handler(req, res, url)).catch((e: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(String(e));
+    });
+  };
+  const server = options.tls ? createHttpsServer(options.tls, listener) : createServer(listener);
+  if (options.onConnect) server.on('connect', options.onConnect);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, address, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = `${address}:${port}`;
+  return {
+    name,
+    url: `${options.tls ? 'https' : 'http'}://${host}`,
+    host,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** sha256 of some bytes, computed here so tests do not depend on the code under test. */
+export function sha256(bytes: Uint8Array | string): `sha256:${string}` {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/** A small but valid OCI image: config, one layer, and the manifest pointing at both. */
+export interface TinyImage {
+  manifest: Buffer;
+  digest: `sha256:${string}`;
+  mediaType: string;
+  config: Buffer;
+  layer: Buffer;
+  blobs: Map<`sha256:${string}`, Buffer>;
+}
+
+export function tinyImage(seed = 'tiny'): TinyImage {
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', seed, rootfs: { type: 'layers', diff_ids: [] } }),
+  );
+  const layer = Buffer.from(`layer bytes of ${seed}\n`.repeat(20));
+  const mediaType = 'application/vnd.oci.image.manifest.v1+json';
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType,
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: sha256(config),
+        size: config.length,
+      },
+      layers: [
+        { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length },
+      ],
+    }),
+  );
+  return {
+    manifest,
+    digest: sha256(manifest),
+    mediaType,
+    config,
+    layer,
+    blobs: new Map([
+      [sha256(config), config],
+      [sha256(layer), layer],
+    ]),
+  };
+}
+
+const MANIFEST_PATH = /^\/v2\/(.+)\/manifests\/([^/]+)$/;
+const BLOB_PATH = /^\/v2\/(.+)\/blobs\/([^/]+)$/;
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+function notFound(res: ServerResponse, code = 'MANIFEST_UNKNOWN'): void {
+  sendJson(res, 404, { errors: [{ code, message: code.toLowerCase().replace(/_/g, ' ') }] });
+}
+
+interface ServeOptions {
+  /** Leave out Docker-Content-Digest. */
+  omitDigest?: boolean;
+  /** Replace the body (not the headers) of by-digest responses. */
+  tamper?: (bytes: Buffer) => Buffer;
+  extraHeaders?: Record<string, string>;
+}
+
+/** Answer a manifest or blob request from `image`, the way a registry would, unless told otherwise. */
+function serveImage(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  image: TinyImage,
+  tags: Record<string, Buffer>,
+  options: ServeOptions = {},
+): boolean {
+  const m = MANIFEST_PATH.exec(url.pathname);
+  const b = BLOB_PATH.exec(url.pathname);
+  let body: Buffer | undefined;
+  let type = 'application/octet-stream';
+  let digest: string | undefined;
+  if (m) {
+    const ref = m[2]!;
+    body = ref.includes(':') ? (ref === sha256(image.manifest) ? image.manifest : undefined) : tags[ref];
+    type = image.mediaType;
+    if (body) digest = sha256(body);
+    if (body && ref.includes(':') && options.tamper) body = options.tamper(body);
+  } else if (b) {
+    body = image.blobs.get(b[2]! as `sha256:${string}`);
+    digest = b[2];
+    if (body && options.tamper) body = options.tamper(body);
+  } else {
+    return false;
+  }
+  if (!body) {
+    notFound(res, m ? 'MANIFEST_UNKNOWN' : 'BLOB_UNKNOWN');
+    return true;
+  }
+  const headers: Record<string, string | number> = {
+    'content-type': type,
+    'content-length': body.length,
+    ...options.extraHeaders,
+  };
+  if (!options.omitDigest && digest) headers['docker-content-digest'] = digest;
+  res.writeHead(200, headers);
+  res.end(req.method === 'HEAD' ? undefined : body);
+  return true;
+}
+
+function ping(res: ServerResponse): void {
+  res.writeHead(200, { 'docker-distribution-api-version': 'registry/2.0', 'content-length': 2 });
+  res.end('{}');
+}
+
+/** Serves `app:latest` and blobs without any `Docker-Content-Digest` header (old registries do this). */
+export async function startNoDigestHeaderRegistry(
+  image = tinyImage('no-digest'),
+): Promise<AwkwardServer & { image: TinyImage }> {
+  const server = await startAwkwardServer('no Docker-Content-Digest header', (req, res, url) => {
+    if (url.pathname === '/v2/') return ping(res);
+    if (!serveImage(req, res, url, image, { latest: image.manifest }, { omitDigest: true })) notFound(res);
+  });
+  return Object.assign(server, { image });
+}
+
+/** Serves bytes that do not match the digest they are asked for (manifests by digest and blobs). */
+export async function startWrongBytesRegistry(
+  image = tinyImage('wrong-bytes'),
+): Promise<AwkwardServer & { image: TinyImage }> {
+  const flip = (bytes: Buffer) => {
+    const copy = Buffer.from(bytes);
+    // Same length, different content: only hashing can tell.
+    copy[copy.length - 2] = copy[copy.length - 2] === 0x20 ? 0x09 : 0x20;
+    return copy;
+  };
+  const server = await startAwkwardServer('bytes do not match their digest', (req, res, url) => {
+    if (url.pathname === '/v2/') return ping(res);
+    if (!serveImage(req, res, url, image, { latest: image.manifest }, { tamper: flip })) notFound(res);
+  });
+  return Object.assign(server, { image });
+}
+
+/** Answers the first `failures` non-ping requests with `status` (and `Retry-After` when given), then behaves. */
+export async function startFailingThenOkRegistry(options: {
+  name: string;
+  status: number;
+  failures: number;
+  retryAfter?: string;
+  image?: TinyImage;
+}): Promise<AwkwardServer & { image: TinyImage }> {
+  const image = options.image ?? tinyImage(options.name);
+  let left = options.failures;
+  const server = await startAwkwardServer(options.name, (req, res, url) => {
+    if (url.pathname === '/v2/') return ping(res);
+    if (left > 0) {
+      left--;
+      const headers: Record<string, string> = options.retryAfter ? { 'retry-after': options.retryAfter } : {};
+      const code = options.status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE';
+      return sendJson(res, options.status, { errors: [{ code, message: 'try again later' }] }, headers);
+    }
+    if (!serveImage(req, res, url, image, { latest: image.manifest })) notFound(res);
+  });
+  return Object.assign(server, { image });
+}
+
+/** 429 with `Retry-After: <seconds>` for the first requests, then success. */
+export function startRateLimitedRegistry(failures = 1, retryAfter = '1') {
+  return startFailingThenOkRegistry({ name: '429 with Retry-After', status: 429, failures, retryAfter });
+}
+
+/** 503 for the first requests, then success. */
+export function startFlakyRegistry(failures = 2) {
+  return startFailingThenOkRegistry({ name: '503 then success', status: 503, failures });
+}
+
+/**
+ * A registry that wants Basic auth and redirects blob downloads (307) to a storage server on
+ * another host name (127.0.0.2), as registries backed by S3 or a CDN do. The storage server
+ * records whether `Authorization` reached it.
+ */
+export async function startRedirectingBlobRegistry(
+  credentials = { username: 'user', password: 'pass' },
+): Promise<{
+  registry: AwkwardServer;
+  storage: AwkwardServer;
+  image: TinyImage;
+  close(): Promise<void>;
+}> {
+  const image = tinyImage('redirect');
+  const expected = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
+  const storage = await startAwkwardServer(
+    'blob storage on another host',
+    (_req, res, url) => {
+      const blob = image.blobs.get(url.pathname.slice('/blobs/'.length) as `sha256:${string}`);
+      if (!blob) return notFound(res, 'BLOB_UNKNOWN');
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': blob.length });
+      res.end(blob);
+    },
+    { address: '127.0.0.2' },
+  );
+  const registry = await startAwkwardServer('redirects blobs to another host', (req, res, url) => {
+    if (req.headers.authorization !== expected) {
+      return sendJson(
+        res,
+        401,
+        { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] },
+        {
+          'www-authenticate': 'Basic realm="awkward"',
+        },
+      );
+    }
+    if (url.pathname === '/v2/') return ping(res);
+    const b = BLOB_PATH.exec(url.pathname);
+    if (b) {
+      // A signed URL, as object storage hands out: its query must not show up in logs.
+      res.writeHead(307, { location: `${storage.url}/blobs/${b[2]}?X-Amz-Signature=very-secret-signature` });
+      return res.end();
+    }
+    if (!serveImage(req, res, url, image, { latest: image.manifest })) notFound(res);
+  });
+  return {
+    registry,
+    storage,
+    image,
+    close: async () => {
+      await Promise.all([registry.close(), storage.close()]);
+    },
+  };
+}
+
+/** Waits `delayMs` before answering anything (headers included). */
+export async function startSlowRegistry(delayMs: number): Promise<AwkwardServer> {
+  const timers = new Set<NodeJS.Timeout>();
+  const server = await startAwkwardServer(`answers after ${delayMs} ms`, (_req, res) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (!res.destroyed) ping(res);
+    }, delayMs);
+    timers.add(timer);
+  });
+  const close = server.close;
+  return Object.assign(server, {
+    close: async () => {
+      for (const t of timers) clearTimeout(t);
+      await close();
+    },
+  });
+}
+
+/** Challenges with a Bearer realm over plain http on a name that is not loopback. */
+export async function startHttpRealmRegistry(
+  realm = 'http://auth.not-loopback.test/token',
+): Promise<AwkwardServer> {
+  return startAwkwardServer('bearer realm over plain http', (_req, res) => {
+    sendJson(
+      res,
+      401,
+      { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] },
+      {
+        'www-authenticate': `Bearer realm="${realm}",service="awkward"`,
+      },
+    );
+  });
+}
+
+/** Docker Hub's rate-limit headers on manifest responses, with the values given (empty ones too). */
+export async function startHubLikeRegistry(
+  headers: Record<string, string>,
+  status = 200,
+): Promise<AwkwardServer & { image: TinyImage }> {
+  const image = tinyImage('hub-like');
+  const server = await startAwkwardServer('Docker Hub rate-limit headers', (req, res, url) => {
+    if (url.pathname === '/v2/') return ping(res);
+    if (status !== 200 && MANIFEST_PATH.test(url.pathname)) {
+      return sendJson(
+        res,
+        status,
+        { errors: [{ code: 'TOOMANYREQUESTS', message: 'You have reached your pull rate limit' }] },
+        headers,
+      );
+    }
+    if (!serveImage(req, res, url, image, { latest: image.manifest }, { extraHeaders: headers }))
+      notFound(res);
+  });
+  return Object.assign(server, { image });
+}
+
+/**
+ * A tag list that pages: `n` (default `pageSize`) and `last` honoured, sorted output, and a
+ * `Link: <...>; rel="next"` header while more remain. With `link: false` it pages without Link.
+ */
+export async function startPaginatingRegistry(
+  tags: string[],
+  pageSize = 2,
+  options: { link?: boolean } = {},
+): Promise<AwkwardServer> {
+  const sorted = [...tags].sort();
+  return startAwkwardServer('tag list paged with Link', (_req, res, url) => {
+    if (url.pathname === '/v2/') return ping(res);
+    const m = /^\/v2\/(.+)\/tags\/list$/.exec(url.pathname);
+    if (!m) return notFound(res, 'NAME_UNKNOWN');
+    const n = url.searchParams.has('n') ? Number(url.searchParams.get('n')) : pageSize;
+    const last = url.searchParams.get('last');
+    const rest = last === null ? sorted : sorted.filter((t) => t > last);
+    const page = rest.slice(0, n);
+    const headers: Record<string, string> = {};
+    if (options.link !== false && page.length > 0 && rest.length > page.length) {
+      headers.link = `</v2/${m[1]}/tags/list?n=${n}&last=${encodeURIComponent(page[page.length - 1]!)}>; rel="next"`;
+    }
+    sendJson(res, 200, { name: m[1], tags: page }, headers);
+  });
+}
+
+export interface ScopeDemandingRegistry extends AwkwardServer {
+  image: TinyImage;
+  /** Token requests: method, scopes asked, whether Basic credentials came along. */
+  tokenRequests: Array<{ method: string; scopes: string[]; basic: boolean; grantType: string | null }>;
+  /** Refuse every token issued so far (as if they were revoked). */
+  revokeAll(): void;
+}
+
+/**
+ * A Bearer registry with its token endpoint on the same loopback server. Manifests of `app`
+ * need `repository:app:pull` AND `extraScope` (default `repository:base:pull`); a token missing
+ * one gets a 401 whose challenge names both, as a registry that checks a second repository does.
+ * Tokens can be revoked; with `oauth: false` the realm answers a POST with 404 (no OAuth2 form);
+ * with `refuseAll` no token is ever good enough (a client must give up, not loop).
+ */
+export async function startScopeDemandingRegistry(
+  options: { extraScope?: string; oauth?: boolean; refuseAll?: boolean } = {},
+): Promise<ScopeDemandingRegistry> {
+  const image = tinyImage('scopes');
+  const extra = options.extraScope ?? 'repository:base:pull';
+  const issued = new Map<string, string[]>();
+  const tokenRequests: ScopeDemandingRegistry['tokenRequests'] = [];
+  let serial = 0;
+  let realm = '';
+  const server = await startAwkwardServer('demands an extra scope', async (req, res, url) => {
+    if (url.pathname === '/token') {
+      let scopes = url.searchParams.getAll('scope');
+      let grantType: string | null = null;
+      if (req.method === 'POST') {
+        if (options.oauth === false) return sendJson(res, 404, { error: 'not found' });
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+        grantType = form.get('grant_type');
+        scopes = (form.get('scope') ?? '').split(' ').filter(Boolean);
+      }
+      tokenRequests.push({
+        method: req.method ?? 'GET',
+        scopes,
+        basic: Boolean(req.headers.authorization),
+        grantType,
+      });
+      const token = `token-${++serial}`;
+      issued.set(token, scopes);
+      return sendJson(res, 200, { token, expires_in: 300 });
+    }
+    const challenge = (scope: string) =>
+      sendJson(
+        res,
+        401,
+        { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] },
+        {
+          'www-authenticate': `Bearer realm="${realm}",service="awkward"${scope ? `,scope="${scope}"` : ''}`,
+        },
+      );
+    const auth = req.headers.authorization ?? '';
+    const granted = auth.startsWith('Bearer ') ? issued.get(auth.slice(7)) : undefined;
+    if (url.pathname === '/v2/') return granted ? ping(res) : challenge('');
+    const m = MANIFEST_PATH.exec(url.pathname);
+    const needed = m ? [`repository:${m[1]}:pull`, extra] : [];
+    if (!granted || !needed.every((s) => granted.includes(s)) || options.refuseAll)
+      return challenge(needed.join(' '));
+    if (!serveImage(req, res, url, image, { latest: image.manifest })) notFound(res);
+  });
+  realm = `${server.url}/token`;
+  return Object.assign(server, { image, tokenRequests, revokeAll: () => issued.clear() });
+}
+
+/**
+ * Manifests over the 4 MiB limit: `declared` announces its size in Content-Length, `chunked`
+ * streams without one, so only counting the bytes can stop it.
+ */
+export async function startOversizedManifestRegistry(size = 5 * 1024 * 1024): Promise<AwkwardServer> {
+  return startAwkwardServer('manifest larger than 4 MiB', (_req, res, url) => {
+    if (url.pathname === '/v2/') return ping(res);
+    const tag = MANIFEST_PATH.exec(url.pathname)?.[2];
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/vnd.oci.image.manifest.v1+json',
+    };
+    if (tag === 'declared') headers['content-length'] = size;
+    else if (tag !== 'chunked') return notFound(res);
+    res.writeHead(200, headers);
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    let sent = 0;
+    const pump = () => {
+      while (sent < size && !res.destroyed) {
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
+  });
+}
+
+/** Resets the connection (no response at all) for the first `failures` non-ping requests. */
+export async function startResettingRegistry(failures = 1): Promise<AwkwardServer & { image: TinyImage }> {
+  const image = tinyImage('resetting');
+  let left = failures;
+  const server = await startAwkwardServer('resets the connection', (req, res, url) => {
+    if (url.pathname === '/v2/') return ping(res);
+    if (left > 0) {
+      left--;
+      req.socket.destroy();
+      return;
+    }
+    if (!serveImage(req, res, url, image, { latest: image.manifest })) notFound(res);
+  });
+  return Object.assign(server, { image });
+}
+
+/** Sends a blob's headers and its first bytes, then nothing more (a stalled download). */
+export async function startStalledBodyRegistry(): Promise<AwkwardServer & { image: TinyImage }> {
+  const image = tinyImage('stalled');
+  const server = await startAwkwardServer('stalls in the middle of a body', (_req, res, url) => {
+    if (url.pathname === '/v2/') return ping(res);
+    const blob = image.blobs.get((BLOB_PATH.exec(url.pathname)?.[2] ?? '') as `sha256:${string}`);
+    if (!blob) return notFound(res, 'BLOB_UNKNOWN');
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': blob.length });
+    res.write(blob.subarray(0, 10));
+  });
+  return Object.assign(server, { image });
+}
+
+/**
+ * An HTTP proxy that answers CONNECT for any host name by tunnelling to `127.0.0.1:targetPort`, so
+ * a registry name that does not resolve here (`registry.example.test`) still reaches a test server
+ * when, and only when, the client goes through the proxy. `connects` records the CONNECT targets.
+ */
+export async function startConnectProxy(targetPort: number): Promise<AwkwardServer & { connects: string[] }> {
+  const connects: string[] = [];
+  const sockets = new Set<Duplex>();
+  const server = await startAwkwardServer(
+    'forwards every CONNECT to one port',
+    (_req, res) => {
+      res.writeHead(405);
+      res.end();
+    },
+    {
+      onConnect: (req, client, head) => {
+        connects.push(req.url ?? '');
+        const upstream = connect(targetPort, '127.0.0.1', () => {
+          client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+          if (head.length > 0) upstream.write(head);
+          upstream.pipe(client);
+          client.pipe(upstream);
+        });
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on('close', () => sockets.delete(s));
+          s.on('error', () => {
+            client.destroy();
+            upstream.destroy();
+          });
+        }
+      },
+    },
+  );
+  const close = server.close;
+  return Object.assign(server, {
+    connects,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await close();
+    },
+  });
+}
