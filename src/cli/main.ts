@@ -56,9 +56,9 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   program
     .description('Find, explore, pin and enforce container image digests.')
     .version(version(), '-V, --version', 'print the version')
-    .option('--debug', 'show stack traces and internal details on errors', false)
-    .option('-v, --verbose', 'log each registry request (method, URL, status, time) to stderr', false)
-    .option('-q, --quiet', 'print no progress or warnings on stderr', false)
+    .option('--debug', 'show stack traces and internal details on errors')
+    .option('-v, --verbose', 'log each registry request (method, URL, status, time) to stderr')
+    .option('-q, --quiet', 'print no progress or warnings on stderr')
     .helpCommand('help [command]', 'show help for a command')
     .showSuggestionAfterError(true)
     .exitOverride()

@@ -39,12 +39,12 @@ export function registerOutdated(program: Command, ctx: CliContext): void {
   addRegistryOptions(cmd).addHelpText(
     'after',
     `
-Output lines are FILE:LINE: IMAGE: TAG moved OLD -> NEW. Images pinned without a tag are counted
+Output lines are FILE:LINE: TAG moved OLD -> NEW. Images pinned without a tag are counted
 but cannot be compared.
 
 Examples:
   $ imgdigest outdated -f deploy/
-  deploy/web.yaml:21: nginx:1.27@sha256:aaa...: nginx:1.27 moved sha256:aaa... -> sha256:bbb...
+  deploy/web.yaml:21: nginx:1.27 moved sha256:aaa... -> sha256:bbb...
   $ imgdigest outdated -f deploy/ --json | jq '.outdated[].image'`,
   );
   cmd.action(async (flags: OutdatedFlags) => {
@@ -66,7 +66,7 @@ Examples:
     if (flags.json) ctx.json(result);
     else {
       for (const o of result.outdated)
-        ctx.out(`${o.file}:${o.line}: ${o.image}: ${o.tag} moved ${o.pinned} -> ${o.current}`);
+        ctx.out(`${o.file}:${o.line}: ${o.tag} moved ${o.pinned} -> ${o.current}`);
       for (const f of result.failures) ctx.err(`${f.file}:${f.line}: ${f.image}: ${f.reason}`);
     }
     if (!ctx.globals().quiet) {
