@@ -37,14 +37,16 @@ Examples:
     const digest = parseDigest(input.slice(at + 1)).digest;
     await withSource(input.slice(0, at), flags, ctx, async (source) => {
       const reader = await source.blob({ digest });
+      const { progressStream } = await import('../progress.js');
+      const progress = progressStream(ctx, digest.slice(0, 19), reader.size);
       if (!flags.output) {
-        await pipeline(reader.stream, ctx.io.stdout, { end: false });
+        await pipeline(reader.stream, progress, ctx.io.stdout, { end: false });
         return;
       }
       const target = flags.output;
       const temp = join(dirname(target), `.${basename(target)}.${process.pid}.part`);
       try {
-        await pipeline(reader.stream, createWriteStream(temp, { flags: 'wx' }));
+        await pipeline(reader.stream, progress, createWriteStream(temp, { flags: 'wx' }));
         await rename(temp, target);
       } catch (e) {
         await rm(temp, { force: true });

@@ -4,6 +4,7 @@
  */
 import type { CommandModule } from '../context.js';
 import { registerBlob } from './blob.js';
+import { registerCatalog } from './catalog.js';
 import { registerCheck } from './check.js';
 import { registerConfig } from './config.js';
 import { registerDemo } from './demo.js';
@@ -33,6 +34,7 @@ export const commands: CommandModule[] = [
   registerBlob,
   registerFiles,
   registerTags,
+  registerCatalog,
   registerInspect,
   registerRatelimit,
   registerImages,

@@ -25,6 +25,7 @@ import {
   type ListOptions,
   type ListPage,
   listCatalog,
+  listTagDigests,
   listTags,
   type PageOptions,
   type TagsPage,
@@ -172,6 +173,11 @@ export class RegistryClient {
   /** Tags in the registry's order; every page unless `all: false`. */
   tags(repo: Reference, options: ListOptions = {}): Promise<string[]> {
     return listTags(this.#for(repo), repo, options);
+  }
+
+  /** Tag -> digest from the tags list itself (Google registries), or null when the registry has no such map. */
+  tagDigests(repo: Reference, options: CallOptions = {}): Promise<Map<string, Digest> | null> {
+    return listTagDigests(this.#for(repo), repo, options);
   }
 
   /** One page of tags and the pointer to the next. */

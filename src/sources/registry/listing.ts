@@ -7,6 +7,7 @@
  * without a Link header are followed while a page comes back full, with `last` set to the last
  * name seen. A page that repeats a URL or does not move forward ends the walk.
  */
+import { type Digest, isDigest } from '../../core/digest.js';
 import { ImgdigestError } from '../../core/errors.js';
 import type { Reference } from '../../core/reference.js';
 import { CATALOG_SCOPE, repositoryScope } from './auth.js';
@@ -93,7 +94,7 @@ async function fetchPage(
   spec: ListSpec,
   url: string | URL,
   options: PageOptions,
-): Promise<ListPage & { name: string; url: URL }> {
+): Promise<ListPage & { name: string; url: URL; digests: Map<string, Digest> | null }> {
   const response = await session.request({
     method: 'GET',
     url,
@@ -131,16 +132,43 @@ async function fetchPage(
         n: next.searchParams.has('n') ? Number(next.searchParams.get('n')) : null,
       }
     : null;
-  return { items, next: nextInfo, name: typeof json.name === 'string' ? json.name : '', url: response.url };
+  return {
+    items,
+    next: nextInfo,
+    name: typeof json.name === 'string' ? json.name : '',
+    url: response.url,
+    digests: spec.kind === 'tags' ? tagDigestMap(json.manifest) : null,
+  };
 }
 
-async function listAll(session: RegistrySession, spec: ListSpec, options: ListOptions): Promise<string[]> {
+/**
+ * Google's registries (GCR, Artifact Registry) add `"manifest": {"sha256:...": {"tag": [...]}}` to
+ * a tags list, which answers "which tags point at this digest" without a HEAD per tag.
+ */
+function tagDigestMap(value: unknown): Map<string, Digest> | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const map = new Map<string, Digest>();
+  for (const [digest, info] of Object.entries(value as Record<string, unknown>)) {
+    if (!isDigest(digest)) continue;
+    const tags = (info as { tag?: unknown } | null)?.tag;
+    if (Array.isArray(tags)) for (const t of tags) if (typeof t === 'string') map.set(t, digest);
+  }
+  return map;
+}
+
+async function listAll(
+  session: RegistrySession,
+  spec: ListSpec,
+  options: ListOptions,
+  onPage?: (page: { digests: Map<string, Digest> | null }) => void,
+): Promise<string[]> {
   const all: string[] = [];
   const names = new Set<string>();
   const seen = new Set<string>();
   let url: string | URL = pageUrl(spec.path, options);
   for (let pages = 0; pages < MAX_PAGES; pages++) {
     const page = await fetchPage(session, spec, url, options);
+    onPage?.(page);
     seen.add(page.url.href);
     // Names are unique in a repository or registry; a page of repeats means `last` was ignored.
     const fresh = page.items.filter((name) => !names.has(name));
@@ -189,6 +217,24 @@ export function listTags(
   options: ListOptions = {},
 ): Promise<string[]> {
   return listAll(session, tagsSpec(repo), options);
+}
+
+/**
+ * Tag -> digest for every tag, when the registry sends Google's `manifest` map with every page of
+ * the tags list; null when it does not (ask with a HEAD per tag instead).
+ */
+export async function listTagDigests(
+  session: RegistrySession,
+  repo: Reference,
+  options: CallOptions = {},
+): Promise<Map<string, Digest> | null> {
+  const all = new Map<string, Digest>();
+  let complete = true;
+  await listAll(session, tagsSpec(repo), options, (page) => {
+    if (page.digests === null) complete = false;
+    else for (const [tag, digest] of page.digests) all.set(tag, digest);
+  });
+  return complete ? all : null;
 }
 
 /** The repositories of a registry (`GET /v2/_catalog`, scope `registry:catalog:*`). */

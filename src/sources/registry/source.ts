@@ -54,6 +54,11 @@ export class RegistrySource implements ImageSource {
     return (await this.#client.tags(this.#ref, options)).sort();
   }
 
+  /** Tag -> digest in one listing where the registry offers it (see `tagsForDigest`). */
+  tagDigests(options: CallOptions = {}): Promise<Map<string, Digest> | null> {
+    return this.#client.tagDigests(this.#ref, options);
+  }
+
   referrers(digest: Digest, options: CallOptions & { artifactType?: string } = {}): Promise<Descriptor[]> {
     return this.#client.referrers(this.#ref, digest, options);
   }

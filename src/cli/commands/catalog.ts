@@ -1,0 +1,48 @@
+/**
+ * @module cli/commands/catalog
+ * `imgdigest catalog REGISTRY`: the repositories of a registry (`/v2/_catalog`), one a line.
+ */
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { addRegistryOptions, type RegistryFlags, registryOptions } from '../options.js';
+
+interface CatalogFlags extends RegistryFlags {
+  json?: boolean;
+  fullRef?: boolean;
+}
+
+export function registerCatalog(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('catalog')
+    .description('list the repositories of a registry (where the registry allows it)')
+    .argument('<registry>', 'a registry host, e.g. localhost:5000 or ghcr.io')
+    .option('--full-ref', 'print REGISTRY/REPOSITORY instead of the repository path')
+    .option('--json', 'print {registry, repositories: [...]} as JSON');
+  addRegistryOptions(cmd).addHelpText(
+    'after',
+    `
+The list is read page by page (n, last and Link) until it ends. Many public registries refuse the
+catalog to anonymous users (Docker Hub always does).
+
+Example:
+  $ imgdigest catalog localhost:5000
+  sample/app
+  sample/worker`,
+  );
+  cmd.action(async (host: string, flags: CatalogFlags) => {
+    const { parseReference } = await import('../../core/reference.js');
+    const { RegistryClient } = await import('../../sources/registry/index.js');
+    // Validate the host with the reference grammar (and normalise docker.io) via a dummy path.
+    const domain = parseReference(`${host.replace(/\/+$/, '')}/x`).domain;
+    const client = new RegistryClient(await registryOptions(flags, ctx));
+    try {
+      const repositories = await client.catalog(domain);
+      if (flags.json) ctx.json({ registry: domain, repositories });
+      else if (repositories.length > 0) {
+        ctx.out(repositories.map((r) => (flags.fullRef ? `${domain}/${r}` : r)).join('\n'));
+      }
+    } finally {
+      await client.close();
+    }
+  });
+}
