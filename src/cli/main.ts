@@ -72,10 +72,13 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     );
 
   for (const register of commands) register(program, ctx);
-  for (const sub of program.commands) {
-    sub.exitOverride();
-    sub.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
-  }
+  // Nested commands (krm check, registry serve) too: commander would otherwise call process.exit.
+  const override = (cmd: Command): void => {
+    cmd.exitOverride();
+    cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+    cmd.commands.forEach(override);
+  };
+  program.commands.forEach(override);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
