@@ -191,3 +191,33 @@ function parseDocsToJS(text: string): unknown[] {
   const docs = parseAllDocuments(text);
   return (Array.isArray(docs) ? docs : []).map((d) => d.toJS());
 }
+
+describe('edit verification', () => {
+  const text = 'spec:\n  containers:\n  - name: a\n    image: nginx:1.27\n    args: [x]\n';
+
+  function plan() {
+    const file = parseFile('t.yaml', text);
+    const doc = file.docs[0]!.doc;
+    const p = planEdit(doc, { document: 0, path: ['spec', 'containers', 0, 'image'], value: 'nginx:1.28' });
+    if ('refused' in p) throw new Error(p.refused);
+    return { file, p };
+  }
+
+  it('accepts a splice that only changes the value', () => {
+    const { file, p } = plan();
+    expect(editFile(file, [p])).toBe(text.replace('nginx:1.27', 'nginx:1.28'));
+  });
+
+  it('refuses, writing nothing, a splice whose text escapes its scalar and changes the structure', () => {
+    const { file, p } = plan();
+    // A buggy encoder could emit text that opens a new key: the re-parse must catch it.
+    const bad = { ...p, text: 'nginx:1.28\n    extra: injected' };
+    expect(() => editFile(file, [bad])).toThrow(/edit verification failed, nothing written/);
+  });
+
+  it('refuses a splice that turns the rest of the value into a comment', () => {
+    const { file, p } = plan();
+    const bad = { ...p, text: 'nginx #1.28' };
+    expect(() => editFile(file, [bad])).toThrow(/edit verification failed/);
+  });
+});
