@@ -78,8 +78,13 @@ const NOUN: Record<ImageField, string> = {
  * `volume <NAME>`, custom paths `field <PATH>`.
  */
 export function violationMessage(location: ImageLocation): string {
+  return `${describeLocation(location)} uses an image without a digest ${String(location.image)}`;
+}
+
+/** `container app`, `initContainer migrate`, `volume data`, `field spec.x.image`. */
+export function describeLocation(location: ImageLocation): string {
   const who = location.field === 'custom' ? location.fieldPath : (location.name ?? '<unnamed>');
-  return `${NOUN[location.field]} ${who} uses an image without a digest ${String(location.image)}`;
+  return `${NOUN[location.field]} ${who}`;
 }
 
 /** A Gatekeeper-style kind selector: `apiGroups` and `kinds`, `*` matching anything. */

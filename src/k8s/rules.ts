@@ -30,6 +30,11 @@ import { parsePlatform } from '../core/platform.js';
 import type { ImageLocationRule } from './locations.js';
 import { compilePath, type PathSegment } from './paths.js';
 import { isRecord, type KindMatch, type ObjectMatch, parseKindSelector } from './policy.js';
+import {
+  defaultWebhookSettings,
+  type WebhookSettings,
+  webhookSettingsFromValue,
+} from './webhook-settings.js';
 
 export const RULES_API_VERSION = 'imgdigest.dev/v1alpha1';
 export const RULES_KIND = 'ImageDigestRules';
@@ -45,6 +50,8 @@ export interface Rules extends ObjectMatch {
   platform?: string;
   dropTag: boolean;
   failurePolicy: 'Fail' | 'Ignore';
+  /** The `webhook:` section (defaults when absent; `failureMode` follows `failurePolicy`). */
+  webhook: WebhookSettings;
 }
 
 /** The rules with nothing configured: every kind, every namespace, no exemptions. */
@@ -58,6 +65,7 @@ export function defaultRules(): Rules {
     imageLocations: [],
     dropTag: false,
     failurePolicy: 'Fail',
+    webhook: defaultWebhookSettings('Fail'),
   };
 }
 
@@ -110,6 +118,7 @@ const TOP_KEYS = [
   'platform',
   'dropTag',
   'failurePolicy',
+  'webhook',
 ];
 
 /** Validate a parsed rules object (from a file, a KRM functionConfig, or code). */
@@ -147,6 +156,7 @@ export function rulesFromValue(value: unknown, source: string, locate?: Locate):
     }
     rules.failurePolicy = value.failurePolicy;
   }
+  rules.webhook = webhookSettingsFromValue(value.webhook, rules.failurePolicy, locate ?? (() => source));
   return rules;
 }
 
@@ -223,7 +233,8 @@ export function parseRules(text: string, source: string): Rules {
     }
     return source;
   };
-  return rulesFromValue(doc.toJS({ maxAliasCount: 100 }), source, locate);
+  // An empty file is the default rules.
+  return rulesFromValue(doc.toJS({ maxAliasCount: 100 }) ?? {}, source, locate);
 }
 
 /** Read and parse a rules file. */
@@ -252,6 +263,7 @@ export function mergeRules(base: Rules, over: Rules): Rules {
     imageLocations: [...base.imageLocations, ...over.imageLocations],
     dropTag: base.dropTag || over.dropTag,
     failurePolicy: over.failurePolicy !== defaults.failurePolicy ? over.failurePolicy : base.failurePolicy,
+    webhook: over.webhook,
   };
   const platform = over.platform ?? base.platform;
   if (platform) merged.platform = platform;

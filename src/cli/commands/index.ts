@@ -22,6 +22,7 @@ import { registerRatelimit } from './ratelimit.js';
 import { registerRef } from './ref.js';
 import { registerRegistry } from './registry.js';
 import { registerTags } from './tags.js';
+import { registerWebhook } from './webhook.js';
 
 export const commands: CommandModule[] = [
   // find
@@ -45,6 +46,7 @@ export const commands: CommandModule[] = [
   registerKrm,
   registerPolicy,
   // serve
+  registerWebhook,
   registerRegistry,
   registerDemo,
 ];

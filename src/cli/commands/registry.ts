@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
+import { untilSignal } from '../signals.js';
 
 interface ServeFlags {
   addr: string;
@@ -95,17 +96,4 @@ Examples:
       if (globals.verbose) say(`${signal}: stopping`);
       await running.close();
     });
-}
-
-/** Resolve with the first of SIGINT/SIGTERM; the handlers are removed afterwards. */
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(signal);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
 }

@@ -72,6 +72,8 @@ export interface StaticCredentials {
 export interface RegistryClientOptions extends TransportOptions {
   /** Where credentials come from (default: Docker/podman config files and helpers, read from `env`). */
   keychain?: Keychain;
+  /** A docker config file (or `.dockerconfigjson`) consulted before the usual places. */
+  authFile?: string;
   /** One username and password for every registry; wins over `keychain`. */
   credentials?: StaticCredentials;
   /** Send no credentials at all. */
@@ -115,7 +117,11 @@ export class RegistryClient {
             { username: options.credentials.username, password: options.credentials.password },
             options.credentials.source ?? 'static credentials',
           )
-        : (options.keychain ?? defaultKeychain(options.env ? { env: options.env } : {}));
+        : (options.keychain ??
+          defaultKeychain({
+            ...(options.env ? { env: options.env } : {}),
+            ...(options.authFile ? { authFiles: [options.authFile] } : {}),
+          }));
   }
 
   /** A new client with some options changed (nothing is shared: pools, tokens, sessions are new). */

@@ -94,6 +94,12 @@ export interface DefaultKeychainOptions {
   home?: string;
   /** Helper timeout in milliseconds. */
   helperTimeoutMs?: number;
+  /**
+   * Auth files read before all others (a docker config.json, or a mounted
+   * `kubernetes.io/dockerconfigjson` Secret's `.dockerconfigjson`). Read on every look-up, so a
+   * rotated Secret is seen without a restart.
+   */
+  authFiles?: string[];
 }
 
 /**
@@ -102,7 +108,10 @@ export interface DefaultKeychainOptions {
  */
 export function defaultKeychain(options: DefaultKeychainOptions = {}): Keychain {
   const env = options.env ?? process.env;
-  const locate = () => authFilePaths({ env, ...(options.home ? { home: options.home } : {}) });
+  const locate = () => [
+    ...(options.authFiles ?? []),
+    ...authFilePaths({ env, ...(options.home ? { home: options.home } : {}) }),
+  ];
   return {
     async resolve(registry, callOptions = {}) {
       for (const file of loadFiles(env, locate())) {

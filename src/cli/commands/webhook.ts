@@ -1,0 +1,286 @@
+/**
+ * @module cli/commands/webhook
+ * `imgdigest webhook serve|certs|manifests`: run the admission webhook, make its certificates,
+ * print what deploys it.
+ */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ImgdigestError } from '../../core/errors.js';
+import type { CliContext } from '../context.js';
+import { addRegistryOptions, type RegistryFlags, registryOptions } from '../options.js';
+import { untilSignal } from '../signals.js';
+
+interface ServeFlags extends RegistryFlags {
+  tlsCert: string;
+  tlsKey: string;
+  addr: string;
+  config?: string;
+  metricsAddr?: string;
+  dockerConfig?: string;
+  logLevel: string;
+}
+
+interface CertsFlags {
+  service: string;
+  namespace: string;
+  out: string;
+  days: string;
+  newCa?: boolean;
+  extraName: string[];
+}
+
+interface ManifestsFlags {
+  namespace: string;
+  name: string;
+  image?: string;
+  replicas: string;
+  caBundle?: string;
+  tlsDir?: string;
+  failurePolicy?: string;
+  timeoutSeconds: string;
+  mode: string;
+  config?: string;
+  dockerConfigSecret?: string;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function integer(value: string, flag: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ImgdigestError('USAGE', `${flag} must be a whole number from ${min} to ${max}, got "${value}"`);
+  }
+  return n;
+}
+
+async function readText(file: string, what: string): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    throw new ImgdigestError(
+      'INPUT_INVALID',
+      `cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+}
+
+export function registerWebhook(program: Command, ctx: CliContext): void {
+  const webhook = program
+    .command('webhook')
+    .description('the admission webhook: validate digests, pin tags at admission (serve, certs, manifests)');
+  registerServe(webhook, ctx);
+  registerCerts(webhook, ctx);
+  registerManifests(webhook, ctx);
+}
+
+function registerServe(webhook: Command, ctx: CliContext): void {
+  const cmd = webhook
+    .command('serve')
+    .description('serve /validate and /mutate (AdmissionReview v1) over HTTPS until SIGINT or SIGTERM')
+    .requiredOption('--tls-cert <file>', 'PEM serving certificate (reloaded when the file changes)')
+    .requiredOption('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--addr <host:port>', 'address to listen on', '0.0.0.0:8443')
+    .option('--config <file>', 'the rules file, with its webhook: section (reloaded when it changes)')
+    .option('--metrics-addr <host:port>', 'also serve /metrics over plain HTTP here')
+    .option(
+      '--docker-config <file>',
+      'registry credentials: a docker config.json or a mounted .dockerconfigjson',
+    )
+    .option('--log-level <level>', 'trace, debug, info, warn, error', 'info');
+  addRegistryOptions(cmd).addHelpText(
+    'after',
+    `
+Endpoints: POST /validate, POST /mutate, GET /healthz, /readyz, /metrics.
+Logs: one JSON line per admission on stdout (uid, kind, namespace, name, operation, verdict,
+durationMs). Registry requests time out 2 s after the config's resolutionBudgetMs.
+
+Examples:
+  $ imgdigest webhook certs --service imgdigest-webhook --namespace imgdigest-system --out certs
+  $ imgdigest webhook serve --tls-cert certs/tls.crt --tls-key certs/tls.key --config rules.yaml
+  $ imgdigest webhook serve --tls-cert /etc/tls/tls.crt --tls-key /etc/tls/tls.key \\
+      --docker-config /etc/registry/.dockerconfigjson --metrics-addr 0.0.0.0:9090`,
+  );
+  cmd.action(async (flags: ServeFlags) => {
+    const registry = await registryOptions(flags, ctx);
+    if (cmd.getOptionValueSource('timeout') === 'default') delete registry.timeoutMs;
+    if (flags.dockerConfig) {
+      // A dockerconfigjson Secret has config.json's {"auths": ...} shape; it is consulted before
+      // the usual places and re-read on each look-up. Check it now, not at the first pull.
+      const { parseAuthFile } = await import('../../sources/registry/credentials/docker-config.js');
+      parseAuthFile(await readText(flags.dockerConfig, 'docker config'), flags.dockerConfig);
+      registry.authFile = resolve(ctx.io.cwd, flags.dockerConfig);
+    }
+    const { startWebhookServer } = await import('../../webhook/server.js');
+    const { createLogger } = await import('../../webhook/logging.js');
+    const logger = createLogger({ level: flags.logLevel });
+    const running = await startWebhookServer({
+      addr: flags.addr,
+      tls: { certFile: flags.tlsCert, keyFile: flags.tlsKey },
+      configFile: flags.config,
+      metricsAddr: flags.metricsAddr,
+      registry,
+      logger,
+      processMetrics: true,
+    });
+    if (!ctx.globals().quiet) ctx.err(`imgdigest webhook listening on ${running.url}`);
+    const signal = await untilSignal();
+    logger.info({ signal }, 'stopping');
+    await running.close();
+  });
+}
+
+function registerCerts(webhook: Command, ctx: CliContext): void {
+  webhook
+    .command('certs')
+    .description(
+      'write a CA and a serving certificate for the webhook Service (ca.crt ca.key tls.crt tls.key caBundle)',
+    )
+    .requiredOption('--service <name>', 'the Service name')
+    .requiredOption('--namespace <ns>', 'the Service namespace')
+    .requiredOption('--out <dir>', 'folder to write into (created if missing)')
+    .option('--days <n>', 'validity of the serving certificate in days', '365')
+    .option('--new-ca', 'make a new CA even if DIR already holds ca.crt and ca.key')
+    .option(
+      '--extra-name <name>',
+      'another SAN, DNS name or IP (repeatable; e.g. localhost for tests)',
+      collect,
+      [],
+    )
+    .addHelpText(
+      'after',
+      `
+The serving certificate names NAME, NAME.NS, NAME.NS.svc and NAME.NS.svc.cluster.local. When DIR
+already holds ca.crt and ca.key they sign the new certificate, so caBundle stays the same and
+the running webhook picks the new files up without a restart. Keys are written with mode 0600;
+every file is written atomically.
+
+Examples:
+  $ imgdigest webhook certs --service imgdigest-webhook --namespace imgdigest-system --out certs
+  $ kubectl -n imgdigest-system create secret tls imgdigest-webhook-tls --cert certs/tls.crt --key certs/tls.key`,
+    )
+    .action(async (flags: CertsFlags) => {
+      const { generateCertificates, readCa, writeCertificates } = await import('../../webhook/certs.js');
+      const ca = flags.newCa ? undefined : await readCa(flags.out);
+      const certs = await generateCertificates({
+        service: flags.service,
+        namespace: flags.namespace,
+        days: integer(flags.days, '--days', 1, 3650),
+        extraNames: flags.extraName,
+        ...(ca ? { ca } : {}),
+      });
+      const files = await writeCertificates(flags.out, certs);
+      if (!ctx.globals().quiet) {
+        ctx.err(
+          `${ca ? 'reused the CA in' : 'made a new CA in'} ${flags.out}; serving certificate valid until ${certs.notAfter.toISOString()}`,
+        );
+        ctx.err(`names: ${certs.dnsNames.join(', ')}`);
+      }
+      ctx.out(files.join('\n'));
+    });
+}
+
+function registerManifests(webhook: Command, ctx: CliContext): void {
+  webhook
+    .command('manifests')
+    .description('print the YAML that deploys the webhook (Namespace ... WebhookConfigurations)')
+    .option('--namespace <ns>', 'namespace of the webhook', 'imgdigest-system')
+    .option(
+      '--name <name>',
+      'name of its Deployment, Service, ConfigMap and WebhookConfigurations',
+      'imgdigest-webhook',
+    )
+    .option('--image <image>', 'the imgdigest image (default ghcr.io/imgdigest/imgdigest:<version>)')
+    .option('--replicas <n>', 'webhook replicas', '2')
+    .option('--ca-bundle <file>', 'the caBundle file (base64) or a PEM CA certificate')
+    .option(
+      '--tls-dir <dir>',
+      'also print the TLS Secret from DIR/tls.crt and DIR/tls.key (caBundle from DIR/ca.crt)',
+    )
+    .option('--failure-policy <policy>', 'Fail or Ignore (default: failurePolicy of --config)')
+    .option('--timeout-seconds <n>', 'the API server waits this long for an answer (1-30)', '10')
+    .option('--mode <mode>', 'validate, mutate or both', 'both')
+    .option('--config <file>', 'the rules file to put into the ConfigMap (default: a safe starting point)')
+    .option(
+      '--docker-config-secret <name>',
+      'mount this kubernetes.io/dockerconfigjson Secret for private registries',
+    )
+    .addHelpText(
+      'after',
+      `
+Mutation is opt-in per namespace: kubectl label namespace NS imgdigest.dev/mutate=enabled.
+kube-system and the webhook's own namespace are never sent to it.
+
+Examples:
+  $ imgdigest webhook certs --service imgdigest-webhook --namespace imgdigest-system --out certs
+  $ imgdigest webhook manifests --tls-dir certs | kubectl apply -f -
+  $ imgdigest webhook manifests --mode validate --failure-policy Ignore --config rules.yaml`,
+    )
+    .action(async (flags: ManifestsFlags) => {
+      const { parseWebhookConfig } = await import('../../webhook/config.js');
+      const { DEFAULT_CONFIG_TEXT, renderManifests, webhookManifests } = await import(
+        '../../webhook/manifests.js'
+      );
+      const mode = flags.mode;
+      if (mode !== 'validate' && mode !== 'mutate' && mode !== 'both') {
+        throw new ImgdigestError('USAGE', `--mode must be validate, mutate or both, got "${mode}"`);
+      }
+      if (
+        flags.failurePolicy !== undefined &&
+        flags.failurePolicy !== 'Fail' &&
+        flags.failurePolicy !== 'Ignore'
+      ) {
+        throw new ImgdigestError(
+          'USAGE',
+          `--failure-policy must be Fail or Ignore, got "${flags.failurePolicy}"`,
+        );
+      }
+      const timeoutSeconds = integer(flags.timeoutSeconds, '--timeout-seconds', 1, 30);
+      const configText = flags.config ? await readText(flags.config, 'config') : DEFAULT_CONFIG_TEXT;
+      const config = parseWebhookConfig(configText, flags.config ?? 'the default config');
+      const budget = config.webhook.resolutionBudgetMs;
+      if (mode !== 'validate' && budget > timeoutSeconds * 1000 - 1000) {
+        throw new ImgdigestError(
+          'USAGE',
+          `resolutionBudgetMs ${budget} leaves no time to answer within --timeout-seconds ${timeoutSeconds}: keep it at most ${timeoutSeconds * 1000 - 1000}`,
+        );
+      }
+      let caBundle = flags.caBundle ? (await readText(flags.caBundle, 'CA bundle')).trim() : undefined;
+      let tls: { cert: string; key: string } | undefined;
+      if (flags.tlsDir) {
+        const { join } = await import('node:path');
+        tls = {
+          cert: await readText(join(flags.tlsDir, 'tls.crt'), 'certificate'),
+          key: await readText(join(flags.tlsDir, 'tls.key'), 'key'),
+        };
+        caBundle ??= (await readText(join(flags.tlsDir, 'ca.crt'), 'CA certificate')).trim();
+      }
+      if (caBundle?.startsWith('-----BEGIN')) caBundle = Buffer.from(`${caBundle}\n`).toString('base64');
+      const objects = webhookManifests({
+        namespace: flags.namespace,
+        name: flags.name,
+        image: flags.image ?? (await defaultImage()),
+        replicas: integer(flags.replicas, '--replicas', 1, 100),
+        failurePolicy: (flags.failurePolicy as 'Fail' | 'Ignore' | undefined) ?? config.rules.failurePolicy,
+        timeoutSeconds,
+        mode,
+        configText,
+        ...(caBundle ? { caBundle } : {}),
+        ...(tls ? { tls } : {}),
+        ...(flags.dockerConfigSecret ? { dockerConfigSecret: flags.dockerConfigSecret } : {}),
+      });
+      if (!caBundle && !ctx.globals().quiet) {
+        ctx.err(
+          'imgdigest: no --ca-bundle or --tls-dir: set caBundle in the WebhookConfigurations (or let cert-manager inject it)',
+        );
+      }
+      ctx.io.stdout.write(renderManifests(objects));
+    });
+}
+
+async function defaultImage(): Promise<string> {
+  const text = await readText(new URL('../../../package.json', import.meta.url).pathname, 'package.json');
+  return `ghcr.io/imgdigest/imgdigest:${(JSON.parse(text) as { version: string }).version}`;
+}

@@ -1,0 +1,112 @@
+/**
+ * @module k8s/webhook-settings
+ * The `webhook:` section of the shared rules file: settings only the admission webhook uses. They
+ * live with the rules (not in src/webhook) so that one file, read by one parser, serves check,
+ * pin, krm and the webhook, and a mistake in it is reported the same way by all of them.
+ *
+ * ```yaml
+ * failurePolicy: Ignore          # shared field: the WebhookConfigurations' failurePolicy
+ * webhook:
+ *   enforcement: deny            # validate: deny | warn | dryrun
+ *   failureMode: allow           # mutate, registry failure: allow | deny (default: Ignore -> allow, Fail -> deny)
+ *   resolutionBudgetMs: 8000     # the whole admission answers within this (below timeoutSeconds)
+ *   mutateOwnedObjects: false    # leave ReplicaSets of Deployments, Pods of ReplicaSets/Jobs to their owner
+ *   allowExistingViolations: true # UPDATE: images that were already there and unchanged are not judged
+ *   cacheTtlSeconds: 300         # tag -> digest answers kept this long (0: no cache)
+ *   cacheMaxEntries: 1000
+ *   resolveConcurrency: 16       # registry resolutions in flight at once
+ * ```
+ */
+import { ImgdigestError } from '../core/errors.js';
+import type { PathSegment } from './paths.js';
+import { isRecord } from './policy.js';
+
+/** What validation does with a violation (Gatekeeper's `enforcementAction` values). */
+export type Enforcement = 'deny' | 'warn' | 'dryrun';
+/** What mutation does when an image cannot be resolved. */
+export type FailureMode = 'allow' | 'deny';
+
+export interface WebhookSettings {
+  enforcement: Enforcement;
+  failureMode: FailureMode;
+  resolutionBudgetMs: number;
+  mutateOwnedObjects: boolean;
+  allowExistingViolations: boolean;
+  cacheTtlSeconds: number;
+  cacheMaxEntries: number;
+  resolveConcurrency: number;
+}
+
+/** Kubernetes caps `timeoutSeconds` at 30; the budget must leave time to answer. */
+export const MAX_BUDGET_MS = 29_000;
+export const DEFAULT_BUDGET_MS = 8_000;
+
+/** The settings with nothing configured; `failureMode` follows the rules' failurePolicy. */
+export function defaultWebhookSettings(failurePolicy: 'Fail' | 'Ignore' = 'Fail'): WebhookSettings {
+  return {
+    enforcement: 'deny',
+    // "What happens when we cannot do our job" is one decision: when the webhook is unreachable the
+    // API server applies failurePolicy; when the registry is, we apply the same choice.
+    failureMode: failurePolicy === 'Ignore' ? 'allow' : 'deny',
+    resolutionBudgetMs: DEFAULT_BUDGET_MS,
+    mutateOwnedObjects: false,
+    allowExistingViolations: true,
+    cacheTtlSeconds: 300,
+    cacheMaxEntries: 1000,
+    resolveConcurrency: 16,
+  };
+}
+
+type Locate = (path: PathSegment[]) => string;
+const SETTING_KEYS = Object.keys(defaultWebhookSettings());
+
+/** Validate a `webhook:` section; `failurePolicy` gives the default failure mode. */
+export function webhookSettingsFromValue(
+  value: unknown,
+  failurePolicy: 'Fail' | 'Ignore',
+  locate: Locate = () => 'config',
+): WebhookSettings {
+  const settings = defaultWebhookSettings(failurePolicy);
+  if (value === undefined || value === null) return settings;
+  const fail = (key: string | undefined, why: string): never => {
+    const path = key === undefined ? ['webhook'] : ['webhook', key];
+    throw new ImgdigestError('CONFIG_INVALID', `${locate(path)}: ${path.join('.')} ${why}`, {
+      details: { field: path },
+    });
+  };
+  if (!isRecord(value)) return fail(undefined, 'must be a mapping');
+  for (const key of Object.keys(value)) {
+    if (!SETTING_KEYS.includes(key)) fail(key, `is not a known field (known: ${SETTING_KEYS.join(', ')})`);
+  }
+  const oneOf = <T extends string>(key: string, allowed: readonly T[]): T | undefined => {
+    const v = value[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || !allowed.includes(v as T)) fail(key, `must be ${allowed.join(', ')}`);
+    return v as T;
+  };
+  const bool = (key: string): boolean | undefined => {
+    const v = value[key];
+    if (v !== undefined && typeof v !== 'boolean') fail(key, 'must be true or false');
+    return v as boolean | undefined;
+  };
+  const int = (key: string, min: number, max: number): number | undefined => {
+    const v = value[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      fail(key, `must be a whole number from ${min} to ${max}`);
+    }
+    return v as number;
+  };
+  const set = <K extends keyof WebhookSettings>(key: K, v: WebhookSettings[K] | undefined) => {
+    if (v !== undefined) settings[key] = v;
+  };
+  set('enforcement', oneOf('enforcement', ['deny', 'warn', 'dryrun'] as const));
+  set('failureMode', oneOf('failureMode', ['allow', 'deny'] as const));
+  set('resolutionBudgetMs', int('resolutionBudgetMs', 100, MAX_BUDGET_MS));
+  set('mutateOwnedObjects', bool('mutateOwnedObjects'));
+  set('allowExistingViolations', bool('allowExistingViolations'));
+  set('cacheTtlSeconds', int('cacheTtlSeconds', 0, 86_400));
+  set('cacheMaxEntries', int('cacheMaxEntries', 1, 1_000_000));
+  set('resolveConcurrency', int('resolveConcurrency', 1, 1024));
+  return settings;
+}

@@ -1,0 +1,334 @@
+/**
+ * @module webhook/admission
+ * The decisions of the admission webhook, as pure functions of a request and the configuration
+ * (no HTTP here, so they are tested without a server):
+ * - {@link validate}: the digest rule of `imgdigest check` (same locations, exemptions, matching
+ *   and Gatekeeper messages), enforced as `deny`, `warn` or `dryrun`;
+ * - {@link mutate}: resolve each tag to its digest through the resolver and answer with a JSON
+ *   Patch that replaces exactly the image strings that changed (`name:tag@digest`, as pin writes).
+ *
+ * Which objects are left alone, and why (k8s-pinning.md sections 6-7):
+ * - DELETE and CONNECT: nothing is created.
+ * - Mirror pods (`kubernetes.io/config.mirror`): the kubelet's copies of static pods; the good
+ *   practices say not to mutate them, and denying them only hides a pod that runs anyway.
+ * - Objects owned by a controller (mutate only, unless `mutateOwnedObjects`): pinning a
+ *   ReplicaSet whose Deployment keeps the tag makes the two disagree, and the Deployment
+ *   controller answers with new ReplicaSets forever (google/k8s-digester#25).
+ * - UPDATE of an image that did not change from `oldObject`: it was admitted before; re-pinning
+ *   it would turn an unrelated edit (a label) into a rollout. Validation likewise ignores
+ *   violations the old object already had (`allowExistingViolations`, Kyverno's default), so a
+ *   finalizer cannot get stuck on a pod created before the policy.
+ * Re-invocation (`reinvocationPolicy: IfNeeded`) is idempotent: images with a digest are never
+ * touched, so a second call on our own output answers with no patch.
+ *
+ * `dryRun` requests get the same answer as real ones. The webhook has no side effects
+ * (`sideEffects: None`); the only state a dry run leaves is a cached tag -> digest answer, which a
+ * real request would have produced the same way and which changes nothing in the cluster.
+ */
+import { setMaxListeners } from 'node:events';
+import { ImgdigestError, isImgdigestError } from '../core/errors.js';
+import { parseReference, type Reference } from '../core/reference.js';
+import { isViolation, RULE_ID } from '../k8s/check.js';
+import { findImages, type ImageLocation, type KubeObject } from '../k8s/locations.js';
+import { pinnedValue } from '../k8s/pin.js';
+import {
+  describeLocation,
+  hasDigest,
+  isExempt,
+  isRecord,
+  objectMatches,
+  objectMeta,
+  violationMessage,
+} from '../k8s/policy.js';
+import type { Rules } from '../k8s/rules.js';
+import type { Resolution, Resolver } from '../resolver/types.js';
+import type { WebhookSettings } from './config.js';
+import { encodePatch, type PatchOperation, replaceAt } from './patch.js';
+import type { AdmissionRequest, AdmissionResponse } from './review.js';
+
+/** The outcome, for the log line and the metrics. */
+export type Verdict = 'allowed' | 'denied' | 'warned' | 'dryrun' | 'patched' | 'skipped' | 'failed-open';
+
+export interface Decision {
+  response: AdmissionResponse;
+  verdict: Verdict;
+  /** Why nothing was looked at (verdict `skipped`). */
+  reason?: string;
+  violations: number;
+  /** Image fields replaced. */
+  patched: number;
+  /** One line per image that could not be resolved (no secrets: registry errors are redacted). */
+  errors: string[];
+}
+
+export interface AdmissionDeps {
+  rules: Rules;
+  settings: WebhookSettings;
+  /** Needed by {@link mutate}. */
+  resolver?: Resolver;
+}
+
+export interface MutateContext {
+  /** Epoch milliseconds by which the answer must be ready (default: now + resolutionBudgetMs). */
+  deadline?: number;
+}
+
+/** The audit annotation key; the API server records it as `imgdigest.dev/resolve-error`. */
+export const RESOLVE_ERROR_ANNOTATION = 'resolve-error';
+export const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
+/** Kubernetes' advice for warnings: 120 characters or fewer. */
+export const MAX_WARNING_LENGTH = 120;
+
+/**
+ * Shorten a warning to `max` characters: `middle` elides the middle (a violation ends with the
+ * image, whose tag matters), `end` cuts the end (a failure names the image first, then the error).
+ */
+export function fitWarning(text: string, max = MAX_WARNING_LENGTH, cut: 'middle' | 'end' = 'middle'): string {
+  if (text.length <= max) return text;
+  const keep = max - 3;
+  if (cut === 'end') return `${text.slice(0, keep)}...`;
+  const head = Math.ceil(keep / 2);
+  return `${text.slice(0, head)}...${text.slice(text.length - (keep - head))}`;
+}
+
+/** The object under review with its identity; the request's namespace fills a missing one. */
+function subjectOf(request: AdmissionRequest, object: unknown): KubeObject | undefined {
+  if (!isRecord(object)) return undefined;
+  const { group, version, kind } = request.kind;
+  const meta =
+    objectMeta(object) ??
+    objectMeta({ ...object, apiVersion: group ? `${group}/${version}` : version, kind });
+  if (!meta) return undefined;
+  // Pods created by a ReplicaSet can arrive without metadata.namespace (k8s-digester copies it too).
+  if (meta.namespace === undefined && request.namespace) meta.namespace = request.namespace;
+  return { object, meta, path: [] };
+}
+
+function annotations(object: Record<string, unknown>): Record<string, unknown> {
+  const metadata = object.metadata;
+  return isRecord(metadata) && isRecord(metadata.annotations) ? metadata.annotations : {};
+}
+
+function controllerOf(object: Record<string, unknown>): string | undefined {
+  const metadata = object.metadata;
+  if (!isRecord(metadata) || !Array.isArray(metadata.ownerReferences)) return undefined;
+  const owner = metadata.ownerReferences.find((o) => isRecord(o) && o.controller === true) as
+    | Record<string, unknown>
+    | undefined;
+  return owner ? `${String(owner.kind)} ${String(owner.name)}` : undefined;
+}
+
+function skipped(uid: string, reason: string): Decision {
+  return {
+    response: { uid, allowed: true },
+    verdict: 'skipped',
+    reason,
+    violations: 0,
+    patched: 0,
+    errors: [],
+  };
+}
+
+/** Shared first steps: the object, or why it is not looked at. */
+function admissible(request: AdmissionRequest, rules: Rules): KubeObject | string {
+  if (request.operation !== 'CREATE' && request.operation !== 'UPDATE')
+    return `${request.operation} is not checked`;
+  const subject = subjectOf(request, request.object);
+  if (!subject) return 'no object';
+  if (annotations(subject.object)[MIRROR_ANNOTATION] !== undefined) return 'mirror pod';
+  if (!objectMatches(subject.meta, rules)) return 'not matched by the rules (kinds, namespaces)';
+  return subject;
+}
+
+/** Identifies "the same image field" across object and oldObject: container/volume name and field. */
+function fieldKey(l: ImageLocation): string {
+  return `${l.field}\0${l.name ?? l.fieldPath}`;
+}
+
+function oldImages(request: AdmissionRequest, rules: Rules): Map<string, unknown> | undefined {
+  if (request.operation !== 'UPDATE') return undefined;
+  const old = subjectOf(request, request.oldObject);
+  if (!old) return undefined;
+  return new Map(findImages(old, rules.imageLocations).map((l) => [fieldKey(l), l.image]));
+}
+
+/** Validate: the digest rule with the configured enforcement. */
+export function validate(request: AdmissionRequest, deps: AdmissionDeps): Decision {
+  const { rules, settings } = deps;
+  const subject = admissible(request, rules);
+  if (typeof subject === 'string') return skipped(request.uid, subject);
+  let found = findImages(subject, rules.imageLocations).filter((l) => isViolation(l, rules));
+  if (found.length > 0 && settings.allowExistingViolations) {
+    const before = oldImages(request, rules);
+    if (before) found = found.filter((l) => before.get(fieldKey(l)) !== l.image);
+  }
+  const decision: Decision = {
+    response: { uid: request.uid, allowed: true },
+    verdict: 'allowed',
+    violations: found.length,
+    patched: 0,
+    errors: [],
+  };
+  if (found.length === 0) return decision;
+  const messages = found.map(violationMessage);
+  if (settings.enforcement === 'deny') {
+    decision.verdict = 'denied';
+    decision.response = {
+      uid: request.uid,
+      allowed: false,
+      // Gatekeeper's form: one `[constraint] message` line per violation.
+      status: {
+        code: 403,
+        reason: 'Forbidden',
+        message: messages.map((m) => `[${RULE_ID}] ${m}`).join('\n'),
+      },
+    };
+  } else if (settings.enforcement === 'warn') {
+    decision.verdict = 'warned';
+    decision.response.warnings = messages.map((m) => fitWarning(m));
+  } else {
+    decision.verdict = 'dryrun';
+  }
+  return decision;
+}
+
+interface Candidate {
+  location: ImageLocation;
+  image: string;
+  ref: Reference;
+}
+
+function messageOf(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return (isImgdigestError(e) ? `${e.code}: ${text}` : text).split('\n')[0]!;
+}
+
+const SIGNAL_GRANULARITY_MS = 5;
+const deadlineSignals = new Map<number, AbortSignal>();
+
+/**
+ * An AbortSignal that fires at `deadline` (epoch ms, rounded up to 5 ms). Admissions arriving in
+ * the same few milliseconds share one, so a busy webhook does not make a timer per request.
+ */
+function deadlineSignal(deadline: number): AbortSignal {
+  const at = Math.ceil(deadline / SIGNAL_GRANULARITY_MS) * SIGNAL_GRANULARITY_MS;
+  let signal = deadlineSignals.get(at);
+  if (!signal) {
+    signal = AbortSignal.timeout(Math.max(1, at - Date.now()));
+    // Every waiting admission listens on it; that is expected, not a leak.
+    setMaxListeners(0, signal);
+    deadlineSignals.set(at, signal);
+    signal.addEventListener('abort', () => deadlineSignals.delete(at), { once: true });
+  }
+  return signal;
+}
+
+/** Wait for `promise` until `signal` aborts (a resolver that ignores the signal cannot overrun the budget). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, timeout: () => Error): Promise<T> {
+  if (signal.aborted) return Promise.reject(timeout());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(timeout());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/** Mutate: pin every tag to its digest, within the resolution budget, as `failureMode` says on failure. */
+export async function mutate(
+  request: AdmissionRequest,
+  deps: AdmissionDeps,
+  context: MutateContext = {},
+): Promise<Decision> {
+  const { rules, settings } = deps;
+  const subject = admissible(request, rules);
+  if (typeof subject === 'string') return skipped(request.uid, subject);
+  const owner = settings.mutateOwnedObjects ? undefined : controllerOf(subject.object);
+  if (owner) return skipped(request.uid, `owned by ${owner}: left to its owner`);
+
+  const before = oldImages(request, rules);
+  const candidates: Candidate[] = [];
+  const failures: string[] = [];
+  for (const location of findImages(subject, rules.imageLocations)) {
+    const image = location.image;
+    if (typeof image !== 'string' || hasDigest(image) || isExempt(image, rules.exemptImages)) continue;
+    if (before?.get(fieldKey(location)) === image) continue;
+    try {
+      candidates.push({ location, image, ref: parseReference(image) });
+    } catch (e) {
+      failures.push(`${describeLocation(location)} ${image}: ${messageOf(e)}`);
+    }
+  }
+  const decision: Decision = {
+    response: { uid: request.uid, allowed: true },
+    verdict: 'allowed',
+    violations: 0,
+    patched: 0,
+    errors: failures,
+  };
+  const operations: PatchOperation[] = [];
+  if (candidates.length > 0) {
+    const resolver = deps.resolver;
+    if (!resolver) throw new Error('mutate needs a resolver');
+    const signal = deadlineSignal(context.deadline ?? Date.now() + settings.resolutionBudgetMs);
+    const options = rules.platform ? { platform: rules.platform, signal } : { signal };
+    const timeout = () =>
+      new ImgdigestError(
+        'TIMEOUT',
+        `no answer within the resolution budget of ${settings.resolutionBudgetMs} ms`,
+      );
+    // One resolution per distinct reference; the resolver coalesces across requests too.
+    const pending = new Map<string, Promise<Resolution>>();
+    for (const c of candidates) {
+      if (!pending.has(c.ref.canonical)) {
+        pending.set(c.ref.canonical, untilAborted(resolver.resolve(c.ref, options), signal, timeout));
+      }
+    }
+    const results = await Promise.allSettled(candidates.map((c) => pending.get(c.ref.canonical)!));
+    results.forEach((r, i) => {
+      const c = candidates[i]!;
+      if (r.status === 'fulfilled') {
+        operations.push(
+          replaceAt(c.location.path, pinnedValue(c.image, c.ref, r.value.digest, rules.dropTag)),
+        );
+      } else {
+        failures.push(`${describeLocation(c.location)} ${c.image}: ${messageOf(r.reason)}`);
+      }
+    });
+  }
+  if (failures.length > 0 && settings.failureMode === 'deny') {
+    decision.verdict = 'denied';
+    decision.response = {
+      uid: request.uid,
+      allowed: false,
+      status: {
+        code: 503,
+        reason: 'ServiceUnavailable',
+        message: `cannot pin ${failures.length === 1 ? 'an image' : `${failures.length} images`} to a digest: ${failures.join('; ')}`,
+      },
+    };
+    return decision;
+  }
+  if (operations.length > 0) {
+    decision.response.patchType = 'JSONPatch';
+    decision.response.patch = encodePatch(operations);
+    decision.patched = operations.length;
+    decision.verdict = 'patched';
+  }
+  if (failures.length > 0) {
+    decision.verdict = 'failed-open';
+    decision.response.warnings = failures.map((f) =>
+      fitWarning(`image left unpinned: ${f}`, MAX_WARNING_LENGTH, 'end'),
+    );
+    decision.response.auditAnnotations = { [RESOLVE_ERROR_ANNOTATION]: failures.join('; ').slice(0, 4000) };
+  }
+  return decision;
+}

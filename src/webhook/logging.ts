@@ -1,0 +1,69 @@
+/**
+ * @module webhook/logging
+ * Structured JSON logs (pino): one line per admission with what an operator needs to trace a
+ * decision (uid, kind, namespace, name, operation, verdict, duration) and never the object, a
+ * credential or a header (the fields are chosen here, so no redaction pass is needed on the hot
+ * path). `time` is pino's epoch milliseconds, the cheapest to write. Writes are asynchronous (sonic-boom) so logging stays off the hot path;
+ * transports (worker threads) are not used.
+ */
+import type { Writable } from 'node:stream';
+import { type DestinationStream, type Logger, pino } from 'pino';
+import type { Decision } from './admission.js';
+import type { Endpoint } from './metrics.js';
+import type { AdmissionRequest } from './review.js';
+
+export type { Logger } from 'pino';
+
+export interface LoggerOptions {
+  /** Where lines go (default: stdout, asynchronously). */
+  stream?: Writable | DestinationStream;
+  /** pino level (default `info`). */
+  level?: string;
+}
+
+/** A logger for the webhook. Call `logger.flush()` before exit when using the default stream. */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const destination = options.stream ?? pino.destination({ dest: 1, sync: false });
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: { name: 'imgdigest-webhook' },
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
+}
+
+/** The identity fields of an admission for its log line. */
+export function admissionFields(
+  endpoint: Endpoint,
+  request: AdmissionRequest,
+  decision: Decision,
+  durationMs: number,
+): Record<string, unknown> {
+  const metadata = (request.object as { metadata?: { name?: unknown; generateName?: unknown } } | undefined)
+    ?.metadata;
+  const name =
+    request.name ??
+    (typeof metadata?.name === 'string'
+      ? metadata.name
+      : typeof metadata?.generateName === 'string'
+        ? metadata.generateName
+        : undefined);
+  const fields: Record<string, unknown> = {
+    endpoint,
+    uid: request.uid,
+    kind: request.subResource ? `${request.kind.kind}/${request.subResource}` : request.kind.kind,
+    namespace: request.namespace,
+    name,
+    operation: request.operation,
+    verdict: decision.verdict,
+    durationMs: Math.round(durationMs * 1000) / 1000,
+  };
+  if (request.dryRun) fields.dryRun = true;
+  if (decision.reason) fields.reason = decision.reason;
+  if (decision.violations > 0) fields.violations = decision.violations;
+  if (decision.patched > 0) fields.patched = decision.patched;
+  if (decision.errors.length > 0) fields.errors = decision.errors;
+  return fields;
+}
