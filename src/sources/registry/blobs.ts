@@ -7,6 +7,8 @@
  * `DIGEST_MISMATCH` or `SIZE_MISMATCH` before it ends when the bytes are wrong, so a consumer that
  * reads to the end has read verified content.
  */
+
+import { pipeline } from 'node:stream';
 import type { Digest } from '../../core/digest.js';
 import { parseDigest, verifyingStream } from '../../core/digest.js';
 import { ImgdigestError } from '../../core/errors.js';
@@ -61,6 +63,8 @@ export async function getBlob(
   verifier.on('close', () => {
     if (!body.destroyed) body.destroy();
   });
-  body.pipe(verifier);
+  // pipeline(), not pipe(): with pipe() a verification failure is emitted a second time once the
+  // consumer's own pipeline has detached, and the process dies of an unhandled 'error' event.
+  pipeline(body, verifier, () => {});
   return { digest, size: expectedSize ?? length, stream: verifier };
 }

@@ -1,0 +1,99 @@
+/**
+ * What the CLI does with registries that misbehave: no digest header, wrong bytes, Docker Hub's
+ * rate-limit headers. The servers are the purpose-built ones in test/support/awkward-servers.ts.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  sha256,
+  startHubLikeRegistry,
+  startNoDigestHeaderRegistry,
+  startWrongBytesRegistry,
+} from '../support/awkward-servers.js';
+import { runCli } from '../support/cli.js';
+
+let work: string;
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'imgdigest-awkward-cli-'));
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('imgdigest against awkward registries', () => {
+  it('digest falls back to GET and hashes the bytes when there is no Docker-Content-Digest', async () => {
+    const reg = await startNoDigestHeaderRegistry();
+    try {
+      const r = await runCli(['-v', 'digest', `${reg.host}/app:latest`]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe(`${reg.image.digest}\n`);
+      expect(r.stderr).toMatch(/HEAD http:\/\/\S+\/manifests\/latest 200/);
+      expect(r.stderr).toMatch(/GET http:\/\/\S+\/manifests\/latest 200/);
+    } finally {
+      await reg.close();
+    }
+  });
+
+  it('blob -o refuses bytes that do not match the digest: exit 3, both digests named, no file left', async () => {
+    const reg = await startWrongBytesRegistry();
+    try {
+      const digest = sha256(reg.image.layer);
+      const out = join(work, 'layer.bin');
+      const r = await runCli(['blob', `${reg.host}/app@${digest}`, '-o', out]);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain(`expected ${digest}`);
+      expect(r.stderr).toMatch(/got sha256:[a-f0-9]{64}/);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(existsSync(out)).toBe(false);
+      expect(readdirSync(work).filter((n) => n.includes('layer.bin'))).toEqual([]);
+    } finally {
+      await reg.close();
+    }
+  });
+
+  it('manifest by digest refuses a body that does not hash to the digest', async () => {
+    const reg = await startWrongBytesRegistry();
+    try {
+      const r = await runCli(['manifest', `${reg.host}/app@${reg.image.digest}`]);
+      expect(r.code).toBe(3);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(`expected ${reg.image.digest}`);
+    } finally {
+      await reg.close();
+    }
+  });
+
+  it("ratelimit reads Docker Hub's headers from one HEAD, tolerating an empty limit", async () => {
+    const hub = await startHubLikeRegistry({
+      'ratelimit-limit': '100;w=21600',
+      'ratelimit-remaining': '76;w=21600',
+    });
+    try {
+      const r = await runCli(['ratelimit', `${hub.host}/library/alpine:latest`]);
+      expect(r.stdout).toBe('limit 100 per 21600s, remaining 76\n');
+      expect(hub.requests.filter((q) => q.path.includes('/manifests/')).map((q) => q.method)).toEqual([
+        'HEAD',
+      ]);
+      const json = JSON.parse(
+        (await runCli(['ratelimit', '--json', `${hub.host}/library/alpine:latest`])).stdout,
+      );
+      expect(json).toMatchObject({ limit: 100, remaining: 76, windowSeconds: 21600 });
+    } finally {
+      await hub.close();
+    }
+    const empty = await startHubLikeRegistry({
+      'ratelimit-limit': ';w=21600',
+      'ratelimit-remaining': '3;w=21600',
+    });
+    try {
+      const r = await runCli(['ratelimit', `${empty.host}/library/alpine:latest`]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe('limit unknown per 21600s, remaining 3\n');
+    } finally {
+      await empty.close();
+    }
+  });
+});
