@@ -10,9 +10,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
+import type * as Undici from 'undici';
 import { ImgdigestError } from '../../core/errors.js';
 import { isLoopbackHost } from './scheme.js';
+import { Agent, type Dispatcher, EnvHttpProxyAgent } from './undici.js';
 
 export interface DispatcherOptions {
   /** Use this dispatcher for everything (it is not closed by `close()`). */
@@ -47,7 +48,7 @@ export class Dispatchers {
     return this.#direct;
   }
 
-  #agentOptions(): Agent.Options {
+  #agentOptions(): Undici.Agent.Options {
     return {
       connections: this.#options.connections,
       keepAliveTimeout: 10_000,

@@ -11,7 +11,6 @@
  * Connection pools, TLS settings and proxies are in `dispatcher.ts`.
  */
 import type { Readable } from 'node:stream';
-import { type Dispatcher, request } from 'undici';
 import { ImgdigestError } from '../../core/errors.js';
 import { Dispatchers } from './dispatcher.js';
 import { networkError, redactUrl } from './errors.js';
@@ -26,6 +25,7 @@ import {
 } from './retry.js';
 import { isSecureOrLoopback } from './scheme.js';
 import { Semaphore } from './semaphore.js';
+import { type Dispatcher, request } from './undici.js';
 
 /** One line of the request log: what the CLI's `-v` prints. Never holds credentials. */
 export interface RequestLogEntry {
