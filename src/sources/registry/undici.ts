@@ -13,6 +13,12 @@ import type * as Undici from 'undici';
 
 const require = createRequire(import.meta.url);
 
+// What undici's index.js does besides loading everything: give every dispatcher the request API
+// (`request`, `connect`, `stream`, ...). The proxy agent, for one, tunnels with `connect()`.
+const dispatcherPrototype = (require('undici/lib/dispatcher/dispatcher.js') as { prototype: object })
+  .prototype;
+Object.assign(dispatcherPrototype, require('undici/lib/api/index.js'));
+
 export const Agent: typeof Undici.Agent = require('undici/lib/dispatcher/agent.js');
 export const EnvHttpProxyAgent: typeof Undici.EnvHttpProxyAgent = require('undici/lib/dispatcher/env-http-proxy-agent.js');
 export const Client: typeof Undici.Client = require('undici/lib/dispatcher/client.js');
