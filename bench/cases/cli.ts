@@ -1,0 +1,95 @@
+/**
+ * @module bench/cases/cli
+ * One `imgdigest digest` process per image, as a shell loop or a CI step runs it: cold start
+ * dominates. Compared with `skopeo inspect --format {{.Digest}}` per image, and the start-up floor
+ * `node -e 0`; `imgdigest --version` shows the CLI's own start-up cost. The four commands run in
+ * turn for every image (rotating which goes first) so they share the same moments of load.
+ */
+import { startDistribution } from '../../test/support/distribution.js';
+import type { Benchmark } from '../lib/context.js';
+import { run } from '../lib/proc.js';
+import { seedTinyImages, stopDistribution } from '../lib/seed.js';
+
+export const cliBenchmark: Benchmark = {
+  id: 'cli',
+  title: 'One CLI process per image',
+  async run(ctx, rec) {
+    if (!ctx.cli) throw new Error('no dist/ build: the CLI cannot run');
+    const [node, bin] = ctx.cli as [string, string];
+    const { bigRounds: rounds, cliImages } = ctx.scale;
+    rec.param('images per round', cliImages);
+    rec.param('rounds', rounds);
+    const dist = await startDistribution({ proxy: false });
+    try {
+      const seeded = await seedTinyImages(dist.registryUrl, {
+        repos: cliImages,
+        tagsPerRepo: 1,
+        prefix: 'bench/cli',
+      });
+      const host = new URL(dist.registryUrl).host;
+      const samples: Record<string, number[]> = { digest: [], skopeo: [], version: [], node: [] };
+      const commands: Record<string, (ref: string) => [string, string[]]> = {
+        digest: (ref) => [node, [bin, 'digest', ref]],
+        skopeo: (ref) => [
+          'skopeo',
+          ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${ref}`],
+        ],
+        version: () => [node, [bin, '--version']],
+        node: () => [node, ['-e', '0']],
+      };
+      const names = Object.keys(commands);
+      // Untimed warm-up: the first start of each reads its files from disk.
+      for (const name of ctx.scale.warmUp ? names : []) {
+        const [cmd, args] = commands[name]!(`${host}/${seeded[0]!.repo}:${seeded[0]!.tag}`);
+        await run(cmd, args);
+      }
+      let turn = 0;
+      for (let round = 1; round <= rounds; round++) {
+        ctx.log(`cli: round ${round}/${rounds}`);
+        for (const t of seeded) {
+          const ref = `${host}/${t.repo}:${t.tag}`;
+          turn++;
+          for (let k = 0; k < names.length; k++) {
+            const name = names[(k + turn) % names.length]!;
+            const [cmd, args] = commands[name]!(ref);
+            const res = await run(cmd, args);
+            if ((name === 'digest' || name === 'skopeo') && res.stdout.trim() !== t.digest) {
+              throw new Error(`${name} printed ${res.stdout.trim()} for ${ref}, expected ${t.digest}`);
+            }
+            samples[name]!.push(res.ms);
+          }
+        }
+      }
+      rec.measure('digest', 'imgdigest digest REF (one process)', 'ms', 'lower', samples.digest!);
+      rec.measure(
+        'skopeo',
+        'skopeo inspect --format {{.Digest}} REF (one process)',
+        'ms',
+        'lower',
+        samples.skopeo!,
+      );
+      rec.measure('version', 'imgdigest --version', 'ms', 'lower', samples.version!);
+      rec.measure('node', 'node -e 0', 'ms', 'lower', samples.node!);
+      rec.ratio('digest', 'skopeo', 'imgdigest digest / skopeo inspect (ms per invocation)', {
+        atMost: 1,
+        text: '< 1× (faster than skopeo)',
+      });
+      rec.ratio('version', 'node', 'imgdigest --version / node -e 0 (CLI start)', {
+        atMost: 2,
+        text: '≤ 2×',
+      });
+      rec.ratio('digest', 'node', 'imgdigest digest / node -e 0');
+      rec.note(
+        'Every invocation is one sample (rounds × images); wall time from spawn to exit, against the CNCF registry on loopback.',
+      );
+      const median = (id: string) => rec.get(id)!.summary.median;
+      rec.note(
+        `Medians: node starts in ${median('node').toFixed(0)} ms; \`imgdigest --version\` adds ${(median('version') - median('node')).toFixed(0)} ms ` +
+          `(loading the CLI); \`imgdigest digest\` adds another ${(median('digest') - median('version')).toFixed(0)} ms ` +
+          `(loading the registry client, one GET /v2/ and one HEAD, exiting). skopeo is one Go binary: ${median('skopeo').toFixed(0)} ms in all.`,
+      );
+    } finally {
+      await stopDistribution(dist);
+    }
+  },
+};
