@@ -1,0 +1,10 @@
+/**
+ * @module sources
+ * Where images come from, behind one interface: open a registry reference, an OCI layout, a
+ * `docker save` archive or an engine's image, then ask any of them the same questions.
+ */
+export * from './image.js';
+export * from './layers.js';
+export * from './open.js';
+export * from './reverse.js';
+export type * from './source.js';
