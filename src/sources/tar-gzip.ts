@@ -20,13 +20,11 @@ import tar from 'tar-stream';
 import { ImgdigestError } from '../core/errors.js';
 import {
   indexTarFile,
-  missing,
   normalizeEntryName,
-  resolveLinks,
   type TarArchive,
   type TarEntry,
+  TarEntryTable,
   type TarEntryType,
-  tooLarge,
 } from './tar-index.js';
 
 /** Small entries kept from the streaming pass over a compressed archive. */
@@ -48,34 +46,15 @@ const TAR_STREAM_TYPES: Record<string, TarEntryType> = {
 };
 
 /** A gzip-compressed tar: small entries from memory, the rest from an inflated temporary copy. */
-class CompressedTar implements TarArchive {
-  private readonly byName = new Map<string, ScannedEntry>();
+class CompressedTar extends TarEntryTable<ScannedEntry> implements TarArchive {
   private inflated: Promise<TarArchive> | undefined;
-
-  constructor(
-    readonly path: string,
-    private readonly list: ScannedEntry[],
-  ) {
-    for (const entry of list) this.byName.set(entry.name, entry);
-  }
 
   entries(): TarEntry[] {
     return this.list.map(({ head: _h, data: _d, ...entry }) => entry);
   }
 
-  find(name: string): ScannedEntry | undefined {
-    return resolveLinks(name, (n) => this.byName.get(n)) as ScannedEntry | undefined;
-  }
-
-  private require(name: string): ScannedEntry {
-    const entry = this.find(name);
-    if (entry?.type !== 'file') throw missing(this.path, name);
-    return entry;
-  }
-
   async read(name: string, maxBytes: number): Promise<Buffer> {
-    const entry = this.require(name);
-    if (entry.size > maxBytes) throw tooLarge(this.path, entry, maxBytes);
+    const entry = this.require(name, maxBytes);
     return entry.data ?? (await this.copy()).read(entry.name, maxBytes);
   }
 

@@ -304,36 +304,50 @@ function truncated(path: string, what: string, fileSize: number): ImgdigestError
   );
 }
 
-/** A tar file indexed by offset: reads go straight to the entry's bytes. */
-class FileTarIndex implements TarArchive {
-  private readonly byName = new Map<string, IndexedEntry>();
+/**
+ * The entry table both tar readers share: entries by name, links followed, and the checks a read
+ * makes before it touches any bytes.
+ */
+export abstract class TarEntryTable<E extends TarEntry> {
+  readonly #byName = new Map<string, E>();
 
   constructor(
     readonly path: string,
+    protected readonly list: E[],
+  ) {
+    for (const entry of list) this.#byName.set(entry.name, entry);
+  }
+
+  find(name: string): E | undefined {
+    return resolveLinks(name, (n) => this.#byName.get(n)) as E | undefined;
+  }
+
+  /** The regular file `name` (links followed), or the error that names the archive and entry. */
+  protected require(name: string, maxBytes = Number.POSITIVE_INFINITY): E {
+    const entry = this.find(name);
+    if (entry?.type !== 'file') throw missing(this.path, name);
+    if (entry.size > maxBytes) throw tooLarge(this.path, entry, maxBytes);
+    return entry;
+  }
+}
+
+/** A tar file indexed by offset: reads go straight to the entry's bytes. */
+class FileTarIndex extends TarEntryTable<IndexedEntry> implements TarArchive {
+  constructor(
+    path: string,
     private readonly fh: FileHandle,
-    private readonly list: IndexedEntry[],
+    list: IndexedEntry[],
     private readonly onClose: () => Promise<void>,
   ) {
-    for (const entry of list) this.byName.set(entry.name, entry);
+    super(path, list);
   }
 
   entries(): TarEntry[] {
     return this.list.map(({ offset: _offset, ...entry }) => entry);
   }
 
-  find(name: string): IndexedEntry | undefined {
-    return resolveLinks(name, (n) => this.byName.get(n)) as IndexedEntry | undefined;
-  }
-
-  private require(name: string): IndexedEntry {
-    const entry = this.find(name);
-    if (entry?.type !== 'file') throw missing(this.path, name);
-    return entry;
-  }
-
   async read(name: string, maxBytes: number): Promise<Buffer> {
-    const entry = this.require(name);
-    if (entry.size > maxBytes) throw tooLarge(this.path, entry, maxBytes);
+    const entry = this.require(name, maxBytes);
     return readExactly(this.fh, entry.size, entry.offset);
   }
 
