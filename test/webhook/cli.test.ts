@@ -351,6 +351,11 @@ describe.skipIf(!haveTools('docker-registry'))('imgdigest webhook serve (as a pr
     const json = (await res.body.json()) as Obj;
     await agent.close();
     expect(decodePatch(json.response.patch)[0]?.value).toMatch(new RegExp(`^${image}@sha256:[0-9a-f]{64}$`));
+    // Log lines are buffered and written at least every 200 ms: wait for them as an operator would.
+    const deadline = Date.now() + 5_000;
+    while (!(/"metricsUrl":"/.test(stdout) && /"msg":"admission"/.test(stdout)) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const metricsUrl = /"metricsUrl":"([^"]+)"/.exec(stdout)?.[1];
     const metrics = await (await request(`${metricsUrl}/metrics`)).body.text();
     expect(metrics).toContain('imgdigest_webhook_admissions_total{endpoint="mutate",verdict="patched"} 1');
