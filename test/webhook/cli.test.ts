@@ -302,8 +302,12 @@ describe.skipIf(!haveTools('docker-registry'))('imgdigest webhook serve (as a pr
     await writeFile(join(dir, '.dockerconfigjson'), JSON.stringify({ auths: { [registry.host]: { auth } } }));
     const home = await tempDir('cli-serve-home'); // no other credentials anywhere
     child = spawn(
-      join(process.cwd(), 'node_modules/.bin/tsx'),
+      // node itself, not the tsx wrapper: the wrapper runs a second process that a kill of the
+      // wrapper would leave running.
+      process.execPath,
       [
+        '--import',
+        'tsx',
         'test/webhook/cli-runner.ts',
         'webhook',
         'serve',
