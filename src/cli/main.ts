@@ -6,18 +6,11 @@
  * Command modules are thin and load their library code lazily inside their actions, so that
  * `imgdigest --version` and `imgdigest ref` start fast.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { EXIT, exitCodeOf, isImgdigestError } from '../core/errors.js';
 import { commands } from './commands/index.js';
 import type { CliContext, GlobalOptions, Io } from './context.js';
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
+import { packageVersion } from './version.js';
 
 function defaultIo(): Io {
   return {
@@ -55,7 +48,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
 
   program
     .description('Find, explore, pin and enforce container image digests.')
-    .version(version(), '-V, --version', 'print the version')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .option('--debug', 'show stack traces and internal details on errors')
     .option('-v, --verbose', 'log each registry request (method, URL, status, time) to stderr')
     .option('-q, --quiet', 'print no progress or warnings on stderr')

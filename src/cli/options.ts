@@ -4,11 +4,11 @@
  * into library options. Credentials given on the command line come only through stdin
  * (`--password-stdin`), never as a flag value that would land in shell history and `ps`.
  */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ImgdigestError } from '../core/errors.js';
 import type { RegistryClientOptions } from '../sources/registry/index.js';
 import type { CliContext } from './context.js';
+import { packageVersion } from './version.js';
 
 export interface RegistryFlags {
   insecure?: boolean;
@@ -42,14 +42,6 @@ export function addRegistryOptions(cmd: Command): Command {
     .option('--retries <n>', 'retry 408/429/5xx and network errors this many times', '3');
 }
 
-let cachedVersion: string | undefined;
-function version(): string {
-  cachedVersion ??= (
-    JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-  ).version;
-  return cachedVersion;
-}
-
 export async function readStdin(ctx: CliContext): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of ctx.io.stdin) chunks.push(Buffer.from(chunk as Buffer));
@@ -74,7 +66,7 @@ export async function registryOptions(flags: RegistryFlags, ctx: CliContext): Pr
     timeoutMs: positiveNumber(flags.timeout, '--timeout', 30) * 1000,
     retry: { maxRetries: Math.floor(positiveNumber(flags.retries, '--retries', 3)) },
     env: ctx.io.env,
-    userAgent: `imgdigest/${version()}`,
+    userAgent: `imgdigest/${packageVersion()}`,
   };
   if (flags.https) options.scheme = 'https';
   if (flags.caFile) options.caFile = flags.caFile;

@@ -198,6 +198,16 @@ describe.skipIf(!haveTools('docker-registry', 'skopeo'))('find and explore on th
     expect(r.stdout).toMatch(/Layers:\s+2/);
   });
 
+  it.runIf(process.arch === 'x64')(
+    'inspect without --platform describes the host platform when the index has it',
+    async () => {
+      const r = await runCli(['inspect', seeded.sample.ref]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('Image for linux/amd64 (this host; --platform to choose):');
+      expect(r.stdout).toContain(`Digest:      ${seeded.sample.platforms['linux/amd64']} (manifest)`);
+    },
+  );
+
   it('unknown repositories and tags exit 3 naming them; bad references exit 2', async () => {
     const tag = await runCli(['digest', `${reg.host}/${seeded.sample.repo}:nope`]);
     expect(tag.code).toBe(3);

@@ -14,16 +14,10 @@ interface InspectFlags extends RegistryFlags {
   json?: boolean;
 }
 
-function hostPlatform(): string {
-  const arch: Record<string, string> = {
-    x64: 'amd64',
-    arm64: 'arm64',
-    arm: 'arm/v7',
-    ia32: '386',
-    s390x: 's390x',
-    ppc64: 'ppc64le',
-  };
-  return `linux/${arch[process.arch] ?? process.arch}`;
+/** This machine's architecture as a Linux platform (what `docker run` here would pull). */
+async function hostLinuxPlatform(): Promise<string> {
+  const { formatPlatform, hostPlatform } = await import('../../core/platform.js');
+  return formatPlatform({ ...hostPlatform(), os: 'linux' });
 }
 
 export function registerInspect(program: Command, ctx: CliContext): void {
@@ -50,9 +44,8 @@ Example:
       const top = await source.manifest();
       const entries = indexEntries(top);
       const platforms = entries.filter((e) => !e.attestation).map((e) => e.platform ?? '-');
-      const wanted =
-        flags.platform ??
-        (top.kind === 'index' && platforms.includes(hostPlatform()) ? hostPlatform() : undefined);
+      const host = await hostLinuxPlatform();
+      const wanted = flags.platform ?? (top.kind === 'index' && platforms.includes(host) ? host : undefined);
       const image =
         top.kind === 'manifest' || wanted !== undefined
           ? await imageConfig(source, wanted === undefined ? {} : { platform: wanted })
