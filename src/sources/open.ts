@@ -15,7 +15,8 @@ export type SourceSpec =
   | { transport: 'docker-archive'; path: string; ref: string | undefined }
   | { transport: 'docker-daemon'; name: string };
 
-const TRANSPORTS = ['oci:', 'docker-archive:', 'docker-daemon:', 'docker://'];
+/** skopeo transports imgdigest does not read; named so the error can say so. */
+const UNSUPPORTED_TRANSPORTS = ['containers-storage', 'dir', 'oci-archive', 'ostree', 'sif'];
 
 /**
  * Split `oci:/path/to/dir:tag`. A path may itself contain `:`; as skopeo does, the last `:` starts
@@ -53,16 +54,15 @@ export function parseSourceSpec(input: string): SourceSpec {
       throw new ImgdigestError('INPUT_INVALID', `"${input}": docker-daemon: needs an image name or ID`);
     return { transport: 'docker-daemon', name };
   }
-  const text = input.startsWith('docker://') ? input.slice('docker://'.length) : input;
-  if (/^[a-z-]+:(?!\d)/.test(text) && !text.includes('/') && !TRANSPORTS.some((t) => text.startsWith(t))) {
-    const name = text.slice(0, text.indexOf(':'));
-    if (['containers-storage', 'dir', 'oci-archive', 'docker-archive', 'ostree', 'sif'].includes(name)) {
-      throw new ImgdigestError(
-        'INPUT_INVALID',
-        `"${input}": the ${name}: transport is not supported; use oci:, docker-archive:, docker-daemon: or a registry reference`,
-      );
-    }
+  // `dir:/path` is a transport; `dir:5000/app` is a registry host with a port.
+  const transport = /^([a-z-]+):(?!\d)/.exec(input)?.[1];
+  if (transport && UNSUPPORTED_TRANSPORTS.includes(transport)) {
+    throw new ImgdigestError(
+      'INPUT_INVALID',
+      `"${input}": the ${transport}: transport is not supported; use oci:, docker-archive:, docker-daemon: or a registry reference`,
+    );
   }
+  const text = input.startsWith('docker://') ? input.slice('docker://'.length) : input;
   return { transport: 'registry', reference: parseReference(text) };
 }
 
