@@ -6,6 +6,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Every test file runs with reads beside the repository refused (a user's clone has no siblings).
+    setupFiles: ['test/support/repo-boundary.ts'],
     reporters: ['default'],
   },
 });

@@ -1,31 +1,20 @@
 /**
  * @module test/support/vectors
- * The shared public test vectors (`shared/vectors/vectors.json`), found beside the repository as CI
- * lays it out (`../shared`) or through IMGDIGEST_VECTORS.
+ * Public test vectors for references, digests, platforms, referrers tags and auth parsing, kept in
+ * the repository at `test/fixtures/vectors.json`. Every entry names the upstream file it comes from
+ * (`source`), and `upstreamCommits` pins the upstream commits; see `test/fixtures/README.md`.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { readFileSync } from 'node:fs';
 
 // biome-ignore lint/suspicious/noExplicitAny: vectors are heterogeneous JSON tables read by tests
 type Vectors = Record<string, any>;
 
 let cached: Vectors | undefined;
 
-export function vectorsPath(): string {
-  const candidates = [
-    process.env.IMGDIGEST_VECTORS,
-    join(repoRoot, '..', 'shared', 'vectors', 'vectors.json'),
-    join(repoRoot, 'test', 'fixtures', 'vectors.json'),
-  ].filter((p): p is string => Boolean(p));
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`test vectors not found; looked in ${candidates.join(', ')}`);
-  return found;
-}
+/** The vectors file inside the repository (never a path outside it). */
+export const vectorsFile = new URL('../fixtures/vectors.json', import.meta.url);
 
 export function loadVectors(): Vectors {
-  cached ??= JSON.parse(readFileSync(vectorsPath(), 'utf8')) as Vectors;
+  cached ??= JSON.parse(readFileSync(vectorsFile, 'utf8')) as Vectors;
   return cached;
 }
