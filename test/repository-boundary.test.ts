@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { outsideRepository, repoRoot, takeViolations } from './support/repo-boundary.js';
@@ -25,6 +26,7 @@ describe('the repository boundary', () => {
   it('allows the repository, the temporary folder, the system and dot-folders of a home directory', () => {
     expect(outsideRepository(join(repoRoot, 'test', 'fixtures', 'vectors.json'))).toBe(false);
     expect(outsideRepository('/usr/bin/skopeo')).toBe(false);
+    expect(outsideRepository(join(tmpdir(), 'imgdigest-test-x', 'a.json'))).toBe(false);
     expect(outsideRepository(join(repoRoot, '..', '.docker', 'config.json'))).toBe(false);
     expect(outsideRepository(join(repoRoot, '..'))).toBe(true);
     expect(outsideRepository(sibling)).toBe(true);

@@ -25,12 +25,15 @@ function inside(child: string, dir: string): boolean {
 }
 
 /**
- * True for the repository's parent folder and anything under it that is not the repository itself,
- * the temporary folder, or a dot-folder (a home directory's `.docker`, `.config`, `.cache`).
+ * True for the repository's parent folder and anything under it that is not the repository itself
+ * or a dot-folder (a home directory's `.docker`, `.config`, `.cache`). The temporary folder is
+ * allowed wherever it does not lie beside the repository.
  */
 export function outsideRepository(path: string): boolean {
   if (parent === repoRoot) return false; // the repository is the file-system root
-  if (inside(path, repoRoot) || inside(path, temp)) return false;
+  if (inside(path, repoRoot)) return false;
+  // A clone made directly in the temporary folder has every temporary directory as a sibling.
+  if (inside(temp, parent) && inside(path, temp)) return false;
   if (path === parent) return true;
   if (!inside(path, parent)) return false;
   const first = relative(parent, path).split(sep)[0] ?? '';
