@@ -84,7 +84,7 @@ function registerServe(webhook: Command, ctx: CliContext): void {
     .requiredOption('--tls-key <file>', 'PEM private key of --tls-cert')
     .option('--addr <host:port>', 'address to listen on', '0.0.0.0:8443')
     .option('--config <file>', 'the rules file, with its webhook: section (reloaded when it changes)')
-    .option('--metrics-addr <host:port>', 'also serve /metrics over plain HTTP here')
+    .option('--metrics-addr <host:port>', 'serve /metrics over plain HTTP here instead of on --addr')
     .option(
       '--docker-config <file>',
       'registry credentials: a docker config.json or a mounted .dockerconfigjson',
@@ -93,7 +93,8 @@ function registerServe(webhook: Command, ctx: CliContext): void {
   addRegistryOptions(cmd).addHelpText(
     'after',
     `
-Endpoints: POST /validate, POST /mutate, GET /healthz, /readyz, /metrics.
+Endpoints: POST /validate, POST /mutate, GET /healthz, /readyz, /metrics (on --metrics-addr when
+given, so a NetworkPolicy can open the webhook port to all and the metrics port to monitoring only).
 Logs: one JSON line per admission on stdout (uid, kind, namespace, name, operation, verdict,
 durationMs). Registry requests time out 2 s after the config's resolutionBudgetMs.
 
