@@ -7,14 +7,13 @@
 type Obj = Record<string, unknown>;
 
 /** Why the webhook port is open to every source, printed above the object. */
-export const networkPolicyComment = (
-  metricsNamespace: string,
-) => ` Ingress to the webhook pods: the webhook port (https) from anywhere, because the API
- server's source address cannot be selected portably (it is a host or a load balancer outside
- the pod network on most clusters); the metrics port only from pods in the namespace
- ${metricsNamespace} (kubernetes.io/metadata.name is set by the API server, so it cannot be forged
- by a label); every other port and source is denied. Egress stays open: tags are resolved at
- whatever registries workloads name.`;
+export const networkPolicyComment = (metricsNamespace: string) =>
+  ` Ingress to the webhook pods: the webhook port (https) from anywhere, because the API server's
+ source address cannot be selected portably (on most clusters it is a host or a load balancer
+ outside the pod network); the metrics port only from pods in the namespace "${metricsNamespace}"
+ (kubernetes.io/metadata.name is set by the API server, so no label can forge it); every other
+ port and source is denied. Egress stays open: tags are resolved at whatever registries the
+ workloads name.`;
 
 export interface NetworkPolicyOptions {
   namespace: string;
