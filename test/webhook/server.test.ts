@@ -289,6 +289,8 @@ describe.skipIf(!haveTools('kubectl'))('webhook server', () => {
 });
 
 describe('webhook server with a metrics port', () => {
+  afterAll(cleanupTempDirs);
+
   it('serves /metrics on the metrics port only, so the webhook port exposes admissions alone', async () => {
     const t = await startTestWebhook({ metricsAddr: '127.0.0.1:0' });
     try {
