@@ -8,6 +8,7 @@ export * from './export.js';
 export * from './krm.js';
 export * from './locations.js';
 export * from './lock.js';
+export * from './objects.js';
 export * from './outdated.js';
 export * from './pin.js';
 export * from './policy.js';

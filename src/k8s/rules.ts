@@ -28,8 +28,9 @@ import { isNode, LineCounter, parseDocument } from 'yaml';
 import { ImgdigestError } from '../core/errors.js';
 import { parsePlatform } from '../core/platform.js';
 import type { ImageLocationRule } from './locations.js';
+import { isRecord } from './objects.js';
 import { compilePath, type PathSegment } from './paths.js';
-import { isRecord, type KindMatch, type ObjectMatch, parseKindSelector } from './policy.js';
+import { type KindMatch, type ObjectMatch, parseKindSelector } from './policy.js';
 import {
   defaultWebhookSettings,
   type WebhookSettings,

@@ -18,8 +18,8 @@
  * ```
  */
 import { ImgdigestError } from '../core/errors.js';
+import { isRecord } from './objects.js';
 import type { PathSegment } from './paths.js';
-import { isRecord } from './policy.js';
 
 /** What validation does with a violation (Gatekeeper's `enforcementAction` values). */
 export type Enforcement = 'deny' | 'warn' | 'dryrun';
