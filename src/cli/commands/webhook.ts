@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
+import { collect, wholeNumber } from '../flags.js';
 import { addRegistryOptions, type RegistryFlags, registryOptions } from '../options.js';
 import { untilSignal } from '../signals.js';
 
@@ -41,18 +42,6 @@ interface ManifestsFlags {
   mode: string;
   config?: string;
   dockerConfigSecret?: string;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-function integer(value: string, flag: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ImgdigestError('USAGE', `${flag} must be a whole number from ${min} to ${max}, got "${value}"`);
-  }
-  return n;
 }
 
 async function readText(file: string, what: string): Promise<string> {
@@ -162,12 +151,13 @@ Examples:
   $ kubectl -n imgdigest-system create secret tls imgdigest-webhook-tls --cert certs/tls.crt --key certs/tls.key`,
     )
     .action(async (flags: CertsFlags) => {
+      const days = wholeNumber(flags.days, '--days', 1, 3650);
       const { generateCertificates, readCa, writeCertificates } = await import('../../webhook/certs.js');
       const ca = flags.newCa ? undefined : await readCa(flags.out);
       const certs = await generateCertificates({
         service: flags.service,
         namespace: flags.namespace,
-        days: integer(flags.days, '--days', 1, 3650),
+        days,
         extraNames: flags.extraName,
         ...(ca ? { ca } : {}),
       });
@@ -237,7 +227,7 @@ Examples:
           `--failure-policy must be Fail or Ignore, got "${flags.failurePolicy}"`,
         );
       }
-      const timeoutSeconds = integer(flags.timeoutSeconds, '--timeout-seconds', 1, 30);
+      const timeoutSeconds = wholeNumber(flags.timeoutSeconds, '--timeout-seconds', 1, 30);
       const configText = flags.config ? await readText(flags.config, 'config') : DEFAULT_CONFIG_TEXT;
       const config = parseWebhookConfig(configText, flags.config ?? 'the default config');
       const budget = config.webhook.resolutionBudgetMs;
@@ -262,7 +252,7 @@ Examples:
         namespace: flags.namespace,
         name: flags.name,
         image: flags.image ?? (await defaultImage()),
-        replicas: integer(flags.replicas, '--replicas', 1, 100),
+        replicas: wholeNumber(flags.replicas, '--replicas', 1, 100),
         failurePolicy: (flags.failurePolicy as 'Fail' | 'Ignore' | undefined) ?? config.rules.failurePolicy,
         timeoutSeconds,
         mode,
