@@ -88,10 +88,19 @@ export function addRuleOptions(cmd: Command): Command {
     .option('--default-namespace <ns>', 'namespace assumed for objects that name none', 'default');
 }
 
-/** Rules from `--rules` plus the flags. */
+/**
+ * Rules from `--rules` plus the flags. The rules file's `webhook:` section is checked here too,
+ * though only the webhook uses it: one file, whose mistakes every command reports alike.
+ */
 export async function rulesFromOptions(opts: RuleOptions): Promise<Rules> {
-  const { applyRuleFlags, defaultRules, loadRules } = await import('../k8s/rules.js');
-  const base = opts.rules ? await loadRules(opts.rules) : defaultRules();
+  const { applyRuleFlags, defaultRules, loadRulesFile } = await import('../k8s/rules.js');
+  let base = defaultRules();
+  if (opts.rules) {
+    const file = await loadRulesFile(opts.rules);
+    const { webhookSettingsOf } = await import('../webhook/settings.js');
+    webhookSettingsOf(file);
+    base = file.rules;
+  }
   return applyRuleFlags(base, {
     exemptImages: opts.exemptImage,
     kinds: opts.kinds,
