@@ -10,7 +10,7 @@
  */
 import type { Command } from 'commander';
 import { ImgdigestError } from '../core/errors.js';
-import type { InputProblem } from '../k8s/inputs.js';
+import type { InputFile, InputProblem } from '../k8s/inputs.js';
 import type { Rules } from '../k8s/rules.js';
 import type { CliContext } from './context.js';
 
@@ -118,6 +118,23 @@ export function pathsFromOptions(opts: FileOptions): string[] {
   if (paths.length === 0)
     throw new ImgdigestError('USAGE', 'give at least one -f PATH (a file, a directory, or - for stdin)');
   return paths;
+}
+
+/**
+ * Read the `-f` paths for a command that needs every manifest: unreadable inputs are listed on
+ * stderr and end it (`INPUT_INVALID`, exit 2); `consequence` says what that spared.
+ */
+export async function readManifests(
+  ctx: CliContext,
+  paths: readonly string[],
+  consequence = '',
+): Promise<InputFile[]> {
+  const { readInputs } = await import('../k8s/inputs.js');
+  const { files, problems } = await readInputs(paths, { stdin: ctx.io.stdin, cwd: ctx.io.cwd });
+  if (reportProblems(ctx, problems)) {
+    throw new ImgdigestError('INPUT_INVALID', `some inputs could not be read (listed above)${consequence}`);
+  }
+  return files;
 }
 
 /** Print the problems of `-f` inputs on stderr; true when one of them is an error. */

@@ -3,7 +3,6 @@
  * `imgdigest outdated -f PATH...`: list `name:tag@digest` images whose tag now points elsewhere.
  */
 import type { Command } from 'commander';
-import { ImgdigestError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
 import {
   addFileOptions,
@@ -11,7 +10,7 @@ import {
   type FileOptions,
   pathsFromOptions,
   type RuleOptions,
-  reportProblems,
+  readManifests,
   rulesFromOptions,
   wholeNumber,
 } from '../flags.js';
@@ -52,11 +51,7 @@ Examples:
     const concurrency = wholeNumber(flags.concurrency, '--concurrency', 1);
     const paths = pathsFromOptions(flags);
     const rules = await rulesFromOptions(flags);
-    const { readInputs } = await import('../../k8s/inputs.js');
-    const { files, problems } = await readInputs(paths, { stdin: ctx.io.stdin, cwd: ctx.io.cwd });
-    if (reportProblems(ctx, problems)) {
-      throw new ImgdigestError('INPUT_INVALID', 'some inputs could not be read (listed above)');
-    }
+    const files = await readManifests(ctx, paths);
     const { findOutdated } = await import('../../k8s/outdated.js');
     const { formatSite } = await import('../../k8s/sites.js');
     const resolver = await openResolver({ ...flags, concurrency }, ctx);

@@ -15,7 +15,7 @@ import {
   type FileOptions,
   pathsFromOptions,
   type RuleOptions,
-  reportProblems,
+  readManifests,
   rulesFromOptions,
   wholeNumber,
 } from '../flags.js';
@@ -88,14 +88,7 @@ Examples:
     const concurrency = wholeNumber(flags.concurrency, '--concurrency', 1);
     const paths = pathsFromOptions(flags);
     const rules = await rulesFromOptions(flags);
-    const { readInputs } = await import('../../k8s/inputs.js');
-    const { files, problems } = await readInputs(paths, { stdin: ctx.io.stdin, cwd: ctx.io.cwd });
-    if (reportProblems(ctx, problems)) {
-      throw new ImgdigestError(
-        'INPUT_INVALID',
-        'some inputs could not be read (listed above), nothing written',
-      );
-    }
+    const files = await readManifests(ctx, paths, ', nothing written');
     const { failureError, formatFailure, pinFiles } = await import('../../k8s/pin.js');
     const resolver = await openResolver({ ...flags, concurrency }, ctx);
     const tty = Boolean(ctx.io.stderr.isTTY) && !ctx.globals().quiet;
