@@ -13,3 +13,4 @@ export * from './outdated.js';
 export * from './pin.js';
 export * from './policy.js';
 export * from './rules.js';
+export * from './sites.js';
