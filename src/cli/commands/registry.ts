@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
+import { collect } from '../flags.js';
 import { untilSignal } from '../signals.js';
 
 interface ServeFlags {
@@ -16,10 +17,6 @@ interface ServeFlags {
   tlsKey?: string;
   allowAnonymous?: boolean;
   load: string[];
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 export function registerRegistry(program: Command, ctx: CliContext): void {

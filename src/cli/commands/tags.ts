@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { wholeNumber } from '../flags.js';
 import { addRegistryOptions, type RegistryFlags } from '../options.js';
 import { withSource } from '../source.js';
 
@@ -36,13 +37,14 @@ Examples:
   latest`,
   );
   cmd.action(async (input: string, flags: TagsFlags) => {
+    const concurrency = wholeNumber(flags.concurrency, '--concurrency', 1);
     await withSource(input, flags, ctx, async (source, spec) => {
       let tags: string[];
       if (flags.digest) {
         const { parseDigest } = await import('../../core/digest.js');
         const { tagsForDigest } = await import('../../sources/reverse.js');
         const digest = parseDigest(flags.digest).digest;
-        tags = await tagsForDigest(source, digest, { concurrency: Number(flags.concurrency) || 8 });
+        tags = await tagsForDigest(source, digest, { concurrency });
       } else {
         tags = await source.tags();
       }

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
+import { collect, wholeNumber } from '../flags.js';
 import { addRegistryOptions, type RegistryFlags, registryOptions } from '../options.js';
 import { untilSignal } from '../signals.js';
 
@@ -45,18 +46,6 @@ interface ManifestsFlags extends RegistryFlags {
   certManager?: boolean;
   networkPolicy?: boolean;
   metricsNamespace: string;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-function integer(value: string, flag: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ImgdigestError('USAGE', `${flag} must be a whole number from ${min} to ${max}, got "${value}"`);
-  }
-  return n;
 }
 
 async function readText(file: string, what: string): Promise<string> {
@@ -167,12 +156,13 @@ Examples:
   $ kubectl -n imgdigest-system create secret tls imgdigest-webhook-tls --cert certs/tls.crt --key certs/tls.key`,
     )
     .action(async (flags: CertsFlags) => {
+      const days = wholeNumber(flags.days, '--days', 1, 3650);
       const { generateCertificates, readCa, writeCertificates } = await import('../../webhook/certs.js');
       const ca = flags.newCa ? undefined : await readCa(flags.out);
       const certs = await generateCertificates({
         service: flags.service,
         namespace: flags.namespace,
-        days: integer(flags.days, '--days', 1, 3650),
+        days,
         extraNames: flags.extraName,
         ...(ca ? { ca } : {}),
       });
@@ -272,7 +262,7 @@ Examples:
         '--cert-manager issues the certificate and injects caBundle: drop --ca-bundle and --tls-dir',
       );
     }
-    const timeoutSeconds = integer(flags.timeoutSeconds, '--timeout-seconds', 1, 30);
+    const timeoutSeconds = wholeNumber(flags.timeoutSeconds, '--timeout-seconds', 1, 30);
     const configText = flags.config ? await readText(flags.config, 'config') : DEFAULT_CONFIG_TEXT;
     const config = parseWebhookConfig(configText, flags.config ?? 'the default config');
     const budget = config.webhook.resolutionBudgetMs;
@@ -293,7 +283,7 @@ Examples:
       caBundle ??= (await readText(join(flags.tlsDir, 'ca.crt'), 'CA certificate')).trim();
     }
     if (caBundle?.startsWith('-----BEGIN')) caBundle = Buffer.from(`${caBundle}\n`).toString('base64');
-    const replicas = integer(flags.replicas, '--replicas', 1, 100);
+    const replicas = wholeNumber(flags.replicas, '--replicas', 1, 100);
     const image = await deploymentImage(flags, ctx);
     const objects = webhookManifests({
       namespace: flags.namespace,
