@@ -16,6 +16,7 @@ interface ServeFlags {
   tlsKey?: string;
   allowAnonymous?: boolean;
   load: string[];
+  demo?: boolean;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -40,6 +41,7 @@ export function registerRegistry(program: Command, ctx: CliContext): void {
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
     .option('--allow-anonymous', 'allow a non-loopback --addr without --htpasswd')
     .option('--load <oci:DIR>', 'also serve the images of an OCI layout (repeatable)', collect, [])
+    .option('--demo', 'also serve the demo images (sample/app:1.0, :1.1, :latest, :single, sample/worker:2)')
     .addHelpText(
       'after',
       `
@@ -77,6 +79,7 @@ Examples:
             : undefined,
         allowAnonymous: flags.allowAnonymous,
         load: flags.load.map((spec) => (spec.startsWith('oci:') ? `oci:${path(spec.slice(4))}` : spec)),
+        demo: flags.demo,
         env: ctx.io.env,
         accessLog: globals.verbose,
         logger: {
@@ -85,13 +88,14 @@ Examples:
           error: say,
         },
       });
-      const where = running.root === 'memory' ? 'memory' : `root ${running.root}`;
-      ctx.err(`imgdigest registry listening on ${running.url} (${where})`);
-      if (globals.verbose) {
+      // With --demo the served images are listed (the README names them); otherwise only with -v.
+      if (globals.verbose || flags.demo) {
         for (const image of running.loaded) {
           say(`serving ${image.repository}${image.tag ? `:${image.tag}` : ''}@${image.digest}`);
         }
       }
+      const where = running.root === 'memory' ? 'memory' : `root ${running.root}`;
+      ctx.err(`imgdigest registry listening on ${running.url} (${where})`);
       const signal = await untilSignal();
       if (globals.verbose) say(`${signal}: stopping`);
       await running.close();
