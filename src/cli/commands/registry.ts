@@ -53,6 +53,8 @@ after DIR's basename. Every blob is verified against its digest while it is load
 same bytes on every run.
 
 Examples:
+  $ imgdigest registry serve --addr 127.0.0.1:0 --memory
+  imgdigest registry listening on http://127.0.0.1:41234 (memory)
   $ imgdigest registry serve --memory --demo
   imgdigest registry: serving sample/app:1.0@sha256:2d0a69eb3745208138dabd2a3f5758dc5f59353dffd1d0cd7369c5d7116dbb16
   imgdigest registry: serving sample/app:1.1@sha256:f8956dd9ac6fd1aeba2cf9f499b515b9b58b19c4a5e309fe09ab5467cccad27a
@@ -60,8 +62,6 @@ Examples:
   imgdigest registry: serving sample/app:single@sha256:5d7188d6c967aa300729fad3929f8db8bae5fec3fd76024b0af55f833511d5b3
   imgdigest registry: serving sample/worker:2@sha256:ece31a971c6ed05f0ff084b1a11b61eb9d75f50e9f8aa11f712d0651e742db69
   imgdigest registry listening on http://127.0.0.1:5000 (memory)
-  $ imgdigest registry serve --addr 127.0.0.1:0 --memory
-  imgdigest registry listening on http://127.0.0.1:41234 (memory)
   $ imgdigest registry serve --root ./registry-data --load oci:./layout
   imgdigest registry listening on http://127.0.0.1:5000 (root /home/me/registry-data)
   $ htpasswd -Bbn alice secret > users && imgdigest registry serve --addr 0.0.0.0:5000 --htpasswd users`,
