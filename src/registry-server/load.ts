@@ -19,6 +19,7 @@ import type { Digest } from '../core/digest.js';
 import { ImgdigestError } from '../core/errors.js';
 import type { Descriptor } from '../core/manifest.js';
 import { ANCHORED_PATH_REGEXP, ANCHORED_TAG_REGEXP, parseReference } from '../core/reference.js';
+import type { ImageSet } from '../sources/builder-set.js';
 import { OciLayoutSource, openOciLayout, REF_NAME } from '../sources/oci-layout.js';
 import { checkName, type RepoName } from './names.js';
 import type { Registry } from './registry.js';
@@ -134,4 +135,36 @@ class LayoutLoader {
     }
     await this.registry.linkBlob(repo, descriptor.digest);
   }
+}
+
+/**
+ * Put an in-memory {@link ImageSet} (see `sources/builder`) into repository `repository` through the
+ * registry's own storage, as a push would leave it: blobs linked, manifests children first, then
+ * the tags. Needs no HTTP, so it works whatever auth or TLS the server uses.
+ */
+export async function loadImageSet(
+  registry: Registry,
+  repository: string,
+  set: ImageSet,
+): Promise<LoadedImage[]> {
+  const repo = checkName(repository);
+  for (const [digest, bytes] of set.blobs) {
+    await registry.storage.putBlobBytes(digest, bytes);
+    await registry.linkBlob(repo, digest);
+  }
+  for (const m of set.manifests) {
+    await registry.putManifest(repo, { digest: m.digest, tags: [] }, Buffer.from(m.bytes), m.mediaType);
+  }
+  const loaded: LoadedImage[] = [];
+  for (const [tag, digest] of Object.entries(set.tags)) {
+    const m = set.manifests.find((x) => x.digest === digest);
+    if (!m)
+      throw new ImgdigestError(
+        'INPUT_INVALID',
+        `tag "${tag}" points at ${digest}, which the set does not hold`,
+      );
+    await registry.putManifest(repo, { digest, tags: [tag] }, Buffer.from(m.bytes), m.mediaType);
+    loaded.push({ repository: repo, tag, digest });
+  }
+  return loaded;
 }

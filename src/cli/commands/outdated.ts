@@ -44,7 +44,7 @@ but cannot be compared.
 
 Examples:
   $ imgdigest outdated -f deploy/
-  deploy/web.yaml:21: nginx:1.27 moved sha256:aaa... -> sha256:bbb...
+  deploy/web.yaml:22: localhost:5000/sample/app:1.0 moved sha256:2d0a69eb3745208138dabd2a3f5758dc5f59353dffd1d0cd7369c5d7116dbb16 -> sha256:f8956dd9ac6fd1aeba2cf9f499b515b9b58b19c4a5e309fe09ab5467cccad27a
   $ imgdigest outdated -f deploy/ --json | jq '.outdated[].image'`,
   );
   cmd.action(async (flags: OutdatedFlags) => {

@@ -31,8 +31,10 @@ Tags are read with the registry's pagination (n, last and Link) until the list e
 Examples:
   $ imgdigest tags localhost:5000/sample/app
   1.0
+  1.1
   latest
-  $ imgdigest tags localhost:5000/sample/app --digest sha256:4f6c...
+  single
+  $ imgdigest tags localhost:5000/sample/app --digest sha256:2d0a69eb3745208138dabd2a3f5758dc5f59353dffd1d0cd7369c5d7116dbb16
   1.0
   latest`,
   );
