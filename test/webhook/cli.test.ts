@@ -198,12 +198,12 @@ describe.skipIf(!haveTools('kubectl'))('imgdigest webhook manifests', () => {
     const caBundle = Buffer.from(await readFile(join(certDir, 'ca.crt'))).toString('base64');
     const validating = byKind('ValidatingWebhookConfiguration').webhooks[0];
     const mutating = byKind('MutatingWebhookConfiguration').webhooks[0];
-    for (const [w, path] of [
-      [validating, '/validate'],
-      [mutating, '/mutate'],
+    for (const [w, path, name] of [
+      [validating, '/validate', 'validate.imgdigest.dev'],
+      [mutating, '/mutate', 'pin.imgdigest.dev'],
     ] as const) {
       expect(w).toMatchObject({
-        name: 'imgdigest.dev',
+        name,
         sideEffects: 'None',
         matchPolicy: 'Equivalent',
         admissionReviewVersions: ['v1'],

@@ -194,7 +194,10 @@ function registerManifests(webhook: Command, ctx: CliContext): void {
     )
     .option('--image <image>', 'the imgdigest image (default ghcr.io/imgdigest/imgdigest:<version>)')
     .option('--replicas <n>', 'webhook replicas', '2')
-    .option('--ca-bundle <file>', 'the caBundle file (base64) or a PEM CA certificate')
+    .option(
+      '--ca-bundle <file>',
+      'the CA that signed the serving certificate: PEM, or base64 of PEM (the caBundle file of webhook certs)',
+    )
     .option(
       '--tls-dir <dir>',
       'also print the TLS Secret from DIR/tls.crt and DIR/tls.key (caBundle from DIR/ca.crt)',
@@ -210,8 +213,11 @@ function registerManifests(webhook: Command, ctx: CliContext): void {
     .addHelpText(
       'after',
       `
-Mutation is opt-in per namespace: kubectl label namespace NS imgdigest.dev/mutate=enabled.
-kube-system and the webhook's own namespace are never sent to it.
+The webhooks are validate.imgdigest.dev (/validate) and pin.imgdigest.dev (/mutate); registry
+failures the mutating one admits are audited as pin.imgdigest.dev/resolve-error. Mutation is opt-in
+per namespace: kubectl label namespace NS imgdigest.dev/mutate=enabled. kube-system and the webhook's
+own namespace are never sent to them. --ca-bundle and --tls-dir's ca.crt must hold PEM certificates
+(or base64 of them); anything else is refused.
 
 Examples:
   $ imgdigest webhook certs --service imgdigest-webhook --namespace imgdigest-system --out certs
@@ -247,7 +253,10 @@ Examples:
           `resolutionBudgetMs ${budget} leaves no time to answer within --timeout-seconds ${timeoutSeconds}: keep it at most ${timeoutSeconds * 1000 - 1000}`,
         );
       }
-      let caBundle = flags.caBundle ? (await readText(flags.caBundle, 'CA bundle')).trim() : undefined;
+      const { caBundleFromText } = await import('../../webhook/certs.js');
+      let caBundle = flags.caBundle
+        ? caBundleFromText(await readText(flags.caBundle, 'CA bundle'), `--ca-bundle ${flags.caBundle}`)
+        : undefined;
       let tls: { cert: string; key: string } | undefined;
       if (flags.tlsDir) {
         const { join } = await import('node:path');
@@ -255,9 +264,11 @@ Examples:
           cert: await readText(join(flags.tlsDir, 'tls.crt'), 'certificate'),
           key: await readText(join(flags.tlsDir, 'tls.key'), 'key'),
         };
-        caBundle ??= (await readText(join(flags.tlsDir, 'ca.crt'), 'CA certificate')).trim();
+        if (!caBundle) {
+          const caFile = join(flags.tlsDir, 'ca.crt');
+          caBundle = caBundleFromText(await readText(caFile, 'CA certificate'), `--tls-dir ${caFile}`);
+        }
       }
-      if (caBundle?.startsWith('-----BEGIN')) caBundle = Buffer.from(`${caBundle}\n`).toString('base64');
       const objects = webhookManifests({
         namespace: flags.namespace,
         name: flags.name,
