@@ -1,17 +1,22 @@
 /**
  * Exported policies. Without a cluster, the real kubectl accepts them in a client dry run against
- * a discovery-only API server (no CRD schemas there, hence --validate=false). No `opa` binary is
- * installed, so the Rego's digest test is checked by evaluating the patterns it embeds, with the
- * Rego's own logic, over the gatekeeper-library inputs: same verdicts as `check`.
+ * a discovery-only API server (no CRD schemas there, hence --validate=false; the CRD schemas are
+ * checked in test/k8s/valid-objects.test.ts). No `opa` binary is installed, so the Rego's digest
+ * test is checked by evaluating the patterns it embeds, with the Rego's own logic, over the
+ * gatekeeper-library inputs: same verdicts as `check`. The Kyverno policy is run through Kyverno's
+ * autogen and a foreach/deny evaluator (test/support/kyverno.ts) over every workload kind: it
+ * denies what `check` reports.
  */
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { type FakeApiServer, startFakeApiServer } from '../../test/k8s/support/fake-apiserver.js';
+import { effectiveRules, ruleApplies, violations } from '../../test/support/kyverno.js';
 import { haveTools } from '../../test/support/tools.js';
+import { violationsOf } from './check.js';
 import { exemptionRegex, exportGatekeeper, exportKyverno, gatekeeperRego } from './export.js';
 import { hasDigest, isExempt } from './policy.js';
-import { applyRuleFlags, defaultRules } from './rules.js';
+import { applyRuleFlags, defaultRules, type Rules } from './rules.js';
 
 const SHA256 = 'sha256:b0ad43f7ee5edbc0effbc14645ae7055e21bc1973aee5150745632a24a752661';
 const IMAGES = [
@@ -94,6 +99,24 @@ describe('Gatekeeper export', () => {
     );
   });
 
+  it('leaves kube-system alone unless asked, and takes only the enforcement actions Gatekeeper knows', () => {
+    const exclusions = (options = {}) =>
+      docs(
+        exportGatekeeper(applyRuleFlags(defaultRules(), { excludedNamespaces: ['team-*'] }), options).yaml,
+      )[1].spec.match.excludedNamespaces;
+    expect(exclusions()).toEqual(['kube-system', 'team-*']);
+    expect(exclusions({ includeKubeSystem: true })).toEqual(['team-*']);
+    expect(
+      docs(exportGatekeeper(defaultRules(), { includeKubeSystem: true }).yaml)[1].spec.match,
+    ).not.toHaveProperty('excludedNamespaces');
+    for (const action of ['deny', 'dryrun', 'warn']) {
+      expect(docs(exportGatekeeper(defaultRules(), { action }).yaml)[1].spec.enforcementAction).toBe(action);
+    }
+    expect(() => exportGatekeeper(defaultRules(), { action: 'Enforce' })).toThrow(
+      'Gatekeeper enforcementAction must be one of deny, dryrun, warn, got "Enforce"',
+    );
+  });
+
   it('narrows the kinds to those selected', () => {
     const [, constraint] = docs(
       exportGatekeeper(applyRuleFlags(defaultRules(), { kinds: ['Deployment', 'core/Pod'] })).yaml,
@@ -105,43 +128,177 @@ describe('Gatekeeper export', () => {
   });
 });
 
+/** A workload of `kind` whose pod spec holds `images` in each image field, in `namespace`. */
+function workload(kind: string, namespace: string, images: Record<string, string>): Yaml {
+  const podSpec = {
+    containers: [{ name: 'app', image: images.containers }],
+    initContainers: [{ name: 'init', image: images.initContainers }],
+    ephemeralContainers: [{ name: 'debug', image: images.ephemeralContainers }],
+    volumes: [
+      { name: 'data', emptyDir: {} },
+      { name: 'model', image: { reference: images.volumes } },
+    ],
+  };
+  const apiVersion = {
+    Pod: 'v1',
+    PodTemplate: 'v1',
+    ReplicationController: 'v1',
+    Job: 'batch/v1',
+    CronJob: 'batch/v1',
+  }[kind];
+  const obj: Yaml = { apiVersion: apiVersion ?? 'apps/v1', kind, metadata: { name: 'w', namespace } };
+  if (kind === 'Pod') obj.spec = podSpec;
+  else if (kind === 'PodTemplate') obj.template = { spec: podSpec };
+  else if (kind === 'CronJob') obj.spec = { jobTemplate: { spec: { template: { spec: podSpec } } } };
+  else obj.spec = { template: { spec: podSpec } };
+  return obj;
+}
+
+const WORKLOAD_KINDS = [
+  'Pod',
+  'PodTemplate',
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'ReplicaSet',
+  'ReplicationController',
+  'Job',
+  'CronJob',
+];
+
+/** The images Kyverno (rules after autogen) denies in `obj`, from the messages it would print. */
+function kyvernoDenied(policy: Yaml, obj: Yaml): string[] {
+  const namespace = obj.metadata.namespace;
+  return effectiveRules(policy)
+    .filter((rule) => ruleApplies(rule, obj, namespace))
+    .flatMap((rule) => violations(rule, obj))
+    .map((message) => message.slice(message.indexOf(': ') + 2))
+    .sort();
+}
+
+/** The images `check` reports in `obj` under `rules`. */
+function checkDenied(rules: Rules, obj: Yaml): string[] {
+  return violationsOf(obj, rules)
+    .map((v) => String(v.location.image))
+    .sort();
+}
+
 describe('Kyverno export', () => {
   const rules = applyRuleFlags(defaultRules(), {
     exemptImages: ['denied/*', 'exact:1'],
-    excludedNamespaces: ['kube-system'],
+    excludedNamespaces: ['monitoring'],
   });
   const [policy] = docs(exportKyverno(rules).yaml);
 
-  /** Evaluate one rule's deny conditions for an image, reading the regexes out of the JMESPath. */
-  function denies(rule: Yaml, image: string): boolean {
-    const cond = rule.validate.foreach[0].deny.conditions;
-    const evalKey = (key: string): boolean => {
-      const calls = [...key.matchAll(/(!?)regex_match\('([^']+)'/g)].map((m) =>
-        m[1] ? !new RegExp(m[2]!).test(image) : new RegExp(m[2]!).test(image),
-      );
-      return calls.every(Boolean);
-    };
-    const check = (c: Yaml) => evalKey(c.key) === c.value;
-    return (cond.all ?? []).every(check) && (cond.any ?? []).some(check);
-  }
-
   it('denies exactly what check reports, exemptions included', () => {
-    const rule = policy!.spec.rules[0];
+    const [rule] = policy!.spec.rules;
     for (const image of [...IMAGES, 'exact:1', 'exact:12']) {
+      const pinned = `ok@${SHA256}`;
+      const pod = workload('Pod', 'prod', {
+        containers: image,
+        initContainers: pinned,
+        ephemeralContainers: pinned,
+        volumes: pinned,
+      });
       const expected = !hasDigest(image) && !isExempt(image, rules.exemptImages);
-      expect([image, denies(rule, image)]).toEqual([image, expected]);
+      expect([image, violations(rule, pod)]).toEqual([
+        image,
+        expected ? [`app uses an image without a digest: ${image}`] : [],
+      ]);
     }
   });
 
-  it('has a rule for each pod spec location and image field, autogen off', () => {
-    const names = policy!.spec.rules.map((r: Yaml) => r.name);
-    expect(names).toHaveLength(16);
-    expect(policy!.metadata.annotations['pod-policies.kyverno.io/autogen-controllers']).toBe('none');
-    const lists = policy!.spec.rules.map((r: Yaml) => r.validate.foreach[0].list);
-    expect(lists).toContain('request.object.spec.jobTemplate.spec.template.spec.initContainers');
-    expect(lists).toContain('request.object.template.spec.containers');
-    expect(lists).toContain('request.object.spec.template.spec.volumes[?image]');
-    expect(policy!.spec.rules[0].exclude).toEqual({ any: [{ resources: { namespaces: ['kube-system'] } }] });
+  it('is written as Kyverno users write it today: failureAction per rule, autogen, short, no anchors', () => {
+    const yaml = exportKyverno(rules).yaml;
+    expect(policy!.spec.validationFailureAction).toBeUndefined();
+    expect(policy!.spec.rules.map((r: Yaml) => [r.name, r.validate.failureAction])).toEqual([
+      ['image-digests', 'Enforce'],
+      ['podtemplate-image-digests', 'Enforce'],
+    ]);
+    expect(policy!.spec.rules[0].match).toEqual({ any: [{ resources: { kinds: ['Pod'] } }] });
+    // No autogen annotation: Kyverno's default covers every Pod controller.
+    expect(policy!.metadata.annotations['pod-policies.kyverno.io/autogen-controllers']).toBeUndefined();
+    expect(yaml.split('\n').length).toBeLessThan(100);
+    expect(yaml).not.toMatch(/(^|\s)[&*][a-z0-9]+\s*$/m);
+    const audit = docs(exportKyverno(rules, { action: 'Audit' }).yaml)[0];
+    expect(audit.spec.rules.map((r: Yaml) => r.validate.failureAction)).toEqual(['Audit', 'Audit']);
+    expect(() => exportKyverno(rules, { action: 'audit' })).toThrow(
+      'Kyverno failureAction must be one of Enforce, Audit, got "audit"',
+    );
+  });
+
+  it('through Kyverno autogen, denies in every workload kind and image field what check reports', () => {
+    const expanded = effectiveRules(policy!).map((r: Yaml) => r.name);
+    expect(expanded).toEqual([
+      'image-digests',
+      'podtemplate-image-digests',
+      'autogen-image-digests',
+      'autogen-cronjob-image-digests',
+    ]);
+    // check with the export's exclusions: the rules' own plus kube-system.
+    const checkRules = applyRuleFlags(rules, { excludedNamespaces: ['kube-system'] });
+    let compared = 0;
+    for (const kind of WORKLOAD_KINDS) {
+      for (const namespace of ['prod', 'kube-system', 'monitoring']) {
+        const obj = workload(kind, namespace, {
+          containers: 'nginx:1.27',
+          initContainers: 'busybox',
+          ephemeralContainers: 'nginx@sha256:abc',
+          volumes: 'models/llm:v1',
+        });
+        const expected = checkDenied(checkRules, obj);
+        expect([kind, namespace, kyvernoDenied(policy, obj)]).toEqual([kind, namespace, expected]);
+        if (expected.length === 4) compared++;
+      }
+    }
+    expect(compared).toBe(WORKLOAD_KINDS.length);
+  });
+
+  it('leaves kube-system alone unless asked, and warns when the rules select it', () => {
+    const pod = workload('Pod', 'kube-system', {
+      containers: 'nginx:1',
+      initContainers: 'nginx:1',
+      ephemeralContainers: 'nginx:1',
+      volumes: 'nginx:1',
+    });
+    expect(policy!.spec.rules[0].exclude).toEqual({
+      any: [{ resources: { namespaces: ['kube-system', 'monitoring'] } }],
+    });
+    expect(kyvernoDenied(policy, pod)).toEqual([]);
+    const included = exportKyverno(rules, { includeKubeSystem: true });
+    const [inPolicy] = docs(included.yaml);
+    expect(inPolicy.spec.rules[0].exclude).toEqual({ any: [{ resources: { namespaces: ['monitoring'] } }] });
+    expect(kyvernoDenied(inPolicy, pod)).toHaveLength(4);
+    const selecting = applyRuleFlags(defaultRules(), { namespaces: ['kube-system'] });
+    expect(exportKyverno(selecting).warnings).toEqual([
+      'the rules select namespace kube-system, which the policy excludes: pass --include-kube-system to cover it',
+    ]);
+    expect(exportKyverno(selecting, { includeKubeSystem: true }).warnings).toEqual([]);
+  });
+
+  it('narrows autogen to the selected controllers, and writes controller rules when Pods are not selected', () => {
+    const some = docs(
+      exportKyverno(applyRuleFlags(defaultRules(), { kinds: ['Pod', 'Deployment', 'CronJob'] })).yaml,
+    )[0];
+    expect(some.metadata.annotations['pod-policies.kyverno.io/autogen-controllers']).toBe(
+      'Deployment,CronJob',
+    );
+    expect(some.spec.rules.map((r: Yaml) => r.name)).toEqual(['image-digests']);
+    const images = { containers: 'a:1', initContainers: 'b:1', ephemeralContainers: 'c:1', volumes: 'd:1' };
+    expect(kyvernoDenied(some, workload('Deployment', 'prod', images))).toEqual(['a:1', 'b:1', 'c:1', 'd:1']);
+    expect(kyvernoDenied(some, workload('CronJob', 'prod', images))).toHaveLength(4);
+    expect(kyvernoDenied(some, workload('StatefulSet', 'prod', images))).toEqual([]);
+    const noPods = docs(
+      exportKyverno(applyRuleFlags(defaultRules(), { kinds: ['Deployment', 'CronJob'] })).yaml,
+    )[0];
+    expect(noPods.spec.rules.map((r: Yaml) => [r.name, r.match.any[0].resources.kinds])).toEqual([
+      ['controller-image-digests', ['Deployment']],
+      ['cronjob-image-digests', ['CronJob']],
+    ]);
+    expect(effectiveRules(noPods)).toHaveLength(2);
+    expect(kyvernoDenied(noPods, workload('Deployment', 'prod', images))).toHaveLength(4);
+    expect(kyvernoDenied(noPods, workload('CronJob', 'prod', images))).toHaveLength(4);
+    expect(kyvernoDenied(noPods, workload('Pod', 'prod', images))).toEqual([]);
   });
 
   it('builds an anchored exemption regex', () => {

@@ -7,8 +7,21 @@
  * is stronger: the digest regex is anchored at the end, registered algorithms must have their
  * exact length, every workload kind's pod spec is inspected (not only Pods) and image volumes are
  * covered. All patterns come from {@link DIGEST_RULE}, so the CLI and the cluster agree.
+ *
+ * Both exports leave `kube-system` alone, as the admission webhook does (its namespaceSelector),
+ * unless asked not to ({@link ExportOptions.includeKubeSystem}).
+ *
+ * The Kyverno policy is written the way Kyverno's own policies are today: `validate.failureAction`
+ * in each rule (Kyverno 1.13+; the spec-level `validationFailureAction` is deprecated), one rule
+ * per image field matching Pods, and Kyverno's autogen to apply them to the Pod controllers
+ * (Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob): Kyverno
+ * copies each rule as `autogen-<rule>` and `autogen-cronjob-<rule>`, rewriting
+ * `request.object.spec` to the controller's pod template (kyverno pkg/autogen). PodTemplate, which
+ * autogen does not cover, gets rules of its own.
  */
+
 import { stringify } from 'yaml';
+import { ImgdigestError } from '../core/errors.js';
 import { POD_SPEC_PATHS } from './locations.js';
 import { DIGEST_RULE, type KindMatch } from './policy.js';
 import type { Rules } from './rules.js';
@@ -16,11 +29,32 @@ import type { Rules } from './rules.js';
 export const TEMPLATE_NAME = 'k8simagedigestsstrict';
 export const CONSTRAINT_KIND = 'K8sImageDigestsStrict';
 
+/** Gatekeeper's `enforcementAction` values (the default first). */
+export const GATEKEEPER_ACTIONS = ['deny', 'dryrun', 'warn'] as const;
+/** Kyverno's `validate.failureAction` values (the default first). */
+export const KYVERNO_ACTIONS = ['Enforce', 'Audit'] as const;
+
+/** The namespace both exports leave alone unless told otherwise. */
+export const SYSTEM_NAMESPACE = 'kube-system';
+
+/** Pod controllers Kyverno's autogen writes rules for. */
+export const KYVERNO_AUTOGEN_CONTROLLERS = [
+  'DaemonSet',
+  'Deployment',
+  'Job',
+  'StatefulSet',
+  'ReplicaSet',
+  'ReplicationController',
+  'CronJob',
+] as const;
+
 export interface ExportOptions {
   /** metadata.name of the Constraint or ClusterPolicy. */
   name?: string;
-  /** Gatekeeper enforcementAction (`deny`, `warn`, `dryrun`) / Kyverno failureAction (`Enforce`, `Audit`). */
+  /** Gatekeeper enforcementAction ({@link GATEKEEPER_ACTIONS}) / Kyverno failureAction ({@link KYVERNO_ACTIONS}). */
   action?: string;
+  /** Also apply the policy in kube-system (excluded by default, as the webhook excludes it). */
+  includeKubeSystem?: boolean;
 }
 
 export interface Exported {
@@ -28,6 +62,36 @@ export interface Exported {
   yaml: string;
   /** What could not be expressed (custom image locations), for stderr. */
   warnings: string[];
+}
+
+/** The action, checked against what the engine accepts (a USAGE error names the accepted values). */
+function engineAction(
+  field: 'Gatekeeper enforcementAction' | 'Kyverno failureAction',
+  action: string | undefined,
+  accepted: readonly string[],
+): string {
+  if (action === undefined) return accepted[0]!;
+  if (!accepted.includes(action)) {
+    throw new ImgdigestError('USAGE', `${field} must be one of ${accepted.join(', ')}, got "${action}"`);
+  }
+  return action;
+}
+
+/** The rules' excluded namespaces, with kube-system first unless it is included. */
+export function exportExcludedNamespaces(rules: Rules, options: ExportOptions = {}): string[] {
+  const out = [...rules.excludedNamespaces];
+  if (!options.includeKubeSystem && !out.includes(SYSTEM_NAMESPACE)) out.unshift(SYSTEM_NAMESPACE);
+  return out;
+}
+
+function exportWarnings(rules: Rules, options: ExportOptions): string[] {
+  const warnings = customWarnings(rules);
+  if (!options.includeKubeSystem && rules.namespaces.includes(SYSTEM_NAMESPACE)) {
+    warnings.push(
+      `the rules select namespace ${SYSTEM_NAMESPACE}, which the policy excludes: pass --include-kube-system to cover it`,
+    );
+  }
+  return warnings;
 }
 
 /** Kinds whose pod spec is at `spec.template.spec`. */
@@ -150,6 +214,7 @@ is_exempt(image) {
 
 /** A Gatekeeper ConstraintTemplate and a Constraint with the rules' exemptions and match. */
 export function exportGatekeeper(rules: Rules, options: ExportOptions = {}): Exported {
+  const enforcementAction = engineAction('Gatekeeper enforcementAction', options.action, GATEKEEPER_ACTIONS);
   const template = {
     apiVersion: 'templates.gatekeeper.sh/v1',
     kind: 'ConstraintTemplate',
@@ -192,18 +257,19 @@ export function exportGatekeeper(rules: Rules, options: ExportOptions = {}): Exp
     kinds: [...byGroup].map(([g, kinds]) => ({ apiGroups: [g], kinds })),
   };
   if (rules.namespaces.length > 0) match.namespaces = rules.namespaces;
-  if (rules.excludedNamespaces.length > 0) match.excludedNamespaces = rules.excludedNamespaces;
+  const excluded = exportExcludedNamespaces(rules, options);
+  if (excluded.length > 0) match.excludedNamespaces = excluded;
   const constraint = {
     apiVersion: 'constraints.gatekeeper.sh/v1beta1',
     kind: CONSTRAINT_KIND,
     metadata: { name: options.name ?? 'images-must-have-digests' },
     spec: {
-      enforcementAction: options.action ?? 'deny',
+      enforcementAction,
       match,
       parameters: { exemptImages: rules.exemptImages },
     },
   };
-  return { yaml: docs([template, constraint]), warnings: customWarnings(rules) };
+  return { yaml: docs([template, constraint]), warnings: exportWarnings(rules, options) };
 }
 
 /** A regex that matches exactly the exempt images (exact entries, or prefixes ending in `*`). */
@@ -217,89 +283,110 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-const FIELDS = [
-  { field: 'containers', noun: 'container', value: 'element.image' },
-  { field: 'initContainers', noun: 'initContainer', value: 'element.image' },
-  { field: 'ephemeralContainers', noun: 'ephemeralContainer', value: 'element.image' },
-  { field: 'volumes', noun: 'volume', value: 'element.image.reference' },
-] as const;
+/**
+ * Kyverno's JMESPath for the image of a list element: a container's `image` string, or an image
+ * volume's `image.reference` (`.reference` of a string is null, so containers fall through).
+ */
+const KYVERNO_IMAGE = "element.image.reference || element.image || ''";
+
+/** All four image fields of the pod spec at `path`, as one list (`[a, b][]` flattens, nulls drop). */
+function kyvernoImageList(path: string): string {
+  const at = `request.object.${path}`;
+  return `[${at}.containers, ${at}.initContainers, ${at}.ephemeralContainers, ${at}.volumes[?image]][]`;
+}
+
+/** Deny conditions: the image is not exempt, and it has no well-formed digest. */
+function kyvernoDeny(exempt: string | undefined): Record<string, unknown> {
+  const image = KYVERNO_IMAGE;
+  const any = [
+    { key: `{{ regex_match('${DIGEST_RULE.suffix}', ${image}) }}`, operator: 'Equals', value: false },
+    ...DIGEST_RULE.registered.map((r) => ({
+      key: `{{ regex_match('${r.claims}', ${image}) && !regex_match('${r.exact}', ${image}) }}`,
+      operator: 'Equals',
+      value: true,
+    })),
+  ];
+  if (!exempt) return { any };
+  return {
+    all: [{ key: `{{ regex_match('${exempt}', ${image}) }}`, operator: 'Equals', value: false }],
+    any,
+  };
+}
 
 /**
- * A Kyverno ClusterPolicy: one validate rule per (pod spec location, image field), with
- * `regex_match` over the same patterns and the exemptions as one anchored regex. Autogen is off
- * because every workload kind gets its own explicit rule.
+ * A Kyverno ClusterPolicy: one validate rule over the images of a Pod (containers, init and
+ * ephemeral containers, image volumes), which Kyverno's autogen applies to the selected Pod
+ * controllers (the autogen annotation names them when the rules select only some), and one for
+ * PodTemplate. When the rules select controllers but not Pods, the controllers get explicit rules
+ * instead (autogen only copies rules that match Pods).
  */
 export function exportKyverno(rules: Rules, options: ExportOptions = {}): Exported {
+  const failureAction = engineAction('Kyverno failureAction', options.action, KYVERNO_ACTIONS);
   const kinds = selectedKinds(rules);
-  const groups = new Map<string, string[]>();
-  for (const kind of kinds) {
-    const path = POD_SPEC_PATHS[kind]!.join('.');
-    groups.set(path, [...(groups.get(path) ?? []), kind]);
-  }
   const exempt = exemptionRegex(rules.exemptImages);
-  const policyRules: unknown[] = [];
-  for (const [path, groupKinds] of groups) {
-    for (const f of FIELDS) {
-      const image = `${f.value} || ''`;
-      const invalid: unknown[] = [
-        { key: `{{ regex_match('${DIGEST_RULE.suffix}', ${image}) }}`, operator: 'Equals', value: false },
-        ...DIGEST_RULE.registered.map((r) => ({
-          key: `{{ regex_match('${r.claims}', ${image}) && !regex_match('${r.exact}', ${image}) }}`,
-          operator: 'Equals',
-          value: true,
-        })),
-      ];
-      const all: unknown[] = [];
-      if (exempt)
-        all.push({ key: `{{ regex_match('${exempt}', ${image}) }}`, operator: 'Equals', value: false });
-      const resources: Record<string, unknown> = { kinds: groupKinds };
-      if (rules.namespaces.length > 0) resources.namespaces = rules.namespaces;
-      const rule: Record<string, unknown> = {
-        name: `${f.noun.toLowerCase()}s-${groupKinds[0]!.toLowerCase()}${groupKinds.length > 1 ? '-and-controllers' : ''}`,
-        match: { any: [{ resources }] },
-        validate: {
-          message: 'images must be pinned by digest',
-          foreach: [
-            {
-              list: `request.object.${path}.${f.field}${f.field === 'volumes' ? '[?image]' : ''}`,
-              preconditions: { all: [{ key: `{{ ${image} }}`, operator: 'NotEquals', value: '' }] },
-              deny: { conditions: all.length > 0 ? { all, any: invalid } : { any: invalid } },
-            },
-          ],
-        },
-      };
-      (rule.validate as Record<string, unknown>).message =
-        `${f.noun} {{ element.name }} uses an image without a digest {{ ${image} }}`;
-      if (rules.excludedNamespaces.length > 0) {
-        rule.exclude = { any: [{ resources: { namespaces: rules.excludedNamespaces } }] };
-      }
-      policyRules.push(rule);
+  const excluded = exportExcludedNamespaces(rules, options);
+  const controllers = KYVERNO_AUTOGEN_CONTROLLERS.filter((k) => kinds.includes(k));
+  const usesAutogen = kinds.includes('Pod');
+  /** [rule name, the kinds it matches, where their pod spec is]. */
+  const groups: [string, string[], string][] = [];
+  if (usesAutogen) groups.push(['image-digests', ['Pod'], 'spec']);
+  if (kinds.includes('PodTemplate'))
+    groups.push(['podtemplate-image-digests', ['PodTemplate'], 'template.spec']);
+  if (!usesAutogen) {
+    const byPath = new Map<string, string[]>();
+    for (const kind of controllers) {
+      const path = POD_SPEC_PATHS[kind]!.join('.');
+      byPath.set(path, [...(byPath.get(path) ?? []), kind]);
     }
+    for (const [path, pathKinds] of byPath) {
+      groups.push([
+        path === 'spec.template.spec' ? 'controller-image-digests' : 'cronjob-image-digests',
+        pathKinds,
+        path,
+      ]);
+    }
+  }
+  const policyRules = groups.map(([name, groupKinds, path]) => {
+    const resources: Record<string, unknown> = { kinds: groupKinds };
+    if (rules.namespaces.length > 0) resources.namespaces = [...rules.namespaces];
+    const rule: Record<string, unknown> = { name, match: { any: [{ resources }] } };
+    if (excluded.length > 0) rule.exclude = { any: [{ resources: { namespaces: [...excluded] } }] };
+    rule.validate = {
+      failureAction,
+      message: `{{ element.name }} uses an image without a digest: {{ ${KYVERNO_IMAGE} }}`,
+      foreach: [
+        {
+          list: kyvernoImageList(path),
+          preconditions: { all: [{ key: `{{ ${KYVERNO_IMAGE} }}`, operator: 'NotEquals', value: '' }] },
+          deny: { conditions: kyvernoDeny(exempt) },
+        },
+      ],
+    };
+    return rule;
+  });
+  const annotations: Record<string, string> = {
+    'policies.kyverno.io/title': 'Require image digests (strict)',
+    'policies.kyverno.io/category': 'Supply Chain Security',
+    'policies.kyverno.io/severity': 'high',
+    'policies.kyverno.io/subject': 'Pod',
+    'policies.kyverno.io/minversion': '1.13.0',
+    'policies.kyverno.io/description':
+      'Images must end in a well-formed digest (anchored; sha256 = 64 and sha512 = 128 lowercase hex), in containers, init and ephemeral containers and image volumes of Pods, their controllers (autogen) and PodTemplates. Generated by imgdigest.',
+  };
+  if (usesAutogen && controllers.length < KYVERNO_AUTOGEN_CONTROLLERS.length) {
+    annotations['pod-policies.kyverno.io/autogen-controllers'] = controllers.length
+      ? controllers.join(',')
+      : 'none';
   }
   const policy = {
     apiVersion: 'kyverno.io/v1',
     kind: 'ClusterPolicy',
-    metadata: {
-      name: options.name ?? 'require-image-digests',
-      annotations: {
-        'policies.kyverno.io/title': 'Require image digests (strict)',
-        'policies.kyverno.io/category': 'Supply Chain Security',
-        'policies.kyverno.io/severity': 'high',
-        'policies.kyverno.io/subject': 'Pod',
-        'policies.kyverno.io/description':
-          'Images must end in a well-formed digest (anchored; sha256 = 64 and sha512 = 128 lowercase hex), in every workload pod spec and image volume. Generated by imgdigest.',
-        'pod-policies.kyverno.io/autogen-controllers': 'none',
-      },
-    },
-    spec: {
-      validationFailureAction: options.action ?? 'Enforce',
-      background: true,
-      rules: policyRules,
-    },
+    metadata: { name: options.name ?? 'require-image-digests', annotations },
+    spec: { background: true, rules: policyRules },
   };
-  return { yaml: docs([policy]), warnings: customWarnings(rules) };
+  return { yaml: docs([policy]), warnings: exportWarnings(rules, options) };
 }
 
 function docs(values: unknown[]): string {
-  return values.map((v) => stringify(v, { lineWidth: 0 })).join('---\n');
+  return values.map((v) => stringify(v, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
 }

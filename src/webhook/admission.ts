@@ -67,7 +67,10 @@ export interface MutateContext {
   deadline?: number;
 }
 
-/** The audit annotation key; the API server records it as `imgdigest.dev/resolve-error`. */
+/**
+ * The audit annotation key of the mutating webhook; the API server records it under the webhook's
+ * name, as `pin.imgdigest.dev/resolve-error`.
+ */
 export const RESOLVE_ERROR_ANNOTATION = 'resolve-error';
 export const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
 /** Kubernetes' advice for warnings: 120 characters or fewer. */

@@ -253,3 +253,39 @@ export async function readCa(dir: string): Promise<CertificateAuthority | undefi
     });
   }
 }
+
+/**
+ * The `caBundle` (base64 of PEM) for a WebhookConfiguration from a file that holds PEM
+ * certificates or base64 of them, checked the way the API server's webhook client will use it:
+ * only CERTIFICATE blocks, at least one, each a certificate that parses. `source` names the file
+ * in the error (`--ca-bundle certs/ca.crt`); every problem is one INPUT_INVALID line.
+ */
+export function caBundleFromText(text: string, source: string): string {
+  const fail = (why: string): never => {
+    throw new ImgdigestError('INPUT_INVALID', `${source}: ${why}`);
+  };
+  const trimmed = text.trim();
+  if (trimmed === '') fail('is empty: expected a PEM CA certificate or base64 of one');
+  let pem = trimmed;
+  if (!trimmed.includes('-----BEGIN ')) {
+    const compact = trimmed.replace(/\s+/g, '');
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(compact) || compact.length % 4 !== 0) {
+      fail('is not a PEM certificate or base64 of one');
+    }
+    pem = Buffer.from(compact, 'base64').toString('latin1');
+    if (!pem.includes('-----BEGIN ')) fail('is base64, but not of a PEM certificate');
+  }
+  const blocks = [...pem.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g)];
+  if (blocks.length === 0)
+    fail('has no complete PEM block (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)');
+  const other = blocks.find((b) => b[1] !== 'CERTIFICATE');
+  if (other) fail(`holds a ${other[1]} block: a CA bundle holds certificates only`);
+  blocks.forEach((b, i) => {
+    try {
+      new X509Certificate(b[0]);
+    } catch (e) {
+      fail(`certificate ${i + 1} does not parse: ${(e as Error).message}`);
+    }
+  });
+  return Buffer.from(`${blocks.map((b) => b[0]).join('\n')}\n`).toString('base64');
+}

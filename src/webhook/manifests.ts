@@ -53,8 +53,12 @@ export interface ManifestOptions {
   metricsNamespace?: string;
 }
 
-/** The webhooks' name; the API server records our audit annotations as `imgdigest.dev/<key>`. */
-export const WEBHOOK_NAME = 'imgdigest.dev';
+/**
+ * The webhooks' names. The API server requires a fully qualified name with at least three
+ * dot-separated segments, unique within its configuration, and records a webhook's audit
+ * annotations as `<webhook name>/<key>` (`pin.imgdigest.dev/resolve-error`).
+ */
+export const WEBHOOK_NAMES = { validate: 'validate.imgdigest.dev', mutate: 'pin.imgdigest.dev' } as const;
 export const MUTATE_LABEL = 'imgdigest.dev/mutate';
 export const DEFAULT_NAMESPACE = 'imgdigest-system';
 export const DEFAULT_NAME = 'imgdigest-webhook';
@@ -291,7 +295,7 @@ function webhookConfiguration(
   const clientConfig: Obj = { service: { name, namespace, path: `/${kind}`, port: 443 } };
   if (options.caBundle) clientConfig.caBundle = options.caBundle;
   const webhook: Obj = {
-    name: kind === 'mutate' ? 'pin.imgdigest.dev' : 'validate.imgdigest.dev',
+    name: WEBHOOK_NAMES[kind],
     clientConfig,
     rules: WEBHOOK_RULES,
     failurePolicy: options.failurePolicy ?? 'Fail',

@@ -12,6 +12,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { BASE_ARGS, COMPONENTS, deployFiles, manifests } from '../../scripts/deploy-generate.js';
+import { validateObjects } from '../support/k8s-validation.js';
 import { repoRoot } from '../support/repo-boundary.js';
 import { cleanupTempDirs, tempDir } from '../support/tmp.js';
 import { haveTools } from '../support/tools.js';
@@ -92,6 +93,14 @@ describe.skipIf(!haveTools('kubectl'))('deploy/ (kustomize)', () => {
         'ValidatingWebhookConfiguration',
       ].sort(),
     );
+  });
+
+  it('renders the base and every overlay into objects the API server accepts', async () => {
+    for (const [what, objects] of [['base', base], ...Object.entries(overlays)] as [string, Obj[]][]) {
+      const reports = await validateObjects(objects);
+      const problems = reports.flatMap((r) => [...r.errors, ...r.warnings].map((e) => `${r.object}: ${e}`));
+      expect(problems, what).toEqual([]);
+    }
   });
 
   for (const [name, flags] of Object.entries(COMPONENTS)) {

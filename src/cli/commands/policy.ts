@@ -13,6 +13,7 @@ interface ExportFlags extends RuleOptions {
   kyverno?: boolean;
   name?: string;
   action?: string;
+  includeKubeSystem?: boolean;
 }
 
 export function registerPolicy(program: Command, ctx: CliContext): void {
@@ -26,11 +27,18 @@ export function registerPolicy(program: Command, ctx: CliContext): void {
       '--gatekeeper',
       'Gatekeeper ConstraintTemplate k8simagedigestsstrict and a K8sImageDigestsStrict Constraint',
     )
-    .option('--kyverno', 'Kyverno ClusterPolicy with one validate rule per workload kind and image field')
+    .option(
+      '--kyverno',
+      'Kyverno ClusterPolicy: one rule for Pods (autogen covers their controllers), one for PodTemplates',
+    )
     .option('--name <name>', 'metadata.name of the Constraint or ClusterPolicy')
     .option(
       '--action <action>',
-      'Gatekeeper enforcementAction (deny|warn|dryrun) or Kyverno failure action (Enforce|Audit)',
+      'Gatekeeper enforcementAction: deny (default), dryrun or warn; Kyverno failureAction: Enforce (default) or Audit',
+    )
+    .option(
+      '--include-kube-system',
+      'also enforce in kube-system (left out by default, as the webhook leaves it)',
     );
   addRuleOptions(exp)
     .addHelpText(
@@ -39,20 +47,37 @@ export function registerPolicy(program: Command, ctx: CliContext): void {
 The exported rule is the one check uses: the digest must end the reference, registered algorithms
 need their exact length (sha256: 64, sha512: 128 lowercase hex), every workload's pod spec and image
 volumes are covered. Custom image locations from --rules are not exported (a warning says so).
+kube-system is excluded (Constraint spec.match.excludedNamespaces, ClusterPolicy rule exclude), as the
+webhook's namespaceSelector excludes it; --include-kube-system keeps it in. The Kyverno policy sets
+validate.failureAction in each rule (Kyverno 1.13 or later).
 
 Examples:
   $ imgdigest policy export --gatekeeper --exempt-image 'registry.k8s.io/pause*' | kubectl apply -f -
-  $ imgdigest policy export --kyverno --exclude-namespaces kube-system --action Audit`,
+  $ imgdigest policy export --kyverno --action Audit --exclude-namespaces monitoring`,
     )
     .action(async (flags: ExportFlags) => {
       if (Boolean(flags.gatekeeper) === Boolean(flags.kyverno)) {
         throw new ImgdigestError('USAGE', 'choose one of --gatekeeper and --kyverno');
       }
+      const { exportGatekeeper, exportKyverno, GATEKEEPER_ACTIONS, KYVERNO_ACTIONS } = await import(
+        '../../k8s/export.js'
+      );
+      if (flags.action !== undefined) {
+        const [engine, accepted] = flags.gatekeeper
+          ? ['--gatekeeper', GATEKEEPER_ACTIONS as readonly string[]]
+          : ['--kyverno', KYVERNO_ACTIONS as readonly string[]];
+        if (!accepted.includes(flags.action)) {
+          throw new ImgdigestError(
+            'USAGE',
+            `--action with ${engine} must be one of ${accepted.join(', ')}, got "${flags.action}"`,
+          );
+        }
+      }
       const rules = await rulesFromOptions(flags);
-      const { exportGatekeeper, exportKyverno } = await import('../../k8s/export.js');
-      const options: { name?: string; action?: string } = {};
+      const options: { name?: string; action?: string; includeKubeSystem?: boolean } = {};
       if (flags.name) options.name = flags.name;
       if (flags.action) options.action = flags.action;
+      if (flags.includeKubeSystem) options.includeKubeSystem = true;
       const out = flags.gatekeeper ? exportGatekeeper(rules, options) : exportKyverno(rules, options);
       for (const w of out.warnings) ctx.err(`imgdigest: warning: ${w}`);
       ctx.io.stdout.write(out.yaml);

@@ -193,7 +193,10 @@ function registerManifests(webhook: Command, ctx: CliContext): void {
     )
     .option('--no-resolve', 'keep --image as given: no registry lookup, the Deployment pulls by tag')
     .option('--replicas <n>', 'webhook replicas', '2')
-    .option('--ca-bundle <file>', 'the caBundle file (base64) or a PEM CA certificate')
+    .option(
+      '--ca-bundle <file>',
+      'the CA that signed the serving certificate: PEM, or base64 of PEM (the caBundle file of webhook certs)',
+    )
     .option(
       '--tls-dir <dir>',
       'also print the TLS Secret from DIR/tls.crt and DIR/tls.key (caBundle from DIR/ca.crt)',
@@ -222,6 +225,10 @@ function registerManifests(webhook: Command, ctx: CliContext): void {
   addRegistryOptions(cmd).addHelpText(
     'after',
     `
+The webhooks are validate.imgdigest.dev (/validate) and pin.imgdigest.dev (/mutate); registry
+failures the mutating one admits are audited as pin.imgdigest.dev/resolve-error. --ca-bundle and
+--tls-dir's ca.crt must hold PEM certificates (or base64 of them); anything else is refused.
+
 The image is resolved at its registry (the registry flags apply) and the Deployment names it as
 NAME:TAG@DIGEST, so every replica runs the same bytes; an image given with a digest is used as
 is. A lookup that fails exits 3. --no-resolve prints the tag, with a warning.
@@ -272,7 +279,10 @@ Examples:
         `resolutionBudgetMs ${budget} leaves no time to answer within --timeout-seconds ${timeoutSeconds}: keep it at most ${timeoutSeconds * 1000 - 1000}`,
       );
     }
-    let caBundle = flags.caBundle ? (await readText(flags.caBundle, 'CA bundle')).trim() : undefined;
+    const { caBundleFromText } = await import('../../webhook/certs.js');
+    let caBundle = flags.caBundle
+      ? caBundleFromText(await readText(flags.caBundle, 'CA bundle'), `--ca-bundle ${flags.caBundle}`)
+      : undefined;
     let tls: { cert: string; key: string } | undefined;
     if (flags.tlsDir) {
       const { join } = await import('node:path');
@@ -280,9 +290,11 @@ Examples:
         cert: await readText(join(flags.tlsDir, 'tls.crt'), 'certificate'),
         key: await readText(join(flags.tlsDir, 'tls.key'), 'key'),
       };
-      caBundle ??= (await readText(join(flags.tlsDir, 'ca.crt'), 'CA certificate')).trim();
+      if (!caBundle) {
+        const caFile = join(flags.tlsDir, 'ca.crt');
+        caBundle = caBundleFromText(await readText(caFile, 'CA certificate'), `--tls-dir ${caFile}`);
+      }
     }
-    if (caBundle?.startsWith('-----BEGIN')) caBundle = Buffer.from(`${caBundle}\n`).toString('base64');
     const replicas = wholeNumber(flags.replicas, '--replicas', 1, 100);
     const image = await deploymentImage(flags, ctx);
     const objects = webhookManifests({
