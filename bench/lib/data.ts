@@ -14,14 +14,9 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { pack } from 'tar-stream';
+import { buildConfig, buildManifest, type PushCredentials, RegistryPusher } from '../../src/builder/index.js';
 import type { Digest } from '../../src/core/digest.js';
 import { MediaType } from '../../src/core/media-types.js';
-import {
-  buildConfig,
-  buildManifest,
-  type PushCredentials,
-  RegistryPusher,
-} from '../../src/sources/builder.js';
 
 const CHUNK = 1 << 20;
 

@@ -4,14 +4,15 @@
  * repository gets the same config and layer blobs, and every tag its own manifest (an annotation
  * names the tag), so each of the tags has a distinct digest to resolve.
  */
-import type { Digest } from '../../src/core/digest.js';
+
 import {
   buildConfig,
   buildLayer,
   buildManifest,
   type PushCredentials,
   RegistryPusher,
-} from '../../src/sources/builder.js';
+} from '../../src/builder/index.js';
+import type { Digest } from '../../src/core/digest.js';
 import type { Distribution } from '../../test/support/distribution.js';
 import { mapLimit, removeTree } from './proc.js';
 

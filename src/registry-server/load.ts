@@ -19,7 +19,7 @@ import type { Digest } from '../core/digest.js';
 import { ImgdigestError } from '../core/errors.js';
 import type { Descriptor } from '../core/manifest.js';
 import { ANCHORED_PATH_REGEXP, ANCHORED_TAG_REGEXP, parseReference } from '../core/reference.js';
-import { OciLayoutSource, openOciLayout, REF_NAME } from '../sources/oci-layout.js';
+import { OciLayoutSource, openOciLayout, REF_NAME } from '../sources/local/oci-layout.js';
 import { checkName, type RepoName } from './names.js';
 import type { Registry } from './registry.js';
 

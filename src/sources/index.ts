@@ -4,7 +4,7 @@
  * `docker save` archive or an engine's image, then ask any of them the same questions.
  */
 export * from './image.js';
-export * from './layers.js';
+export * from './layers/layer-files.js';
 export * from './open.js';
 export * from './reverse.js';
 export type * from './source.js';

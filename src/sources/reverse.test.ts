@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildSampleImages, pushImageSet } from '../builder/index.js';
 import { parseReference } from '../core/reference.js';
 import { startRegistry } from '../registry-server/index.js';
-import { buildSampleImages, pushImageSet } from './builder.js';
 import { RegistryClient } from './registry/index.js';
 import { tagsForDigest } from './reverse.js';
 

@@ -5,12 +5,12 @@
 import { PassThrough } from 'node:stream';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildSampleImages, pushImageSet, type SampleImages } from '../../src/builder/index.js';
 import { registerImages } from '../../src/cli/commands/images.js';
 import type { CliContext } from '../../src/cli/context.js';
 import type { Digest } from '../../src/core/digest.js';
 import { MediaType } from '../../src/core/media-types.js';
-import { buildSampleImages, pushImageSet, type SampleImages } from '../../src/sources/builder.js';
-import { listDaemonImages, openDockerDaemon, pingDaemon } from '../../src/sources/docker-daemon.js';
+import { listDaemonImages, openDockerDaemon, pingDaemon } from '../../src/sources/local/docker-daemon.js';
 import { openSource } from '../../src/sources/open.js';
 import type { ImageSource } from '../../src/sources/source.js';
 import { type Distribution, startDistribution } from '../support/distribution.js';

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSampleImages, pushImageSet, type SampleImages } from '../../src/sources/builder.js';
+import { buildSampleImages, pushImageSet, type SampleImages } from '../../src/builder/index.js';
 import { type Distribution, startDistribution } from './distribution.js';
 import { largeBlobChunks, type SeededImages, seedRegistry } from './images.js';
 import { cleanupTempDirs } from './tmp.js';

@@ -8,8 +8,6 @@
  * the builder, so a test that compares against them checks the builder too.
  */
 import { createCipheriv, createHash } from 'node:crypto';
-import type { Digest } from '../../src/core/digest.js';
-import { MediaType } from '../../src/core/media-types.js';
 import {
   addImage,
   addManifest,
@@ -26,7 +24,9 @@ import {
   type PushCredentials,
   RegistryPusher,
   type SampleImages,
-} from '../../src/sources/builder.js';
+} from '../../src/builder/index.js';
+import type { Digest } from '../../src/core/digest.js';
+import { MediaType } from '../../src/core/media-types.js';
 
 /** What a test needs to know about one pushed tag. */
 export interface SeededRef {

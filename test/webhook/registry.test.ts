@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSampleImages, pushImageSet, type SampleImages } from '../../src/sources/builder.js';
+import { buildSampleImages, pushImageSet, type SampleImages } from '../../src/builder/index.js';
 import { parseWebhookConfig } from '../../src/webhook/config.js';
 import { type Distribution, freePort, startDistribution } from '../support/distribution.js';
 import { cleanupTempDirs, tempDir } from '../support/tmp.js';

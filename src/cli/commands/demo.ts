@@ -31,7 +31,7 @@ Example:
     )
     .action(async (flags: { keep?: boolean }) => {
       const { startRegistry } = await import('../../registry-server/index.js');
-      const { buildSampleImages, pushImageSet } = await import('../../sources/builder.js');
+      const { buildSampleImages, pushImageSet } = await import('../../builder/index.js');
       const { main } = await import('../main.js');
       const { renderExamples } = await import('../../k8s/examples.js');
       const { digestOf } = await import('../../core/digest.js');

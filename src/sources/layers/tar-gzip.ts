@@ -1,5 +1,5 @@
 /**
- * @module sources/tar-gzip
+ * @module sources/layers/tar-gzip
  * A gzip-compressed tar file, which has no random access (`docker save | gzip`).
  *
  * One streaming pass at open keeps the table of entries and the bytes of small entries
@@ -17,7 +17,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
-import { ImgdigestError } from '../core/errors.js';
+import { ImgdigestError } from '../../core/errors.js';
 import {
   indexTarFile,
   normalizeEntryName,

@@ -6,8 +6,8 @@ import type { Readable } from 'node:stream';
 import fc from 'fast-check';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, tempDir } from '../../test/support/tmp.js';
-import { haveTools } from '../../test/support/tools.js';
+import { cleanupTempDirs, tempDir } from '../../../test/support/tmp.js';
+import { haveTools } from '../../../test/support/tools.js';
 import { indexTarFile, openTar, type TarArchive } from './tar-index.js';
 
 async function text(stream: Readable): Promise<string> {

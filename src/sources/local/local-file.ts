@@ -1,13 +1,13 @@
 /**
- * @module sources/local-file
+ * @module sources/local/local-file
  * Local bytes: the digest of a file or of standard input (`imgdigest digest --file PATH|-`), streamed
  * so a multi-GiB layer never sits in memory, and the one mapping from file-system errors to
  * imgdigest errors that every local source uses (so "no such file" reads the same everywhere).
  */
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { createDigester, type Digest } from '../core/digest.js';
-import { ImgdigestError } from '../core/errors.js';
+import { createDigester, type Digest } from '../../core/digest.js';
+import { ImgdigestError } from '../../core/errors.js';
 
 /**
  * Turn a file-system error into a one-line {@link ImgdigestError} naming `path`: missing paths are

@@ -1,5 +1,5 @@
 /**
- * @module sources/builder-set
+ * @module builder/image-set
  * A set of built images (blobs, manifests in push order, tags) and the two ways out of memory:
  * push it to a registry with the OCI distribution API, or write it as an OCI image layout.
  *
@@ -16,7 +16,7 @@ import { type Digest, parseDigest } from '../core/digest.js';
 import { ImgdigestError } from '../core/errors.js';
 import type { Descriptor } from '../core/manifest.js';
 import { MediaType } from '../core/media-types.js';
-import { type Blob, type BuiltImage, type BuiltManifest, descriptorFor } from './builder-objects.js';
+import { type Blob, type BuiltImage, type BuiltManifest, descriptorFor } from './objects.js';
 
 /** Built images ready to push or write: every blob, every manifest (children before parents), tags. */
 export interface ImageSet {

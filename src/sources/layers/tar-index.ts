@@ -1,5 +1,5 @@
 /**
- * @module sources/tar-index
+ * @module sources/layers/tar-index
  * Random access into a tar file without loading it: the headers are read once (512 bytes each, the
  * data skipped by offset), and each entry is then read or streamed straight from its offset. This is
  * what lets `docker-archive:` answer `digest` on a multi-GiB `docker save` tarball by reading a few
@@ -17,8 +17,8 @@ import { createReadStream } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
-import { ImgdigestError } from '../core/errors.js';
-import { fileError } from './local-file.js';
+import { ImgdigestError } from '../../core/errors.js';
+import { fileError } from '../local/local-file.js';
 
 const BLOCK = 512;
 /** Links are followed at most this many times (a loop of links is refused, not followed forever). */

@@ -21,7 +21,7 @@ import {
   type FileSpec,
   writeOciLayout,
   ZSTD_MAX_BLOCK,
-} from './builder.js';
+} from './index.js';
 
 const run = promisify(execFile);
 afterAll(cleanupTempDirs);

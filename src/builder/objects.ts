@@ -1,5 +1,5 @@
 /**
- * @module sources/builder-objects
+ * @module builder/objects
  * Build OCI and Docker images in memory, without Docker: tar layers (gzip, zstd or plain), image
  * configs, manifests, indexes and buildx-style attestations, plus a ready-made sample set. Used by
  * the offline quick start and by the tests, which push the result to a real registry or write it
@@ -15,7 +15,7 @@ import { type Digest, digestOf } from '../core/digest.js';
 import { ImgdigestError } from '../core/errors.js';
 import type { Descriptor, DescriptorPlatform } from '../core/manifest.js';
 import { MediaType } from '../core/media-types.js';
-import { encodeZstdRaw } from './zstd-raw.js';
+import { encodeZstdRaw } from '../sources/layers/zstd.js';
 
 /** Bytes with what a descriptor needs to point at them. */
 export interface Blob {

@@ -1,5 +1,5 @@
 /**
- * @module sources/zstd-raw
+ * @module sources/layers/zstd
  * A minimal zstd *encoder* that stores data in Raw (uncompressed) blocks.
  *
  * Node 20 has no zstd compressor and the project only ships a decoder (fzstd), yet tests and the

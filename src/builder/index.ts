@@ -8,7 +8,8 @@
  * - `builder-samples`: {@link buildSampleImages}, the quick start's multi-platform sample;
  * - `zstd-raw`: a zstd encoder that stores Raw blocks (Node 20 has no zstd compressor).
  */
-export * from './builder-objects.js';
-export * from './builder-samples.js';
-export * from './builder-set.js';
-export { encodeZstdRaw, ZSTD_MAX_BLOCK } from './zstd-raw.js';
+
+export { encodeZstdRaw, ZSTD_MAX_BLOCK } from '../sources/layers/zstd.js';
+export * from './image-set.js';
+export * from './objects.js';
+export * from './samples.js';

@@ -1,5 +1,5 @@
 /**
- * @module sources/layers
+ * @module sources/layers/layer-files
  * The files inside a layer, read as the blob streams past: decompress (gzip, zstd or none), walk
  * the tar headers, skip the contents. Nothing is buffered whole, so a multi-GiB layer costs the
  * same memory as a small one.
@@ -10,8 +10,8 @@ import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { extract } from 'tar-stream';
-import { ImgdigestError } from '../core/errors.js';
-import { type LayerCompression, layerCompression } from '../core/media-types.js';
+import { ImgdigestError } from '../../core/errors.js';
+import { type LayerCompression, layerCompression } from '../../core/media-types.js';
 
 export interface LayerEntry {
   name: string;
