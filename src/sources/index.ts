@@ -4,6 +4,7 @@
  * `docker save` archive or an engine's image, then ask any of them the same questions.
  */
 export * from './image.js';
+export { peek, sniffCompression } from './layers/compression.js';
 export * from './layers/layer-files.js';
 export * from './open.js';
 export * from './reverse.js';

@@ -84,7 +84,7 @@ async function layerByDigest(source: ImageSource, digest: Digest): Promise<BlobR
     if (isImgdigestError(e) && e.code === 'NOT_FOUND') return null;
     throw e;
   }
-  const { peek } = await import('../../sources/layers/layer-files.js');
+  const { peek } = await import('../../sources/layers/compression.js');
   const first = await peek(reader.stream, 1);
   if (first.length === 0 || first[0] === 0x7b /* { */) {
     reader.stream.destroy();

@@ -9,7 +9,8 @@ import { haveTools } from '../../../test/support/tools.js';
 import { buildLayer, type FileSpec } from '../../builder/index.js';
 import { isImgdigestError } from '../../core/errors.js';
 import { MediaType } from '../../core/media-types.js';
-import { formatEntry, type LayerEntry, peek, sniffCompression, walkLayer } from './layer-files.js';
+import { peek, sniffCompression } from './compression.js';
+import { formatEntry, type LayerEntry, walkLayer } from './layer-files.js';
 
 const run = promisify(execFile);
 

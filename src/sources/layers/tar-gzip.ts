@@ -19,13 +19,13 @@ import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { ImgdigestError } from '../../core/errors.js';
 import {
-  indexTarFile,
   normalizeEntryName,
   type TarArchive,
   type TarEntry,
   TarEntryTable,
   type TarEntryType,
-} from './tar-index.js';
+} from './tar-entries.js';
+import { indexTarFile } from './tar-index.js';
 
 /** Small entries kept from the streaming pass over a compressed archive. */
 const KEEP_ENTRY_BYTES = 4 * 1024 * 1024;

@@ -26,7 +26,8 @@ import {
 } from '../../core/manifest.js';
 import { MediaType } from '../../core/media-types.js';
 import { parseReference } from '../../core/reference.js';
-import { openTar, type TarArchive } from '../layers/tar-index.js';
+import type { TarArchive } from '../layers/tar-entries.js';
+import { openTar } from '../layers/tar-open.js';
 import type { BlobReader, ImageSource, SourceFacts } from '../source.js';
 import { type LayoutStore, type OciLayoutSource, openLayoutStore, verifiedReader } from './oci-layout.js';
 

@@ -22,8 +22,8 @@ import {
   type ParsedManifest,
   parseManifest,
 } from '../../core/manifest.js';
+import { fileError } from '../file-error.js';
 import type { BlobReader, ImageSource, SourceKind } from '../source.js';
-import { fileError } from './local-file.js';
 
 /** The `index.json` annotation that names a tag. */
 export const REF_NAME = 'org.opencontainers.image.ref.name';

@@ -45,5 +45,5 @@ export { parseRateLimit, type RateLimit } from './ratelimit.js';
 export { type ReferrersOptions, referrersTag } from './referrers.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 export { isLoopbackHost, schemeFor } from './scheme.js';
-export { RegistrySource, type RegistrySourceOptions } from './source.js';
+export { RegistrySource, type RegistrySourceOptions, type RepositoryReader } from './source.js';
 export type { RequestLogEntry, RequestLogger, TransportOptions } from './transport.js';
