@@ -102,7 +102,7 @@ function configFor(name: string, platform: string) {
  * Tags: `latest` and `1.0` name the index, `single` names the single-platform image.
  * @example
  * const set = await buildSampleImages();
- * await pushImageSet('http://127.0.0.1:5000', 'sample', set);
+ * await pushImageSet(new RegistryClient({ anonymous: true }), '127.0.0.1:5000/sample', set);
  */
 export async function buildSampleImages(name = 'sample'): Promise<SampleImages> {
   const set = createImageSet();

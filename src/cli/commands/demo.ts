@@ -32,6 +32,7 @@ Example:
     .action(async (flags: { keep?: boolean }) => {
       const { startRegistry } = await import('../../registry-server/index.js');
       const { buildSampleImages, pushImageSet } = await import('../../builder/index.js');
+      const { RegistryClient } = await import('../../sources/registry/index.js');
       const { main } = await import('../main.js');
       const { renderExamples } = await import('../../k8s/examples.js');
       const { digestOf } = await import('../../core/digest.js');
@@ -66,10 +67,15 @@ Example:
         const repo = `${host}/sample/app`;
         say(`imgdigest demo: embedded registry at ${registry.url} (in memory)`);
         const set = await buildSampleImages('app');
-        await pushImageSet(registry.url, 'sample/app', set);
         const worker = await buildSampleImages('worker');
         worker.tags = { '2': worker.single.manifest.digest };
-        await pushImageSet(registry.url, 'sample/worker', worker);
+        const client = new RegistryClient({ anonymous: true });
+        try {
+          await pushImageSet(client, repo, set);
+          await pushImageSet(client, `${host}/sample/worker`, worker);
+        } finally {
+          await client.close();
+        }
         say('pushed sample/app:1.0 and :latest (an index for linux/amd64, linux/arm64, linux/arm/v7');
         say('  and a build attestation), sample/app:single and sample/worker:2 (linux/amd64 images)');
 

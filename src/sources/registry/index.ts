@@ -40,7 +40,7 @@ export {
 export { parseErrorBody, type RegistryErrorEntry, redactUrl } from './errors.js';
 export type { ListOptions, ListPage, PageOptions, TagsPage } from './listing.js';
 export type { CallOptions, GetManifestOptions, ResolvedDescriptor } from './manifests.js';
-export type { PushBlobOptions, PushManifestOptions } from './push.js';
+export type { PushBlobOptions, PushManifestOptions, StreamedBlob } from './push.js';
 export { parseRateLimit, type RateLimit } from './ratelimit.js';
 export { type ReferrersOptions, referrersTag } from './referrers.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
