@@ -177,7 +177,7 @@ export async function seedRegistry(target: SeedTarget, options: SeedOptions = {}
   const smallByPlatform = (images: SmallImage[]) =>
     byPlatform(images.map((i) => ({ name: `linux/${i.platform.architecture}`, manifest: i.image.manifest })));
 
-  // Every copy runs side by side (the registry takes concurrent uploads of a shared blob).
+  // One repository per task, side by side; the tags of one repository in turn.
   await Promise.all([
     copyTags(target, 'sample', sets.sample),
     (async () => {
@@ -226,11 +226,13 @@ function registryHost(target: SeedTarget): string {
   return new URL(target.registryUrl).host;
 }
 
-/** Copy every tag of `set` into `repo`, one skopeo call per tag, side by side. */
+/**
+ * Copy every tag of `set` into `repo`, one skopeo call per tag, in turn: two copies into one
+ * repository at once race in the CNCF registry ("manifest blob unknown", 500 on a blob check).
+ */
 async function copyTags(target: SeedTarget, repo: string, set: ImageSet): Promise<void> {
-  await Promise.all(
-    Object.entries(set.tags).map(([tag, digest]) => skopeoCopy(target, set, digest, `${repo}:${tag}`)),
-  );
+  for (const [tag, digest] of Object.entries(set.tags))
+    await skopeoCopy(target, set, digest, `${repo}:${tag}`);
 }
 
 /** `skopeo copy --all --preserve-digests` of the image `top` names in `set` to `dest` (`repo:tag` or `repo@digest`). */
