@@ -25,7 +25,10 @@ export const SAMPLE_PLATFORMS: readonly DescriptorPlatform[] = [
   { architecture: 'arm', os: 'linux', variant: 'v7' },
 ];
 
-/** The tags {@link buildSampleImages} sets, and what each names. */
+/** The version {@link buildSampleImages} builds by default. */
+export const SAMPLE_VERSION = '1.0';
+
+/** The tags {@link buildSampleImages} sets for {@link SAMPLE_VERSION}, and what each names. */
 export const SAMPLE_TAGS = {
   /** The multi-platform index. */
   index: ['latest', '1.0'],
@@ -47,6 +50,7 @@ export interface SampleImages extends ImageSet {
   images: SamplePlatformImage[];
   /** The attestation manifest that describes the linux/amd64 image. */
   attestation: BuiltImage;
+  /** The single-platform (linux/amd64) image; in the set only for {@link SAMPLE_VERSION}. */
   single: BuiltImage;
   /** The base layer every sample image shares (so pushes can skip it after the first). */
   baseLayer: Layer;
@@ -80,7 +84,7 @@ function appFiles(name: string, platform: string): FileSpec[] {
   ];
 }
 
-function configFor(name: string, platform: string) {
+function configFor(name: string, platform: string, version: string) {
   return {
     env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `SAMPLE_PLATFORM=${platform}`],
     entrypoint: ['/bin/sh'],
@@ -89,10 +93,19 @@ function configFor(name: string, platform: string) {
     exposedPorts: ['8080/tcp'],
     labels: {
       'org.opencontainers.image.title': name,
-      'org.opencontainers.image.version': '1.0',
+      'org.opencontainers.image.version': version,
       'org.opencontainers.image.source': 'https://example.invalid/imgdigest/sample',
     },
   };
+}
+
+export interface SampleOptions {
+  /**
+   * The version in the labels, the index annotation and the attestation subject (default
+   * {@link SAMPLE_VERSION}). Another version is another index with other digests over the same
+   * files; its set tags only the index, as `version`, and holds no single-platform image.
+   */
+  version?: string;
 }
 
 /**
@@ -104,7 +117,9 @@ function configFor(name: string, platform: string) {
  * const set = await buildSampleImages();
  * await pushImageSet(new RegistryClient({ anonymous: true }), '127.0.0.1:5000/sample', set);
  */
-export async function buildSampleImages(name = 'sample'): Promise<SampleImages> {
+export async function buildSampleImages(name = 'sample', options: SampleOptions = {}): Promise<SampleImages> {
+  const version = options.version ?? SAMPLE_VERSION;
+  const isDefault = version === SAMPLE_VERSION;
   const set = createImageSet();
   const baseLayer = await buildLayer(baseFiles(name), { compression: 'gzip' });
   const images: SamplePlatformImage[] = [];
@@ -113,26 +128,28 @@ export async function buildSampleImages(name = 'sample'): Promise<SampleImages> 
     const image = await buildImage({
       platform,
       layers: [baseLayer, appFiles(name, pname)],
-      config: configFor(name, pname),
+      config: configFor(name, pname, version),
     });
     addImage(set, image);
     images.push({ ...image, platform, platformName: pname });
   }
   const amd64 = images[0]!;
-  const attestation = buildAttestation(amd64.manifest.digest, { subjectName: `pkg:docker/${name}@1.0` });
+  const attestation = buildAttestation(amd64.manifest.digest, {
+    subjectName: `pkg:docker/${name}@${version}`,
+  });
   addImage(set, attestation);
   const index = buildIndex({
     manifests: [...images.map((i) => ({ manifest: i.manifest, platform: i.platform })), attestation.entry],
-    annotations: { 'org.opencontainers.image.title': name, 'org.opencontainers.image.version': '1.0' },
+    annotations: { 'org.opencontainers.image.title': name, 'org.opencontainers.image.version': version },
   });
-  addManifest(set, index, ...SAMPLE_TAGS.index);
+  addManifest(set, index, ...(isDefault ? SAMPLE_TAGS.index : [version]));
 
   const single = await buildImage({
     platform: { architecture: 'amd64', os: 'linux' },
     layers: [baseLayer, appFiles(name, 'single platform')],
-    config: configFor(name, 'linux/amd64'),
+    config: configFor(name, 'linux/amd64', version),
   });
-  addImage(set, single, ...SAMPLE_TAGS.single);
+  if (isDefault) addImage(set, single, ...SAMPLE_TAGS.single);
   addBlob(set, baseLayer);
   return { ...set, name, index, images, attestation, single, baseLayer };
 }

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { ImgdigestError } from '../core/errors.js';
 import type { RegistryClientOptions } from '../sources/registry/index.js';
 import type { CliContext } from './context.js';
+import { wholeNumber } from './flags.js';
 import { packageVersion } from './version.js';
 
 export interface RegistryFlags {
@@ -42,19 +43,11 @@ export function addRegistryOptions(cmd: Command): Command {
     .option('--retries <n>', 'retry 408/429/5xx and network errors this many times', '3');
 }
 
+/** All of stdin as UTF-8 text. */
 export async function readStdin(ctx: CliContext): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of ctx.io.stdin) chunks.push(Buffer.from(chunk as Buffer));
   return Buffer.concat(chunks).toString('utf8');
-}
-
-function positiveNumber(value: string | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) {
-    throw new ImgdigestError('USAGE', `${flag} must be a non-negative number, got "${value}"`);
-  }
-  return n;
 }
 
 /** Build registry client options from the flags (reads stdin for --password-stdin). */
@@ -63,8 +56,8 @@ export async function registryOptions(flags: RegistryFlags, ctx: CliContext): Pr
     insecure: Boolean(flags.insecure),
     skipTlsVerify: Boolean(flags.skipTlsVerify),
     anonymous: Boolean(flags.anonymous),
-    timeoutMs: positiveNumber(flags.timeout, '--timeout', 30) * 1000,
-    retry: { maxRetries: Math.floor(positiveNumber(flags.retries, '--retries', 3)) },
+    timeoutMs: wholeNumber(flags.timeout ?? '30', '--timeout') * 1000,
+    retry: { maxRetries: wholeNumber(flags.retries ?? '3', '--retries') },
     env: ctx.io.env,
     userAgent: `imgdigest/${packageVersion()}`,
   };

@@ -86,11 +86,6 @@ export function isImgdigestError(value: unknown): value is ImgdigestError {
   return value instanceof ImgdigestError;
 }
 
-/** Shorthand used across the code base. */
-export function fail(code: ErrorCode, message: string, options?: ImgdigestErrorOptions): never {
-  throw new ImgdigestError(code, message, options);
-}
-
 /** The exit code for any thrown value: coded errors map by code, anything else is a failure. */
 export function exitCodeOf(error: unknown): number {
   return isImgdigestError(error) ? error.exitCode : EXIT.FAILURE;

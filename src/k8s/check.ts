@@ -3,51 +3,35 @@
  * `imgdigest check`: every image without a digest in a set of manifests, with file:line:column, the
  * object it belongs to and Gatekeeper's message.
  */
-import { ImgdigestError } from '../core/errors.js';
-import { type ParsedFile, parseFile, positionAt } from './documents.js';
+import { combine, type ParsedFile, parseFiles } from './documents.js';
 import { type InputFile, type InputProblem, type ReadInputsOptions, readInputs } from './inputs.js';
-import { findImages, type ImageLocation, objectsIn } from './locations.js';
-import type { PathSegment } from './paths.js';
-import { hasDigest, isExempt, type ObjectMeta, objectMatches, violationMessage } from './policy.js';
+import type { ImageLocation } from './locations.js';
+import { describeObject, type ObjectMeta } from './objects.js';
+import { hasDigest, isExempt, violationMessage } from './policy.js';
 import type { Rules } from './rules.js';
+import { formatSite, type ImageSite, valueSites, type WalkStats, walkSites } from './sites.js';
+
+export { combine };
 
 /** The rule id used in SARIF and JSON output. */
 export const RULE_ID = 'image-digest-required';
 
-/** One image without a digest. */
-export interface Finding {
+/** One image without a digest: where it sits, and Gatekeeper's message. */
+export interface Finding extends ImageSite {
   rule: typeof RULE_ID;
-  file: string;
-  line: number;
-  column: number;
-  /** 0-based index of the YAML document in the file. */
-  document: number;
-  object: ObjectMeta;
-  /** Path of the object from the document root (`['items', 2]` inside a List). */
-  objectPath: PathSegment[];
-  field: ImageLocation['field'];
-  fieldPath: string;
-  name: string | undefined;
-  image: unknown;
   message: string;
 }
 
 /** Counts for the summary line. */
-export interface CheckStats {
-  files: number;
-  documents: number;
-  objects: number;
-  /** Non-empty documents that are not Kubernetes objects. */
-  skippedDocuments: number;
-}
+export type CheckStats = WalkStats;
 
 export interface CheckResult extends CheckStats {
   findings: Finding[];
   problems: InputProblem[];
 }
 
-/** Whether a location violates the rule: an image without a digest that no exemption covers. */
-export function isViolation(location: ImageLocation, rules: Rules): boolean {
+/** Whether an image field violates the rule: an image without a digest that no exemption covers. */
+export function isViolation(location: Pick<ImageSite, 'image'>, rules: Rules): boolean {
   return !hasDigest(location.image) && !isExempt(location.image, rules.exemptImages);
 }
 
@@ -63,52 +47,25 @@ export interface Violation {
  * nothing when the rules do not match the object.
  */
 export function violationsOf(value: unknown, rules: Rules): Violation[] {
-  const out: Violation[] = [];
-  for (const obj of objectsIn(value)) {
-    if (!objectMatches(obj.meta, rules)) continue;
-    for (const location of findImages(obj, rules.imageLocations)) {
-      if (isViolation(location, rules))
-        out.push({ object: obj.meta, location, message: violationMessage(location) });
-    }
-  }
-  return out;
+  return valueSites(value, rules, { file: 'value' })
+    .filter(({ site }) => isViolation(site, rules))
+    .map(({ site, path }) => ({
+      object: site.object,
+      location: { path, fieldPath: site.fieldPath, field: site.field, name: site.name, image: site.image },
+      message: violationMessage(site),
+    }));
+}
+
+function emptyStats(): CheckStats {
+  return { files: 0, documents: 0, objects: 0, skippedDocuments: 0 };
 }
 
 /** Check one parsed file. */
 export function checkFile(file: ParsedFile, rules: Rules): { findings: Finding[]; stats: CheckStats } {
-  const findings: Finding[] = [];
-  const stats: CheckStats = { files: 1, documents: 0, objects: 0, skippedDocuments: 0 };
-  for (const d of file.docs) {
-    if (d.value === null || d.value === undefined) continue;
-    stats.documents++;
-    const objects = objectsIn(d.value);
-    if (objects.length === 0) {
-      stats.skippedDocuments++;
-      continue;
-    }
-    for (const obj of objects) {
-      stats.objects++;
-      if (!objectMatches(obj.meta, rules)) continue;
-      for (const loc of findImages(obj, rules.imageLocations)) {
-        if (!isViolation(loc, rules)) continue;
-        const { line, column } = positionAt(file, d.doc, loc.path);
-        findings.push({
-          rule: RULE_ID,
-          file: file.path,
-          line,
-          column,
-          document: d.index,
-          object: obj.meta,
-          objectPath: obj.path,
-          field: loc.field,
-          fieldPath: loc.fieldPath,
-          name: loc.name,
-          image: loc.image,
-          message: violationMessage(loc),
-        });
-      }
-    }
-  }
+  const stats = emptyStats();
+  const findings: Finding[] = walkSites([file], rules, stats)
+    .filter(({ site }) => isViolation(site, rules))
+    .map(({ site }) => ({ rule: RULE_ID, ...site, message: violationMessage(site) }));
   // Report in reading order, whatever order the objects' fields were visited in.
   findings.sort((a, b) => a.line - b.line || a.column - b.column);
   return { findings, stats };
@@ -129,25 +86,8 @@ export async function checkPaths(
 
 /** Check already-read files. */
 export function checkFiles(files: readonly InputFile[], rules: Rules): Omit<CheckResult, 'problems'> {
-  const result: Omit<CheckResult, 'problems'> = {
-    findings: [],
-    files: 0,
-    documents: 0,
-    objects: 0,
-    skippedDocuments: 0,
-  };
-  const errors: ImgdigestError[] = [];
-  for (const f of files) {
-    let parsed: ParsedFile;
-    try {
-      parsed = parseFile(f.path, f.text);
-    } catch (e) {
-      if (e instanceof ImgdigestError) {
-        errors.push(e);
-        continue;
-      }
-      throw e;
-    }
+  const result: Omit<CheckResult, 'problems'> = { findings: [], ...emptyStats() };
+  for (const parsed of parseFiles(files)) {
     const { findings, stats } = checkFile(parsed, rules);
     result.findings.push(...findings);
     result.files += stats.files;
@@ -155,17 +95,7 @@ export function checkFiles(files: readonly InputFile[], rules: Rules): Omit<Chec
     result.objects += stats.objects;
     result.skippedDocuments += stats.skippedDocuments;
   }
-  if (errors.length > 0) throw combine(errors);
   return result;
-}
-
-/** One error listing all: the first one's code, every message on its own line in `details`. */
-export function combine(errors: ImgdigestError[]): ImgdigestError {
-  if (errors.length === 1) return errors[0]!;
-  const first = errors[0]!;
-  return new ImgdigestError(first.code, `${first.message} (and ${errors.length - 1} more errors)`, {
-    details: { errors: errors.map((e) => e.message) },
-  });
 }
 
 const plural = (n: number, word: string, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
@@ -186,5 +116,5 @@ export function summaryLine(result: CheckResult): string {
 
 /** `FILE:LINE:COL: KIND NAMESPACE/NAME: MESSAGE` (namespace `-` when the object names none). */
 export function formatFinding(f: Finding): string {
-  return `${f.file}:${f.line}:${f.column}: ${f.object.kind} ${f.object.namespace ?? '-'}/${f.object.name}: ${f.message}`;
+  return `${formatSite(f, 'file:line:col')}: ${describeObject(f.object)}: ${f.message}`;
 }

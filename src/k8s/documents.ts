@@ -20,7 +20,7 @@ import {
   parseAllDocuments,
   type Scalar,
 } from 'yaml';
-import { ImgdigestError } from '../core/errors.js';
+import { ImgdigestError, isImgdigestError } from '../core/errors.js';
 import type { PathSegment } from './paths.js';
 
 /** The alias expansion limit (the yaml package's default). */
@@ -74,6 +74,34 @@ export function parseFile(path: string, text: string, maxAliasCount = MAX_ALIAS_
     docs.push({ index, doc, value });
   }
   return { path, text, docs, lineCounter };
+}
+
+/**
+ * Parse every file before anything else happens. Throws one `YAML_INVALID` naming every file that
+ * does not parse (see {@link combine}), so a run reports all of them at once and changes nothing.
+ */
+export function parseFiles(inputs: readonly { path: string; text: string }[]): ParsedFile[] {
+  const parsed: ParsedFile[] = [];
+  const errors: ImgdigestError[] = [];
+  for (const f of inputs) {
+    try {
+      parsed.push(parseFile(f.path, f.text));
+    } catch (e) {
+      if (!isImgdigestError(e)) throw e;
+      errors.push(e);
+    }
+  }
+  if (errors.length > 0) throw combine(errors);
+  return parsed;
+}
+
+/** One error listing all: the first one's code, every message on its own line in `details`. */
+export function combine(errors: ImgdigestError[]): ImgdigestError {
+  if (errors.length === 1) return errors[0]!;
+  const first = errors[0]!;
+  return new ImgdigestError(first.code, `${first.message} (and ${errors.length - 1} more errors)`, {
+    details: { errors: errors.map((e) => e.message) },
+  });
 }
 
 function yamlError(path: string, line: number, col: number, why: string): ImgdigestError {

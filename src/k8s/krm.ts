@@ -15,9 +15,9 @@ import { ImgdigestError } from '../core/errors.js';
 import type { Resolver } from '../resolver/types.js';
 import { checkFile } from './check.js';
 import { parseFile } from './documents.js';
+import { isRecord } from './objects.js';
 import { getPath, type PathSegment } from './paths.js';
 import { pinFiles } from './pin.js';
-import { isRecord } from './policy.js';
 import { mergeRules, type Rules, rulesFromConfigMapData, rulesFromValue } from './rules.js';
 
 export const RESOURCE_LIST_KIND = 'ResourceList';
@@ -126,14 +126,14 @@ export async function krmPin(text: string, base: Rules, resolver: Resolver): Pro
     results.push({
       message: `${f.image}: ${f.reason}`,
       severity: 'error',
-      ...refOf(value, f.objectPath ?? []),
+      ...refOf(value, f.objectPath),
     });
   }
   for (const n of result.notes) {
     results.push({
       message: `${n.image}: ${n.reason}`,
       severity: 'warning',
-      ...refOf(value, n.objectPath ?? []),
+      ...refOf(value, n.objectPath),
     });
   }
   for (const c of result.changes) {

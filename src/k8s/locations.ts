@@ -10,8 +10,9 @@
  * volumes). Everything here works on plain JSON-like values, so the webhook (JSON) and the YAML
  * tools share it.
  */
+
+import { isRecord, type ObjectMeta, objectMeta } from './objects.js';
 import { type CompiledPath, expandPath, formatPath, getPath, type PathSegment } from './paths.js';
-import { isRecord, type ObjectMeta, objectMeta } from './policy.js';
 
 /** Which kind of image field a location is. */
 export type ImageField = 'containers' | 'initContainers' | 'ephemeralContainers' | 'volumes' | 'custom';

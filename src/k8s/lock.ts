@@ -31,7 +31,7 @@ import { parseDigest } from '../core/digest.js';
 import { ImgdigestError, isImgdigestError } from '../core/errors.js';
 import { parseReference, type Reference } from '../core/reference.js';
 import type { DigestKind, Resolution, ResolveOptions, Resolver } from '../resolver/types.js';
-import { isRecord } from './policy.js';
+import { isRecord } from './objects.js';
 
 export const LOCK_API_VERSION = 'imgdigest.dev/v1alpha1';
 export const LOCK_KIND = 'ImageLock';

@@ -12,7 +12,7 @@
  * @example compilePath('spec.containers[*].image')
  */
 import { ImgdigestError } from '../core/errors.js';
-import { isRecord } from './policy.js';
+import { isRecord } from './objects.js';
 
 export type PathSegment = string | number;
 

@@ -8,17 +8,15 @@
  * listed (`file:line: image: reason`), as kbld does. Values that are not literal references (Helm
  * `{{ }}`, `${VAR}`, `$(VAR)`), block scalars and non-string values are reported and left alone.
  */
-import pLimit from 'p-limit';
-import { type ErrorCode, ImgdigestError, isImgdigestError } from '../core/errors.js';
+import { type ErrorCode, ImgdigestError } from '../core/errors.js';
 import { parseReference, type Reference } from '../core/reference.js';
 import type { Resolution, Resolver } from '../resolver/types.js';
-import { combine } from './check.js';
-import { nodeAt, type ParsedFile, parseFile, positionAt } from './documents.js';
+import { isViolation } from './check.js';
+import { nodeAt, type ParsedFile, parseFiles } from './documents.js';
 import type { InputFile } from './inputs.js';
-import { findImages, type ImageLocation, objectsIn } from './locations.js';
-import type { PathSegment } from './paths.js';
-import { hasDigest, isExempt, type ObjectMeta, objectMatches } from './policy.js';
+import { codeOf, reasonOf, resolveEach } from './resolve.js';
 import type { Rules } from './rules.js';
+import { byFileAndLine, type FileSite, formatSite, type ImageSite, walkSites } from './sites.js';
 import { editableAt, editFile, type PlannedSplice, planEdit } from './yaml-edit.js';
 
 export interface PinOptions {
@@ -31,16 +29,9 @@ export interface PinOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Where an image was found. */
-export interface PinSite {
-  file: string;
-  line: number;
-  column: number;
-  document: number;
-  object: ObjectMeta;
-  fieldPath: string;
+/** Where an image was found (pin only looks at string values). */
+export interface PinSite extends ImageSite {
   image: string;
-  objectPath: PathSegment[];
 }
 
 /** One value rewritten. */
@@ -51,22 +42,13 @@ export interface PinChange extends PinSite {
   shared: boolean;
 }
 
-/** Something left alone, with why (not an error). */
-export interface PinNote {
-  file: string;
-  /** Path of the object from the document root (`['items', 2]` in a List). */
-  objectPath?: PathSegment[];
-  line: number;
-  image: string;
+/** Something left alone, with why (not an error). A value that is not a string is given as text. */
+export interface PinNote extends PinSite {
   reason: string;
 }
 
 /** A failure: nothing is written when there is any. */
-export interface PinFailure {
-  file: string;
-  objectPath?: PathSegment[];
-  line: number;
-  image: string;
+export interface PinFailure extends PinSite {
   reason: string;
   code: ErrorCode | 'UNKNOWN';
 }
@@ -95,76 +77,43 @@ export interface PinResult {
 
 const TEMPLATED = /\{\{|\$\{|\$\(/;
 
-interface Candidate {
+interface Candidate extends FileSite {
   site: PinSite;
   ref: Reference;
+  /** What identifies one resolution: the canonical reference and the platform. */
   key: string;
-  file: ParsedFile;
-  location: ImageLocation;
 }
 
 /** Pin already-read files. Throws `YAML_INVALID` (listing every bad file) before resolving anything. */
 export async function pinFiles(inputs: readonly InputFile[], options: PinOptions): Promise<PinResult> {
-  const { rules } = options;
-  const parsed: ParsedFile[] = [];
-  const yamlErrors: ImgdigestError[] = [];
-  for (const f of inputs) {
-    try {
-      parsed.push(parseFile(f.path, f.text));
-    } catch (e) {
-      if (isImgdigestError(e)) yamlErrors.push(e);
-      else throw e;
-    }
-  }
-  if (yamlErrors.length > 0) throw combine(yamlErrors);
-
+  const { rules, resolver, concurrency, signal, onProgress } = options;
+  const parsed = parseFiles(inputs);
   const notes: PinNote[] = [];
   const failures: PinFailure[] = [];
-  const candidates: Candidate[] = [];
-  for (const file of parsed) {
-    for (const d of file.docs) {
-      for (const obj of objectsIn(d.value)) {
-        if (!objectMatches(obj.meta, rules)) continue;
-        for (const location of findImages(obj, rules.imageLocations)) {
-          const { line, column } = positionAt(file, d.doc, location.path);
-          const image = String(location.image);
-          const where = { file: file.path, line, image, objectPath: obj.path };
-          if (typeof location.image !== 'string') {
-            notes.push({ ...where, reason: 'not a string, left alone' });
-            continue;
-          }
-          if (hasDigest(image) || isExempt(image, rules.exemptImages)) continue;
-          if (TEMPLATED.test(image)) {
-            notes.push({ ...where, reason: 'not a literal reference (template or variable), left alone' });
-            continue;
-          }
-          const editable = editableAt(d.doc, location.path);
-          if ('refused' in editable) {
-            notes.push({ ...where, reason: editable.refused });
-            continue;
-          }
-          let ref: Reference;
-          try {
-            ref = parseReference(image);
-          } catch (e) {
-            failures.push({ ...where, reason: messageOf(e), code: codeOf(e) });
-            continue;
-          }
-          const site: PinSite = {
-            ...where,
-            column,
-            document: d.index,
-            object: obj.meta,
-            fieldPath: location.fieldPath,
-          };
-          const key = `${ref.canonical}|${rules.platform ?? ''}`;
-          candidates.push({ site, ref, key, file, location });
-        }
-      }
+  const candidates = candidatesOf(parsed, rules, notes, failures);
+
+  // Each unique reference is resolved once, for every candidate that names it.
+  const groups = new Map<string, Candidate[]>();
+  for (const c of candidates) groups.set(c.key, [...(groups.get(c.key) ?? []), c]);
+  const answers = await resolveEach(new Map([...groups].map(([key, group]) => [key, group[0]!.ref])), {
+    resolver,
+    concurrency,
+    platform: rules.platform,
+    signal,
+    onProgress,
+  });
+  const resolved = new Map<string, PinResolution>();
+  for (const [key, group] of groups) {
+    const answer = answers.get(key)!;
+    if (answer.status === 'fulfilled') {
+      resolved.set(key, { resolution: answer.value, sites: group.map((c) => c.site) });
+    } else {
+      const reason = reasonOf(answer.reason);
+      for (const c of group) failures.push({ ...c.site, reason, code: codeOf(answer.reason) });
     }
   }
+  failures.sort(byFileAndLine);
 
-  const resolved = await resolveAll(candidates, options, failures);
   const files = parsed.map((f, i) => ({
     path: f.path,
     original: f.text,
@@ -176,22 +125,17 @@ export async function pinFiles(inputs: readonly InputFile[], options: PinOptions
   if (failures.length === 0) {
     const byFile = new Map<ParsedFile, PlannedSplice[]>();
     for (const c of candidates) {
-      const resolution = resolved.get(c.key)!.resolution;
-      const to = pinnedValue(c.site.image, c.ref, resolution.digest, rules.dropTag);
-      const doc = c.file.docs[c.site.document]!.doc;
-      const plan = planEdit(doc, { document: c.site.document, path: c.location.path, value: to });
+      const { digest } = resolved.get(c.key)!.resolution;
+      const to = pinnedValue(c.site.image, c.ref, digest, rules.dropTag);
+      const plan = planEdit(c.doc, { document: c.site.document, path: c.path, value: to });
       if ('refused' in plan) {
-        notes.push({ ...noteBase(c.site), reason: plan.refused });
+        notes.push({ ...c.site, reason: plan.refused });
         continue;
       }
-      const shared = nodeAt(doc, c.location.path)?.shared ?? false;
-      if (shared)
-        notes.push({
-          ...noteBase(c.site),
-          reason: 'reached through an alias or merge key: edited once, at its anchor',
-        });
-      changes.push({ ...c.site, to, digest: resolution.digest, shared });
-      byFile.set(c.file, [...(byFile.get(c.file) ?? []), plan]);
+      const shared = nodeAt(c.doc, c.path)?.shared ?? false;
+      if (shared) notes.push({ ...c.site, reason: SHARED_NOTE });
+      changes.push({ ...c.site, to, digest, shared });
+      byFile.set(c.source, [...(byFile.get(c.source) ?? []), plan]);
     }
     for (const [file, splices] of byFile) {
       const out = files[parsed.indexOf(file)]!;
@@ -199,44 +143,48 @@ export async function pinFiles(inputs: readonly InputFile[], options: PinOptions
       out.changed = out.text !== out.original;
     }
   }
-  const byPlace = (a: { file: string; line: number }, b: { file: string; line: number }) =>
-    a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1;
-  changes.sort(byPlace);
-  notes.sort(byPlace);
+  changes.sort(byFileAndLine);
+  notes.sort(byFileAndLine);
   return { files, changes, notes, failures, resolutions: [...resolved.values()] };
 }
 
-async function resolveAll(
-  candidates: readonly Candidate[],
-  options: PinOptions,
+const SHARED_NOTE = 'reached through an alias or merge key: edited once, at its anchor';
+
+/**
+ * The sites pin will resolve and edit, in walk order; what it leaves alone goes to `notes`
+ * (not a string, templated, not editable), what is not a reference to `failures`.
+ */
+function candidatesOf(
+  parsed: readonly ParsedFile[],
+  rules: Rules,
+  notes: PinNote[],
   failures: PinFailure[],
-): Promise<Map<string, PinResolution>> {
-  const groups = new Map<string, Candidate[]>();
-  for (const c of candidates) groups.set(c.key, [...(groups.get(c.key) ?? []), c]);
-  const limit = pLimit(options.concurrency ?? 8);
-  const out = new Map<string, PinResolution>();
-  let done = 0;
-  await Promise.all(
-    [...groups].map(([key, group]) =>
-      limit(async () => {
-        const first = group[0]!;
-        try {
-          const resolveOptions: { platform?: string; signal?: AbortSignal } = {};
-          if (options.rules.platform) resolveOptions.platform = options.rules.platform;
-          if (options.signal) resolveOptions.signal = options.signal;
-          const resolution = await options.resolver.resolve(first.ref, resolveOptions);
-          out.set(key, { resolution, sites: group.map((c) => c.site) });
-        } catch (e) {
-          for (const c of group)
-            failures.push({ ...noteBase(c.site), reason: messageOf(e), code: codeOf(e) });
-        } finally {
-          options.onProgress?.(++done, groups.size);
-        }
-      }),
-    ),
-  );
-  failures.sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1));
-  return out;
+): Candidate[] {
+  const candidates: Candidate[] = [];
+  for (const found of walkSites(parsed, rules)) {
+    const site: PinSite = { ...found.site, image: String(found.site.image) };
+    if (typeof found.site.image !== 'string') {
+      notes.push({ ...site, reason: 'not a string, left alone' });
+      continue;
+    }
+    if (!isViolation(site, rules)) continue;
+    if (TEMPLATED.test(site.image)) {
+      notes.push({ ...site, reason: 'not a literal reference (template or variable), left alone' });
+      continue;
+    }
+    const editable = editableAt(found.doc, found.path);
+    if ('refused' in editable) {
+      notes.push({ ...site, reason: editable.refused });
+      continue;
+    }
+    try {
+      const ref = parseReference(site.image);
+      candidates.push({ ...found, site, ref, key: `${ref.canonical}|${rules.platform ?? ''}` });
+    } catch (e) {
+      failures.push({ ...site, reason: reasonOf(e), code: codeOf(e) });
+    }
+  }
+  return candidates;
 }
 
 /**
@@ -250,21 +198,9 @@ export function pinnedValue(original: string, ref: Reference, digest: string, dr
   return `${original}@${digest}`;
 }
 
-function noteBase(site: PinSite): { file: string; line: number; image: string; objectPath: PathSegment[] } {
-  return { file: site.file, line: site.line, image: site.image, objectPath: site.objectPath };
-}
-
-function messageOf(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
-}
-
-function codeOf(e: unknown): ErrorCode | 'UNKNOWN' {
-  return isImgdigestError(e) ? e.code : 'UNKNOWN';
-}
-
 /** `file:line: image: reason`, one per failure. */
 export function formatFailure(f: PinFailure | PinNote): string {
-  return `${f.file}:${f.line}: ${f.image}: ${f.reason}`;
+  return `${formatSite(f, 'file:line')}: ${f.image}: ${f.reason}`;
 }
 
 /**

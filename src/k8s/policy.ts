@@ -12,6 +12,7 @@
  * @see https://github.com/opencontainers/image-spec/blob/main/descriptor.md#digests
  */
 import type { ImageField, ImageLocation } from './locations.js';
+import type { ObjectMeta } from './objects.js';
 
 /** The OCI digest grammar anchored at the end of a reference (RE2 and JS compatible). */
 export const DIGEST_SUFFIX_PATTERN = '@[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$';
@@ -73,16 +74,19 @@ const NOUN: Record<ImageField, string> = {
   custom: 'field',
 };
 
+/** What the messages need of an image field: an `ImageLocation` or an `ImageSite`. */
+export type ImageFieldOf = Pick<ImageLocation, 'field' | 'fieldPath' | 'name' | 'image'>;
+
 /**
  * `container <NAME> uses an image without a digest <IMAGE>` (Gatekeeper's wording); volumes say
  * `volume <NAME>`, custom paths `field <PATH>`.
  */
-export function violationMessage(location: ImageLocation): string {
+export function violationMessage(location: ImageFieldOf): string {
   return `${describeLocation(location)} uses an image without a digest ${String(location.image)}`;
 }
 
 /** `container app`, `initContainer migrate`, `volume data`, `field spec.x.image`. */
-export function describeLocation(location: ImageLocation): string {
+export function describeLocation(location: ImageFieldOf): string {
   const who = location.field === 'custom' ? location.fieldPath : (location.name ?? '<unnamed>');
   return `${NOUN[location.field]} ${who}`;
 }
@@ -102,32 +106,6 @@ export interface ObjectMatch {
   excludedNamespaces: readonly string[];
   /** The namespace assumed for objects that name none (what `kubectl apply` without `-n` uses). */
   defaultNamespace: string;
-}
-
-/** The identity of an object, for matching and for messages. */
-export interface ObjectMeta {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  namespace: string | undefined;
-}
-
-/** Read apiVersion, kind, name and namespace; undefined when it is not a Kubernetes object. */
-export function objectMeta(value: unknown): ObjectMeta | undefined {
-  if (!isRecord(value)) return undefined;
-  const { apiVersion, kind, metadata } = value;
-  if (typeof apiVersion !== 'string' || typeof kind !== 'string' || apiVersion === '' || kind === '') {
-    return undefined;
-  }
-  const meta = isRecord(metadata) ? metadata : {};
-  const name =
-    typeof meta.name === 'string'
-      ? meta.name
-      : typeof meta.generateName === 'string'
-        ? meta.generateName
-        : '';
-  const namespace = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : undefined;
-  return { apiVersion, kind, name, namespace };
 }
 
 /** The API group of an apiVersion: `apps/v1` -> `apps`, `v1` -> `` (core). */
@@ -167,8 +145,4 @@ export function parseKindSelector(text: string): KindMatch {
   if (slash === -1) return { apiGroups: ['*'], kinds: [text] };
   const group = text.slice(0, slash);
   return { apiGroups: [group === 'core' ? '' : group], kinds: [text.slice(slash + 1)] };
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

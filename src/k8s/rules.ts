@@ -20,6 +20,7 @@
  * platform: linux/amd64                # pin the child manifest instead of the index
  * dropTag: false                       # write repo@digest instead of repo:tag@digest
  * failurePolicy: Ignore                # webhook: Fail or Ignore
+ * webhook: {enforcement: warn}         # the webhook's own settings (src/webhook/settings.ts)
  * ```
  * YAML or JSON. Every problem is a `CONFIG_INVALID` error naming file:line:column and the field.
  */
@@ -28,13 +29,9 @@ import { isNode, LineCounter, parseDocument } from 'yaml';
 import { ImgdigestError } from '../core/errors.js';
 import { parsePlatform } from '../core/platform.js';
 import type { ImageLocationRule } from './locations.js';
+import { isRecord } from './objects.js';
 import { compilePath, type PathSegment } from './paths.js';
-import { isRecord, type KindMatch, type ObjectMatch, parseKindSelector } from './policy.js';
-import {
-  defaultWebhookSettings,
-  type WebhookSettings,
-  webhookSettingsFromValue,
-} from './webhook-settings.js';
+import { type KindMatch, type ObjectMatch, parseKindSelector } from './policy.js';
 
 export const RULES_API_VERSION = 'imgdigest.dev/v1alpha1';
 export const RULES_KIND = 'ImageDigestRules';
@@ -50,8 +47,6 @@ export interface Rules extends ObjectMatch {
   platform?: string;
   dropTag: boolean;
   failurePolicy: 'Fail' | 'Ignore';
-  /** The `webhook:` section (defaults when absent; `failureMode` follows `failurePolicy`). */
-  webhook: WebhookSettings;
 }
 
 /** The rules with nothing configured: every kind, every namespace, no exemptions. */
@@ -65,12 +60,24 @@ export function defaultRules(): Rules {
     imageLocations: [],
     dropTag: false,
     failurePolicy: 'Fail',
-    webhook: defaultWebhookSettings('Fail'),
   };
 }
 
 /** Where a field sits, for error messages (`rules.yaml:4:3`). */
 type Locate = (path: PathSegment[]) => string;
+
+/**
+ * A rules file as read: its rules, and the section a later layer owns, as written, with where
+ * each field sits so that layer names file:line:column too. The webhook reads `webhook` (see
+ * src/webhook/settings.ts); this module only knows that the key belongs to the file.
+ */
+export interface RulesFile {
+  rules: Rules;
+  /** The `webhook:` section as written (undefined when absent). */
+  webhook: unknown;
+  /** Where a field sits (`rules.yaml:4:3`), for messages about that section. */
+  locate: Locate;
+}
 
 class Reader {
   constructor(
@@ -156,7 +163,6 @@ export function rulesFromValue(value: unknown, source: string, locate?: Locate):
     }
     rules.failurePolicy = value.failurePolicy;
   }
-  rules.webhook = webhookSettingsFromValue(value.webhook, rules.failurePolicy, locate ?? (() => source));
   return rules;
 }
 
@@ -210,6 +216,11 @@ function readLocation(r: Reader, value: unknown, at: PathSegment[]): ImageLocati
 
 /** Parse a rules file's text (YAML or JSON). */
 export function parseRules(text: string, source: string): Rules {
+  return parseRulesFile(text, source).rules;
+}
+
+/** Parse a rules file's text (YAML or JSON), keeping the `webhook:` section for the webhook. */
+export function parseRulesFile(text: string, source: string): RulesFile {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const first = doc.errors[0];
@@ -234,11 +245,18 @@ export function parseRules(text: string, source: string): Rules {
     return source;
   };
   // An empty file is the default rules.
-  return rulesFromValue(doc.toJS({ maxAliasCount: 100 }) ?? {}, source, locate);
+  const value: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  const rules = rulesFromValue(value, source, locate);
+  return { rules, webhook: isRecord(value) ? value.webhook : undefined, locate };
 }
 
 /** Read and parse a rules file. */
 export async function loadRules(file: string): Promise<Rules> {
+  return (await loadRulesFile(file)).rules;
+}
+
+/** Read and parse a rules file, keeping the `webhook:` section for the webhook. */
+export async function loadRulesFile(file: string): Promise<RulesFile> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -247,7 +265,7 @@ export async function loadRules(file: string): Promise<Rules> {
       cause: e,
     });
   }
-  return parseRules(text, file);
+  return parseRulesFile(text, file);
 }
 
 /** Combine two rule sets: lists are concatenated, scalars set in `over` win. */
@@ -263,7 +281,6 @@ export function mergeRules(base: Rules, over: Rules): Rules {
     imageLocations: [...base.imageLocations, ...over.imageLocations],
     dropTag: base.dropTag || over.dropTag,
     failurePolicy: over.failurePolicy !== defaults.failurePolicy ? over.failurePolicy : base.failurePolicy,
-    webhook: over.webhook,
   };
   const platform = over.platform ?? base.platform;
   if (platform) merged.platform = platform;

@@ -5,6 +5,7 @@
  * @see https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html
  */
 import { type Finding, RULE_ID } from './check.js';
+import { describeObject } from './objects.js';
 
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
 
@@ -38,7 +39,7 @@ export function toSarif(findings: readonly Finding[], toolVersion: string): Reco
           ruleId: RULE_ID,
           ruleIndex: 0,
           level: 'error',
-          message: { text: `${f.object.kind} ${f.object.namespace ?? '-'}/${f.object.name}: ${f.message}` },
+          message: { text: `${describeObject(f.object)}: ${f.message}` },
           locations: [
             {
               physicalLocation: {

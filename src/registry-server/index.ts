@@ -16,17 +16,19 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ImgdigestError } from '../core/errors.js';
 import { type Authenticator, loadHtpasswd } from './auth.js';
+import { loadDemoImages } from './demo.js';
 import { FsStorage } from './fs-storage.js';
-import { type LoadedImage, loadLayout } from './load.js';
+import { type LoadedImage, loadImageSet, loadLayout } from './load.js';
 import { Registry } from './registry.js';
 import { type RegistryLogger, silentLogger } from './route-context.js';
 import { createRegistryHandler } from './server.js';
 import { MemoryStorage, type Storage } from './storage.js';
 import { UploadManager } from './uploads.js';
 
+export type { LoadedImage } from './load.js';
 export type { RegistryLogger } from './route-context.js';
 export type { ManifestMeta, Storage, UploadTarget } from './storage.js';
-export { FsStorage, MemoryStorage, Registry };
+export { FsStorage, loadDemoImages, loadImageSet, MemoryStorage, Registry };
 
 export interface StartRegistryOptions {
   /** `host:port` to listen on; default `127.0.0.1:5000`. Port 0 picks a free port. */
@@ -43,6 +45,8 @@ export interface StartRegistryOptions {
   allowAnonymous?: boolean;
   /** OCI layouts to serve, each `oci:DIR` (see `load.ts` for the naming rule). */
   load?: string[];
+  /** Load the demo images (`sample/app`, `sample/worker`; see `demo.ts`) before listening. */
+  demo?: boolean;
   logger?: RegistryLogger;
   /** Log every request (method, path, status, time) at `info` on the logger. */
   accessLog?: boolean;
@@ -60,7 +64,7 @@ export interface RunningRegistry {
   readonly port: number;
   /** The storage folder, or `memory`. */
   readonly root: string;
-  /** What `--load` put in. */
+  /** What `demo` and `load` put in (demo images first). */
   readonly loaded: LoadedImage[];
   readonly registry: Registry;
   readonly server: Server;
@@ -117,7 +121,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     (options.memory ? new MemoryStorage() : new FsStorage(options.root ?? defaultRoot(options.env)));
   await storage.init();
   const registry = new Registry(storage);
-  const loaded: LoadedImage[] = [];
+  const loaded: LoadedImage[] = options.demo ? await loadDemoImages(registry) : [];
   for (const spec of options.load ?? []) loaded.push(...(await loadLayout(registry, spec)));
 
   const uploads = new UploadManager(registry);

@@ -97,3 +97,34 @@ describe('--load oci:DIR', () => {
     });
   });
 });
+
+describe('demo images (registry serve --demo)', () => {
+  it('serves the sample builder bytes: 1.0 and latest one index, 1.1 another, single, worker:2', async () => {
+    const app = await buildSampleImages('app');
+    const next = await buildSampleImages('app', { version: '1.1' });
+    const worker = await buildSampleImages('worker');
+    const reg = await startRegistry({ addr: '127.0.0.1:0', memory: true, demo: true });
+    try {
+      expect(reg.loaded.map((i) => `${i.repository}:${i.tag}@${i.digest}`)).toEqual([
+        `sample/app:1.0@${app.index.digest}`,
+        `sample/app:1.1@${next.index.digest}`,
+        `sample/app:latest@${app.index.digest}`,
+        `sample/app:single@${app.single.manifest.digest}`,
+        `sample/worker:2@${worker.single.manifest.digest}`,
+      ]);
+      expect(next.index.digest).not.toBe(app.index.digest);
+      const index = await call(reg.url, 'GET', '/v2/sample/app/manifests/1.1');
+      expect(Buffer.from(next.index.bytes).equals(index.body)).toBe(true);
+      // Layers of every platform image came along; the two versions share their files.
+      const layer = next.images[2]!.layers[1]!;
+      expect(layer.digest).toBe(app.images[2]!.layers[1]!.digest);
+      const blob = await call(reg.url, 'GET', `/v2/sample/app/blobs/${layer.digest}`);
+      expect(Buffer.from(layer.bytes).equals(blob.body)).toBe(true);
+      expect((await call(reg.url, 'GET', '/v2/_catalog')).json()).toEqual({
+        repositories: ['sample/app', 'sample/worker'],
+      });
+    } finally {
+      await reg.close();
+    }
+  });
+});

@@ -15,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import type { ImageSet } from '../builder/image-set.js';
 import type { Digest } from '../core/digest.js';
 import { ImgdigestError } from '../core/errors.js';
 import type { Descriptor } from '../core/manifest.js';
@@ -134,4 +135,36 @@ class LayoutLoader {
     }
     await this.registry.linkBlob(repo, descriptor.digest);
   }
+}
+
+/**
+ * Put an in-memory {@link ImageSet} (see `builder/`) into repository `repository` through the
+ * registry's own storage, as a push would leave it: blobs linked, manifests children first, then
+ * the tags. Needs no HTTP, so it works whatever auth or TLS the server uses.
+ */
+export async function loadImageSet(
+  registry: Registry,
+  repository: string,
+  set: ImageSet,
+): Promise<LoadedImage[]> {
+  const repo = checkName(repository);
+  for (const [digest, bytes] of set.blobs) {
+    await registry.storage.putBlobBytes(digest, bytes);
+    await registry.linkBlob(repo, digest);
+  }
+  for (const m of set.manifests) {
+    await registry.putManifest(repo, { digest: m.digest, tags: [] }, Buffer.from(m.bytes), m.mediaType);
+  }
+  const loaded: LoadedImage[] = [];
+  for (const [tag, digest] of Object.entries(set.tags)) {
+    const m = set.manifests.find((x) => x.digest === digest);
+    if (!m)
+      throw new ImgdigestError(
+        'INPUT_INVALID',
+        `tag "${tag}" points at ${digest}, which the set does not hold`,
+      );
+    await registry.putManifest(repo, { digest, tags: [tag] }, Buffer.from(m.bytes), m.mediaType);
+    loaded.push({ repository: repo, tag, digest });
+  }
+  return loaded;
 }

@@ -29,18 +29,12 @@ import { setMaxListeners } from 'node:events';
 import { ImgdigestError, isImgdigestError } from '../core/errors.js';
 import { parseReference, type Reference } from '../core/reference.js';
 import { isViolation, RULE_ID } from '../k8s/check.js';
-import { findImages, type ImageLocation, type KubeObject } from '../k8s/locations.js';
+import type { KubeObject } from '../k8s/locations.js';
+import { isRecord, objectMeta } from '../k8s/objects.js';
 import { pinnedValue } from '../k8s/pin.js';
-import {
-  describeLocation,
-  hasDigest,
-  isExempt,
-  isRecord,
-  objectMatches,
-  objectMeta,
-  violationMessage,
-} from '../k8s/policy.js';
+import { describeLocation, objectMatches, violationMessage } from '../k8s/policy.js';
 import type { Rules } from '../k8s/rules.js';
+import { type FoundSite, type ImageSite, objectSites } from '../k8s/sites.js';
 import type { Resolution, Resolver } from '../resolver/types.js';
 import type { WebhookSettings } from './config.js';
 import { encodePatch, type PatchOperation, replaceAt } from './patch.js';
@@ -141,15 +135,20 @@ function admissible(request: AdmissionRequest, rules: Rules): KubeObject | strin
 }
 
 /** Identifies "the same image field" across object and oldObject: container/volume name and field. */
-function fieldKey(l: ImageLocation): string {
-  return `${l.field}\0${l.name ?? l.fieldPath}`;
+function fieldKey(site: ImageSite): string {
+  return `${site.field}\0${site.name ?? site.fieldPath}`;
+}
+
+/** The image sites of the object under review (a site's `file` names the request field). */
+function sitesOf(subject: KubeObject, rules: Rules, field: 'object' | 'oldObject'): FoundSite[] {
+  return objectSites(subject, rules, { file: field });
 }
 
 function oldImages(request: AdmissionRequest, rules: Rules): Map<string, unknown> | undefined {
   if (request.operation !== 'UPDATE') return undefined;
   const old = subjectOf(request, request.oldObject);
   if (!old) return undefined;
-  return new Map(findImages(old, rules.imageLocations).map((l) => [fieldKey(l), l.image]));
+  return new Map(sitesOf(old, rules, 'oldObject').map(({ site }) => [fieldKey(site), site.image]));
 }
 
 /** Validate: the digest rule with the configured enforcement. */
@@ -157,10 +156,12 @@ export function validate(request: AdmissionRequest, deps: AdmissionDeps): Decisi
   const { rules, settings } = deps;
   const subject = admissible(request, rules);
   if (typeof subject === 'string') return skipped(request.uid, subject);
-  let found = findImages(subject, rules.imageLocations).filter((l) => isViolation(l, rules));
+  let found = sitesOf(subject, rules, 'object')
+    .map(({ site }) => site)
+    .filter((site) => isViolation(site, rules));
   if (found.length > 0 && settings.allowExistingViolations) {
     const before = oldImages(request, rules);
-    if (before) found = found.filter((l) => before.get(fieldKey(l)) !== l.image);
+    if (before) found = found.filter((site) => before.get(fieldKey(site)) !== site.image);
   }
   const decision: Decision = {
     response: { uid: request.uid, allowed: true },
@@ -170,7 +171,7 @@ export function validate(request: AdmissionRequest, deps: AdmissionDeps): Decisi
     errors: [],
   };
   if (found.length === 0) return decision;
-  const messages = found.map(violationMessage);
+  const messages = found.map((site) => violationMessage(site));
   if (settings.enforcement === 'deny') {
     decision.verdict = 'denied';
     decision.response = {
@@ -192,8 +193,7 @@ export function validate(request: AdmissionRequest, deps: AdmissionDeps): Decisi
   return decision;
 }
 
-interface Candidate {
-  location: ImageLocation;
+interface Candidate extends FoundSite {
   image: string;
   ref: Reference;
 }
@@ -257,14 +257,14 @@ export async function mutate(
   const before = oldImages(request, rules);
   const candidates: Candidate[] = [];
   const failures: string[] = [];
-  for (const location of findImages(subject, rules.imageLocations)) {
-    const image = location.image;
-    if (typeof image !== 'string' || hasDigest(image) || isExempt(image, rules.exemptImages)) continue;
-    if (before?.get(fieldKey(location)) === image) continue;
+  for (const { site, path } of sitesOf(subject, rules, 'object')) {
+    const image = site.image;
+    if (typeof image !== 'string' || !isViolation(site, rules)) continue;
+    if (before?.get(fieldKey(site)) === image) continue;
     try {
-      candidates.push({ location, image, ref: parseReference(image) });
+      candidates.push({ site, path, image, ref: parseReference(image) });
     } catch (e) {
-      failures.push(`${describeLocation(location)} ${image}: ${messageOf(e)}`);
+      failures.push(`${describeLocation(site)} ${image}: ${messageOf(e)}`);
     }
   }
   const decision: Decision = {
@@ -296,11 +296,9 @@ export async function mutate(
     results.forEach((r, i) => {
       const c = candidates[i]!;
       if (r.status === 'fulfilled') {
-        operations.push(
-          replaceAt(c.location.path, pinnedValue(c.image, c.ref, r.value.digest, rules.dropTag)),
-        );
+        operations.push(replaceAt(c.path, pinnedValue(c.image, c.ref, r.value.digest, rules.dropTag)));
       } else {
-        failures.push(`${describeLocation(c.location)} ${c.image}: ${messageOf(r.reason)}`);
+        failures.push(`${describeLocation(c.site)} ${c.image}: ${messageOf(r.reason)}`);
       }
     });
   }

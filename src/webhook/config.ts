@@ -1,11 +1,11 @@
 /**
  * @module webhook/config
  * The webhook's configuration is the shared rules file (src/k8s/rules.ts, the same one `check`,
- * `pin` and `krm` read), whose `webhook:` section (src/k8s/webhook-settings.ts) holds the settings
- * only the admission webhook uses.
+ * `pin` and `krm` read), whose `webhook:` section (./settings.ts) holds the settings only the
+ * admission webhook uses.
  */
-import { defaultRules, loadRules, parseRules, type Rules } from '../k8s/rules.js';
-import type { WebhookSettings } from '../k8s/webhook-settings.js';
+import { defaultRules, loadRulesFile, parseRulesFile, type Rules, type RulesFile } from '../k8s/rules.js';
+import { defaultWebhookSettings, type WebhookSettings, webhookSettingsOf } from './settings.js';
 
 export {
   DEFAULT_BUDGET_MS,
@@ -15,7 +15,8 @@ export {
   MAX_BUDGET_MS,
   type WebhookSettings,
   webhookSettingsFromValue,
-} from '../k8s/webhook-settings.js';
+  webhookSettingsOf,
+} from './settings.js';
 
 export interface WebhookConfig {
   rules: Rules;
@@ -27,17 +28,19 @@ export interface WebhookConfig {
 /** The whole configuration with nothing configured. */
 export function defaultWebhookConfig(): WebhookConfig {
   const rules = defaultRules();
-  return { rules, webhook: rules.webhook, source: 'defaults' };
+  return { rules, webhook: defaultWebhookSettings(rules.failurePolicy), source: 'defaults' };
+}
+
+function configOf(file: RulesFile, source: string): WebhookConfig {
+  return { rules: file.rules, webhook: webhookSettingsOf(file), source };
 }
 
 /** Parse a configuration file's text (YAML or JSON): the rules with their `webhook:` section. */
 export function parseWebhookConfig(text: string, source: string): WebhookConfig {
-  const rules = parseRules(text, source);
-  return { rules, webhook: rules.webhook, source };
+  return configOf(parseRulesFile(text, source), source);
 }
 
 /** Read and parse a configuration file. */
 export async function loadWebhookConfig(file: string): Promise<WebhookConfig> {
-  const rules = await loadRules(file);
-  return { rules, webhook: rules.webhook, source: file };
+  return configOf(await loadRulesFile(file), file);
 }

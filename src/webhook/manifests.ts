@@ -2,7 +2,8 @@
  * @module webhook/manifests
  * Everything needed to run the webhook in a cluster, as plain objects and as one YAML stream:
  * Namespace, ServiceAccount, the rules ConfigMap, Deployment, Service, PodDisruptionBudget and the
- * Validating/Mutating WebhookConfigurations.
+ * Validating/Mutating WebhookConfigurations; optionally cert-manager's Issuers and Certificates
+ * (cert-manager.ts) and a NetworkPolicy (network-policy.ts). deploy/ is generated from this.
  *
  * The choices follow the Kubernetes webhook good practices (k8s-pinning.md section 6): two
  * replicas spread over nodes and zones behind a PDB; `sideEffects: None`, `matchPolicy:
@@ -13,7 +14,12 @@
  * injected by later webhooks are pinned too; `pods/ephemeralcontainers` listed explicitly because
  * a rule's `pods` never matches subresources.
  */
-import { stringify } from 'yaml';
+import { Document } from 'yaml';
+import { ImgdigestError, isImgdigestError } from '../core/errors.js';
+import { parseReference } from '../core/reference.js';
+import type { Resolver } from '../resolver/types.js';
+import { certManagerObjects, injectCaAnnotation } from './cert-manager.js';
+import { networkPolicy, networkPolicyComment } from './network-policy.js';
 
 export type WebhookMode = 'validate' | 'mutate' | 'both';
 
@@ -39,6 +45,12 @@ export interface ManifestOptions {
   tls?: { cert: string; key: string };
   /** Mount this existing `kubernetes.io/dockerconfigjson` Secret for private registries. */
   dockerConfigSecret?: string;
+  /** Let cert-manager issue the serving certificate and inject caBundle (no `caBundle`, no `tls`). */
+  certManager?: boolean;
+  /** Add a NetworkPolicy: webhook port from anywhere, metrics port from `metricsNamespace` only. */
+  networkPolicy?: boolean;
+  /** The namespace allowed to scrape /metrics under `networkPolicy` (default `monitoring`). */
+  metricsNamespace?: string;
 }
 
 /** The webhooks' name; the API server records our audit annotations as `imgdigest.dev/<key>`. */
@@ -94,6 +106,12 @@ export function webhookManifests(options: ManifestOptions): Obj[] {
   };
   const selector = { 'app.kubernetes.io/name': name };
   const meta = (n: string, extra: Obj = {}) => ({ name: n, namespace, labels, ...extra });
+  if (options.certManager && (options.caBundle || options.tls)) {
+    throw new ImgdigestError(
+      'USAGE',
+      'cert-manager issues the certificate and injects caBundle: give no CA or TLS pair',
+    );
+  }
   const objects: Obj[] = [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels } },
     {
@@ -119,6 +137,9 @@ export function webhookManifests(options: ManifestOptions): Obj[] {
       stringData: { 'tls.crt': options.tls.cert, 'tls.key': options.tls.key },
     });
   }
+  if (options.certManager) {
+    objects.push(...certManagerObjects({ namespace, name, secretName: `${name}-tls`, labels }));
+  }
   objects.push(deployment(options, name, meta(name), labels, selector));
   objects.push({
     apiVersion: 'v1',
@@ -139,6 +160,12 @@ export function webhookManifests(options: ManifestOptions): Obj[] {
     metadata: meta(name),
     spec: { minAvailable: 1, selector: { matchLabels: selector } },
   });
+  if (options.networkPolicy) {
+    const metricsNamespace = options.metricsNamespace ?? 'monitoring';
+    const policy = networkPolicy({ namespace, name, labels, selector, metricsNamespace });
+    COMMENTS.set(policy, networkPolicyComment(metricsNamespace));
+    objects.push(policy);
+  }
   if (mode !== 'mutate') objects.push(webhookConfiguration('validate', options, name, namespace, labels));
   if (mode !== 'validate') objects.push(webhookConfiguration('mutate', options, name, namespace, labels));
   return objects;
@@ -264,7 +291,7 @@ function webhookConfiguration(
   const clientConfig: Obj = { service: { name, namespace, path: `/${kind}`, port: 443 } };
   if (options.caBundle) clientConfig.caBundle = options.caBundle;
   const webhook: Obj = {
-    name: WEBHOOK_NAME,
+    name: kind === 'mutate' ? 'pin.imgdigest.dev' : 'validate.imgdigest.dev',
     clientConfig,
     rules: WEBHOOK_RULES,
     failurePolicy: options.failurePolicy ?? 'Fail',
@@ -280,16 +307,49 @@ function webhookConfiguration(
     },
   };
   if (kind === 'mutate') webhook.reinvocationPolicy = 'IfNeeded';
+  const metadata: Obj = { name, labels };
+  if (options.certManager) metadata.annotations = injectCaAnnotation({ namespace, name });
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: kind === 'mutate' ? 'MutatingWebhookConfiguration' : 'ValidatingWebhookConfiguration',
-    metadata: { name, labels },
+    metadata,
     webhooks: [webhook],
   };
+}
+
+/** Comments printed above some objects (why a choice was made), kept out of the objects themselves. */
+const COMMENTS = new WeakMap<Obj, string>();
+
+/**
+ * One object as YAML, with its comment if it has one, long strings never folded, and objects used
+ * twice (the labels) written out twice rather than as YAML anchors and aliases.
+ */
+export function renderObject(object: Obj): string {
+  const doc = new Document(object, { aliasDuplicateObjects: false });
+  const comment = COMMENTS.get(object);
+  if (comment) doc.commentBefore = comment;
+  return doc.toString({ lineWidth: 0 });
 }
 
 /** One YAML stream (`---` between documents), long strings never folded. */
 export function renderManifests(objects: readonly Obj[]): string {
   const header = '# imgdigest admission webhook: generated by `imgdigest webhook manifests`\n';
-  return header + objects.map((o) => `---\n${stringify(o, { lineWidth: 0 })}`).join('');
+  return header + objects.map((o) => `---\n${renderObject(o)}`).join('');
+}
+
+/**
+ * `image` as `name:tag@digest`, the digest from `resolver` (a tag left out means `latest`). An
+ * image that already has a digest is returned as given, without asking anyone. Failures keep
+ * their code (3 for registry trouble, 2 for a malformed reference) and name the image.
+ */
+export async function imageByDigest(image: string, resolver: Resolver): Promise<string> {
+  const reference = parseReference(image);
+  if (reference.digest !== null) return image;
+  try {
+    const { digest } = await resolver.resolve(reference);
+    return (reference.tag === null ? reference.withTag('latest') : reference).withDigest(digest).familiar;
+  } catch (e) {
+    if (!isImgdigestError(e)) throw e;
+    throw new ImgdigestError(e.code, `cannot resolve image ${image}: ${e.message}`, { cause: e });
+  }
 }

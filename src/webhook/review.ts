@@ -9,7 +9,7 @@
  * @see https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#response
  */
 import { ImgdigestError } from '../core/errors.js';
-import { isRecord } from '../k8s/policy.js';
+import { isRecord } from '../k8s/objects.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 export const ADMISSION_KIND = 'AdmissionReview';

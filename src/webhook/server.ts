@@ -1,7 +1,8 @@
 /**
  * @module webhook/server
  * The admission webhook's HTTPS server (Node's own `https`): `POST /validate`, `POST /mutate`,
- * `GET /healthz`, `/readyz`, `/metrics`, optionally `/metrics` on a plain-HTTP port too.
+ * `GET /healthz`, `/readyz`, `/metrics`; with `metricsAddr`, `/metrics` moves to a plain-HTTP port of
+ * its own (so a NetworkPolicy can keep it from the clients of the webhook port).
  *
  * Defensive by construction, because the API server waits on us for every Pod:
  * - every AdmissionReview is answered HTTP 200 with the request's uid; a body that is not one
@@ -62,7 +63,7 @@ export interface WebhookServerOptions {
   configFile?: string;
   /** The configuration when there is no file (default: the defaults). */
   config?: WebhookConfig;
-  /** Also serve `/metrics` over plain HTTP here (`HOST:PORT`). */
+  /** Serve `/metrics` over plain HTTP here (`HOST:PORT`) instead of on the TLS port. */
   metricsAddr?: string;
   /** Registry client options for the resolver (credentials, TLS, timeouts). */
   registry?: RegistryClientOptions;
@@ -232,13 +233,16 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
             ? send(res, 503, 'text/plain', 'shutting down\n')
             : send(res, 200, 'text/plain', 'ok\n');
         case '/metrics':
-          return await serveMetrics(res);
+          // With a metrics port, metrics are served there only: the TLS port is the one open to
+          // the API server (and, portably, to everyone), the metrics port can be restricted.
+          if (!options.metricsAddr) return await serveMetrics(res);
+          return reject(res, 'not_found', 404, `no route ${path} here: metrics are served on --metrics-addr`);
         default:
           return reject(
             res,
             'not_found',
             404,
-            `no route ${path}: use /validate, /mutate, /healthz, /readyz or /metrics`,
+            `no route ${path}: use /validate, /mutate, /healthz, /readyz${options.metricsAddr ? '' : ' or /metrics'}`,
           );
       }
     } catch (e) {

@@ -23,6 +23,7 @@ describe('imgdigest CLI', () => {
       'blob',
       'files',
       'tags',
+      'tag',
       'inspect',
       'check',
       'pin',

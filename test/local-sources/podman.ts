@@ -41,11 +41,12 @@ process.once('exit', () => {
   for (const child of services) child.kill('SIGKILL');
 });
 
-/** Start `podman system service` with isolated storage and wait until `/version` answers. */
-export async function startPodmanService(): Promise<PodmanService> {
-  const dir = await tempDir('podman');
-  const socket = join(dir, 'podman.sock');
-  const global = [
+/**
+ * podman's global options for a private store under `dir` (vfs: no overlay mounts, nothing of
+ * the machine's storage touched). skopeo names the same store `containers-storage:[vfs@ROOT+RUNROOT]`.
+ */
+export function podmanStorageArgs(dir: string): string[] {
+  return [
     '--root',
     join(dir, 'root'),
     '--runroot',
@@ -57,6 +58,13 @@ export async function startPodmanService(): Promise<PodmanService> {
     '--cgroup-manager',
     'cgroupfs',
   ];
+}
+
+/** Start `podman system service` with isolated storage and wait until `/version` answers. */
+export async function startPodmanService(): Promise<PodmanService> {
+  const dir = await tempDir('podman');
+  const socket = join(dir, 'podman.sock');
+  const global = podmanStorageArgs(dir);
   const child: ChildProcess = spawn(
     'podman',
     [...global, 'system', 'service', '--time=0', `unix://${socket}`],

@@ -16,8 +16,8 @@
  * Expected digests are computed here from the exact bytes, with node:crypto, not taken from the
  * builder, so a test that compares against them checks the builder too.
  *
- * {@link storeImageSet} fills the embedded registry through its storage API, for tests of the
- * client against that registry.
+ * The embedded registry is filled through its storage API instead (`loadImageSet` in
+ * `src/registry-server/load.ts`).
  */
 import { execFile } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
@@ -44,8 +44,6 @@ import {
 import type { Digest } from '../../src/core/digest.js';
 import { MediaType } from '../../src/core/media-types.js';
 import { parseReference } from '../../src/core/reference.js';
-import { checkName } from '../../src/registry-server/names.js';
-import type { Registry } from '../../src/registry-server/registry.js';
 import { RegistryClient } from '../../src/sources/registry/index.js';
 import type { Distribution } from './distribution.js';
 import { tempDir } from './tmp.js';
@@ -296,26 +294,6 @@ async function storeInDistribution(
   await put(join(manifests, 'revisions', 'sha256', hex, 'link'), digest);
   await put(join(manifests, 'tags', tag, 'index', 'sha256', hex, 'link'), digest);
   await put(join(manifests, 'tags', tag, 'current', 'link'), digest);
-}
-
-/**
- * Fill the embedded registry (`startRegistry().registry`) with `set` under `repo` through its
- * storage API: blobs stored and linked, manifests children first, then the tags.
- */
-export async function storeImageSet(registry: Registry, repo: string, set: ImageSet): Promise<void> {
-  const name = checkName(repo);
-  for (const [digest, bytes] of set.blobs) {
-    await registry.storage.putBlobBytes(digest, bytes);
-    await registry.linkBlob(name, digest);
-  }
-  for (const m of set.manifests) {
-    await registry.putManifest(name, { digest: m.digest, tags: [] }, Buffer.from(m.bytes), m.mediaType);
-  }
-  for (const [tag, digest] of Object.entries(set.tags)) {
-    const m = set.manifests.find((x) => x.digest === digest);
-    if (!m) throw new Error(`store: tag ${tag} points at ${digest}, not in the set`);
-    await registry.putManifest(name, { digest, tags: [tag] }, Buffer.from(m.bytes), m.mediaType);
-  }
 }
 
 interface SmallImage {

@@ -105,6 +105,7 @@ describe.skipIf(!haveTools('kubectl'))('imgdigest webhook manifests', () => {
       certDir,
       '--image',
       'registry.example.com/imgdigest:0.1.0',
+      '--no-resolve',
     ]);
     expect(result.code).toBe(0);
     yaml = result.stdout;
@@ -199,12 +200,12 @@ describe.skipIf(!haveTools('kubectl'))('imgdigest webhook manifests', () => {
     const caBundle = Buffer.from(await readFile(join(certDir, 'ca.crt'))).toString('base64');
     const validating = byKind('ValidatingWebhookConfiguration').webhooks[0];
     const mutating = byKind('MutatingWebhookConfiguration').webhooks[0];
-    for (const [w, path] of [
-      [validating, '/validate'],
-      [mutating, '/mutate'],
+    for (const [w, path, name] of [
+      [validating, '/validate', 'validate.imgdigest.dev'],
+      [mutating, '/mutate', 'pin.imgdigest.dev'],
     ] as const) {
       expect(w).toMatchObject({
-        name: 'imgdigest.dev',
+        name,
         sideEffects: 'None',
         matchPolicy: 'Equivalent',
         admissionReviewVersions: ['v1'],
@@ -257,12 +258,13 @@ describe.skipIf(!haveTools('kubectl'))('imgdigest webhook manifests', () => {
       'Fail',
       '--namespace',
       'policy',
+      '--no-resolve',
     ]);
     const kinds = parseAllDocuments(only.stdout).map((d) => (d.toJS() as Obj).kind);
     expect(kinds).toContain('ValidatingWebhookConfiguration');
     expect(kinds).not.toContain('MutatingWebhookConfiguration');
     expect(kinds).not.toContain('Secret');
-    expect(only.stderr).toContain('no --ca-bundle or --tls-dir');
+    expect(only.stderr).toContain('no --ca-bundle, --tls-dir or --cert-manager');
     const tight = await runWebhookCli(['webhook', 'manifests', '--timeout-seconds', '5']);
     expect(tight.code).toBe(2);
     expect(tight.stderr).toBe(

@@ -4,7 +4,8 @@
  * offline. `kubectl run --dry-run=client` and `kubectl apply --dry-run=client` ask the server
  * which resources exist (to map a kind to its REST path) even though they create nothing; every
  * other request (GET of an object, OpenAPI) answers 404, which kubectl reads as "not there yet".
- * The resource list is the real one for the kinds the webhook deals with (kubernetes/api).
+ * The resource list is the real one for the kinds the webhook deals with (kubernetes/api) and the
+ * cert-manager CRDs its deployment uses.
  */
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
@@ -39,6 +40,12 @@ const GROUPS: Record<string, Resource[]> = {
     { name: 'cronjobs', kind: 'CronJob', namespaced: true },
   ],
   'policy/v1': [{ name: 'poddisruptionbudgets', kind: 'PodDisruptionBudget', namespaced: true }],
+  'networking.k8s.io/v1': [{ name: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true }],
+  // cert-manager's CRDs, as a cluster with cert-manager installed serves them.
+  'cert-manager.io/v1': [
+    { name: 'issuers', kind: 'Issuer', namespaced: true },
+    { name: 'certificates', kind: 'Certificate', namespaced: true },
+  ],
   'admissionregistration.k8s.io/v1': [
     { name: 'validatingwebhookconfigurations', kind: 'ValidatingWebhookConfiguration', namespaced: false },
     { name: 'mutatingwebhookconfigurations', kind: 'MutatingWebhookConfiguration', namespaced: false },

@@ -287,3 +287,22 @@ describe.skipIf(!haveTools('kubectl'))('webhook server', () => {
     );
   });
 });
+
+describe('webhook server with a metrics port', () => {
+  afterAll(cleanupTempDirs);
+
+  it('serves /metrics on the metrics port only, so the webhook port exposes admissions alone', async () => {
+    const t = await startTestWebhook({ metricsAddr: '127.0.0.1:0' });
+    try {
+      const onTls = await t.get('/metrics');
+      expect(onTls.status).toBe(404);
+      expect(onTls.text).toContain('metrics are served on --metrics-addr');
+      expect((await t.get('/healthz')).status).toBe(200);
+      const res = await fetch(`${t.wh.metricsUrl}/metrics`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('imgdigest_webhook_tls_certificate_expiry_timestamp_seconds');
+    } finally {
+      await t.close();
+    }
+  });
+});

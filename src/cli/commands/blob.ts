@@ -27,8 +27,8 @@ export function registerBlob(program: Command, ctx: CliContext): void {
     'after',
     `
 Examples:
-  $ imgdigest blob localhost:5000/sample/app@sha256:3c9a... -o layer.tar.gz
-  $ imgdigest blob localhost:5000/sample/app@sha256:77aa... | tar -tz`,
+  $ imgdigest blob localhost:5000/sample/app@sha256:430b094dfaaf59e777a6bf23298f9a222937256c94ebc53237fd857f158bcf21 -o layer.tgz
+  $ imgdigest blob localhost:5000/sample/app@sha256:ed0e6b3128404976d64a1a64e17db79d7465606ec4aefb595e3c5b6a7ef200d0 | tar -tz`,
   );
   cmd.action(async (input: string, flags: BlobFlags) => {
     const at = input.lastIndexOf('@');

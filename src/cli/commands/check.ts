@@ -1,98 +1,19 @@
 /**
  * @module cli/commands/check
  * `imgdigest check -f PATH...`: report every image without a digest (exit 1 if any).
- *
- * Also home of the flags every Kubernetes command shares (`-f`, `--rules`, `--exempt-image`,
- * `--kinds`, `--namespaces`, `--exclude-namespaces`), so check, pin, outdated, krm and policy
- * read them the same way.
  */
 import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
-import type { InputProblem } from '../../k8s/inputs.js';
-import type { Rules } from '../../k8s/rules.js';
 import type { CliContext } from '../context.js';
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-export interface RuleOptions {
-  rules?: string;
-  exemptImage?: string[];
-  kinds?: string[];
-  namespaces?: string[];
-  excludeNamespaces?: string[];
-  defaultNamespace?: string;
-  platform?: string;
-  dropTag?: boolean;
-}
-
-export interface FileOptions {
-  filename?: string[];
-}
-
-/** `-f, --filename` (repeatable). */
-export function addFileOptions(cmd: Command): Command {
-  return cmd.option(
-    '-f, --filename <path>',
-    'manifest file or directory (recursive *.yaml, *.yml, *.json), or - for stdin; repeatable',
-    collect,
-  );
-}
-
-/** The flags that select what the digest rule applies to. */
-export function addRuleOptions(cmd: Command): Command {
-  return cmd
-    .option(
-      '--rules <file>',
-      'rules file (ImageDigestRules YAML/JSON: exemptions, match, custom image locations)',
-    )
-    .option(
-      '--exempt-image <pattern>',
-      'exempt an image: exact match, or prefix when it ends in *; repeatable',
-      collect,
-    )
-    .option(
-      '--kinds <list>',
-      'only these kinds (Deployment, apps/Deployment, core/Pod); comma-separated, repeatable',
-      collect,
-    )
-    .option('--namespaces <list>', 'only these namespaces (prefix* and *suffix allowed); repeatable', collect)
-    .option(
-      '--exclude-namespaces <list>',
-      'skip these namespaces (prefix* and *suffix allowed); repeatable',
-      collect,
-    )
-    .option('--default-namespace <ns>', 'namespace assumed for objects that name none', 'default');
-}
-
-/** Rules from `--rules` plus the flags. */
-export async function rulesFromOptions(opts: RuleOptions): Promise<Rules> {
-  const { applyRuleFlags, defaultRules, loadRules } = await import('../../k8s/rules.js');
-  const base = opts.rules ? await loadRules(opts.rules) : defaultRules();
-  return applyRuleFlags(base, {
-    exemptImages: opts.exemptImage,
-    kinds: opts.kinds,
-    namespaces: opts.namespaces,
-    excludedNamespaces: opts.excludeNamespaces,
-    defaultNamespace: opts.defaultNamespace === 'default' ? undefined : opts.defaultNamespace,
-    platform: opts.platform,
-    dropTag: opts.dropTag,
-  });
-}
-
-/** The `-f` paths; at least one is required. */
-export function pathsFromOptions(opts: FileOptions): string[] {
-  const paths = opts.filename ?? [];
-  if (paths.length === 0)
-    throw new ImgdigestError('USAGE', 'give at least one -f PATH (a file, a directory, or - for stdin)');
-  return paths;
-}
-
-/** Print input problems on stderr; true when one of them is an error. */
-export function reportProblems(ctx: CliContext, problems: readonly InputProblem[]): boolean {
-  for (const p of problems)
-    ctx.err(`imgdigest: ${p.severity === 'error' ? '' : 'warning: '}${p.path}: ${p.reason}`);
-  return problems.some((p) => p.severity === 'error');
-}
+import {
+  addFileOptions,
+  addRuleOptions,
+  type FileOptions,
+  pathsFromOptions,
+  type RuleOptions,
+  reportProblems,
+  rulesFromOptions,
+} from '../flags.js';
 
 interface CheckFlags extends RuleOptions, FileOptions {
   json?: boolean;
@@ -116,7 +37,7 @@ FILE:LINE:COL: KIND NAMESPACE/NAME: MESSAGE, and a summary goes to stderr.
 
 Examples:
   $ imgdigest check -f deploy/
-  deploy/web.yaml:21:16: Deployment prod/web: container app uses an image without a digest nginx:1.27
+  deploy/web.yaml:22:18: Deployment demo/web: container app uses an image without a digest localhost:5000/sample/app:1.0
   $ imgdigest check -f k8s/ --exempt-image 'registry.k8s.io/pause*' --exclude-namespaces kube-system
   $ kustomize build overlays/prod | imgdigest check -f - --format sarif > results.sarif`,
     )

@@ -21,23 +21,42 @@ export function registerDemo(program: Command, ctx: CliContext): void {
     .command('demo')
     .description('walk through the main workflows offline, on the embedded registry (what npm start runs)')
     .option('--keep', 'keep the registry running at the end until Ctrl-C')
+    .option(
+      '--manifests <dir>',
+      'only write the example manifests (examples/manifests) into DIR, naming the registry --registry',
+    )
+    .option('--registry <host:port>', 'with --manifests: the registry the manifests name', 'localhost:5000')
     .addHelpText(
       'after',
       `
 Needs no network and no other service. Every step prints the command it runs and its real output.
+The same images are served by \`imgdigest registry serve --demo\`; --manifests writes the example
+Kubernetes manifests that name them, for trying check, pin and the KRM function by hand.
 
-Example:
-  $ imgdigest demo`,
+Examples:
+  $ imgdigest demo
+  $ imgdigest demo --manifests deploy --registry localhost:5000
+  deploy/debug-pod.yaml
+  deploy/nightly.yaml
+  deploy/web.yaml
+  deploy/worker.yaml`,
     )
-    .action(async (flags: { keep?: boolean }) => {
-      const { startRegistry } = await import('../../registry-server/index.js');
-      const { buildSampleImages, pushImageSet } = await import('../../builder/index.js');
-      const { RegistryClient } = await import('../../sources/registry/index.js');
-      const { main } = await import('../main.js');
+    .action(async (flags: { keep?: boolean; manifests?: string; registry: string }) => {
       const { renderExamples } = await import('../../k8s/examples.js');
+      if (flags.manifests !== undefined) {
+        const { parseReference } = await import('../../core/reference.js');
+        const { basename, join: joinPath, resolve } = await import('node:path');
+        // The host must make valid references (`localhost:5000/sample/app:1.0`).
+        parseReference(`${flags.registry}/sample/app:1.0`);
+        const written = await renderExamples(resolve(ctx.io.cwd, flags.manifests), flags.registry);
+        for (const file of written) ctx.out(joinPath(flags.manifests, basename(file)));
+        return;
+      }
+      const { startRegistry } = await import('../../registry-server/index.js');
+      const { main } = await import('../main.js');
       const { digestOf } = await import('../../core/digest.js');
 
-      const registry = await startRegistry({ addr: '127.0.0.1:0', memory: true });
+      const registry = await startRegistry({ addr: '127.0.0.1:0', memory: true, demo: true });
       const work = await mkdtemp(join(tmpdir(), 'imgdigest-demo-'));
       const say = (text = '') => ctx.out(text);
       const step = (title: string) => {
@@ -65,19 +84,10 @@ Example:
       try {
         const host = registry.host;
         const repo = `${host}/sample/app`;
-        say(`imgdigest demo: embedded registry at ${registry.url} (in memory)`);
-        const set = await buildSampleImages('app');
-        const worker = await buildSampleImages('worker');
-        worker.tags = { '2': worker.single.manifest.digest };
-        const client = new RegistryClient({ anonymous: true });
-        try {
-          await pushImageSet(client, repo, set);
-          await pushImageSet(client, `${host}/sample/worker`, worker);
-        } finally {
-          await client.close();
-        }
-        say('pushed sample/app:1.0 and :latest (an index for linux/amd64, linux/arm64, linux/arm/v7');
-        say('  and a build attestation), sample/app:single and sample/worker:2 (linux/amd64 images)');
+        say(`imgdigest demo: embedded registry at ${registry.url} (in memory), serving`);
+        for (const image of registry.loaded) say(`  ${image.repository}:${image.tag}@${image.digest}`);
+        say('(1.0, 1.1 and latest are indexes for linux/amd64, linux/arm64, linux/arm/v7 and a build');
+        say(' attestation; single and worker:2 are linux/amd64 images)');
 
         step('1. The digest behind a tag (one HEAD request; the index digest for a multi-platform tag)');
         const indexDigest = (await run(['digest', `${repo}:1.0`])).stdout.toString().trim();

@@ -43,9 +43,9 @@ never chosen). The exit code is 3 when no child matches, and the message lists w
 
 Examples:
   $ imgdigest digest localhost:5000/sample/app:1.0
-  sha256:4f6c1f2e...
+  sha256:2d0a69eb3745208138dabd2a3f5758dc5f59353dffd1d0cd7369c5d7116dbb16
   $ imgdigest digest --platform linux/arm64 --full-ref localhost:5000/sample/app:1.0
-  localhost:5000/sample/app@sha256:9b1d...
+  localhost:5000/sample/app@sha256:904d9d968f2b5c9fa524d14936ebb8fd7a74345d3cc627829a47ef736fbf7dfa
   $ imgdigest digest --file manifest.json`,
   );
   cmd.action(async (input: string | undefined, flags: DigestFlags) => {

@@ -33,7 +33,7 @@ gzip, zstd and uncompressed layers are read as they stream; nothing is written t
 
 Examples:
   $ imgdigest files --platform linux/amd64 localhost:5000/sample/app:1.0
-  $ imgdigest files -l localhost:5000/sample/app@sha256:3c9a...`,
+  $ imgdigest files -l localhost:5000/sample/app@sha256:430b094dfaaf59e777a6bf23298f9a222937256c94ebc53237fd857f158bcf21`,
   );
   cmd.action(async (input: string, flags: FilesFlags) => {
     await withSource(input, flags, ctx, async (source, spec) => {

@@ -50,8 +50,8 @@ Podman's API service (podman system service).
 
 Examples:
   $ imgdigest images
-  REPOSITORY             TAG  DIGEST                 IMAGE ID      CREATED      SIZE
-  127.0.0.1:5000/sample  1.0  sha256:4f6c1f2e...     0b3d2c1a9f8e  2 weeks ago  7.8 MiB
+  REPOSITORY                 TAG     DIGEST                                                                   IMAGE ID      CREATED      SIZE
+  localhost:5000/sample/app  latest  sha256:2d0a69eb3745208138dabd2a3f5758dc5f59353dffd1d0cd7369c5d7116dbb16  d203fa05ac5f  2 years ago  11.0 KiB
   $ DOCKER_HOST=unix:///run/podman/podman.sock imgdigest images --json`,
     )
     .action(async (flags: ImagesFlags) => {

@@ -27,10 +27,11 @@ export function registerIndex(program: Command, ctx: CliContext): void {
     `
 Example:
   $ imgdigest index localhost:5000/sample/app:1.0
-  PLATFORM      DIGEST             MEDIA TYPE                                    SIZE
-  linux/amd64   sha256:1a2b...     application/vnd.oci.image.manifest.v1+json    1047
-  ...
-  unknown/unknown sha256:9f8e...   application/vnd.oci.image.manifest.v1+json    840  attestation of sha256:1a2b...`,
+  PLATFORM         DIGEST                                                                   MEDIA TYPE                                  SIZE  NOTE
+  linux/amd64      sha256:e889e8f03e8b8b23332712d0f352cc97844df01ba7f31b234354409882674430  application/vnd.oci.image.manifest.v1+json  555
+  linux/arm64      sha256:904d9d968f2b5c9fa524d14936ebb8fd7a74345d3cc627829a47ef736fbf7dfa  application/vnd.oci.image.manifest.v1+json  555
+  linux/arm/v7     sha256:67b5406397a1d7c2bc99933b7d79ea63beeb21c52c6542b604d1a499708eb852  application/vnd.oci.image.manifest.v1+json  555
+  unknown/unknown  sha256:1d919e62403ab8674840715773b239d9cbcf367761d58b6738569430cd8d236d  application/vnd.oci.image.manifest.v1+json  386   attestation of sha256:e889e8f03e8b8b23332712d0f352cc97844df01ba7f31b234354409882674430`,
   );
   cmd.action(async (input: string, flags: IndexFlags) => {
     await withSource(input, flags, ctx, async (source) => {

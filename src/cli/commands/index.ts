@@ -21,6 +21,7 @@ import { registerPolicy } from './policy.js';
 import { registerRatelimit } from './ratelimit.js';
 import { registerRef } from './ref.js';
 import { registerRegistry } from './registry.js';
+import { registerTag } from './tag.js';
 import { registerTags } from './tags.js';
 import { registerWebhook } from './webhook.js';
 
@@ -39,6 +40,8 @@ export const commands: CommandModule[] = [
   registerInspect,
   registerRatelimit,
   registerImages,
+  // write
+  registerTag,
   // pin and enforce
   registerCheck,
   registerPin,

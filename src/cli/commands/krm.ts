@@ -5,18 +5,9 @@
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { addRegistryOptions, type RegistryFlags } from '../options.js';
-import { addRuleOptions, type RuleOptions, rulesFromOptions } from './check.js';
+import { addRuleOptions, collect, type RuleOptions, rulesFromOptions } from '../flags.js';
+import { addRegistryOptions, type RegistryFlags, readStdin } from '../options.js';
 import { openResolver } from './pin.js';
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-async function readAll(ctx: CliContext): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of ctx.io.stdin)
-    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 export function registerKrm(program: Command, ctx: CliContext): void {
   const krm = program
@@ -38,7 +29,7 @@ Examples:
   addRuleOptions(check).action(async (flags: RuleOptions) => {
     const rules = await rulesFromOptions(flags);
     const { krmCheck } = await import('../../k8s/krm.js');
-    const out = krmCheck(await readAll(ctx), rules);
+    const out = krmCheck(await readStdin(ctx), rules);
     ctx.io.stdout.write(out.output);
     ctx.setExitCode(out.exitCode);
   });
@@ -55,7 +46,7 @@ Examples:
     );
   addRegistryOptions(pin).action(async (flags: RuleOptions & RegistryFlags & { fromLock?: string[] }) => {
     const rules = await rulesFromOptions(flags);
-    const text = await readAll(ctx);
+    const text = await readStdin(ctx);
     const { krmPin } = await import('../../k8s/krm.js');
     const resolver = await openResolver(flags, ctx);
     try {

@@ -3,18 +3,18 @@
  * `imgdigest outdated -f PATH...`: list `name:tag@digest` images whose tag now points elsewhere.
  */
 import type { Command } from 'commander';
-import { ImgdigestError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
-import { addRegistryOptions, type RegistryFlags } from '../options.js';
 import {
   addFileOptions,
   addRuleOptions,
   type FileOptions,
   pathsFromOptions,
   type RuleOptions,
-  reportProblems,
+  readManifests,
   rulesFromOptions,
-} from './check.js';
+  wholeNumber,
+} from '../flags.js';
+import { addRegistryOptions, type RegistryFlags } from '../options.js';
 import { openResolver } from './pin.js';
 
 interface OutdatedFlags extends RuleOptions, FileOptions, RegistryFlags {
@@ -44,30 +44,28 @@ but cannot be compared.
 
 Examples:
   $ imgdigest outdated -f deploy/
-  deploy/web.yaml:21: nginx:1.27 moved sha256:aaa... -> sha256:bbb...
+  deploy/web.yaml:22: localhost:5000/sample/app:1.0 moved sha256:2d0a69eb3745208138dabd2a3f5758dc5f59353dffd1d0cd7369c5d7116dbb16 -> sha256:f8956dd9ac6fd1aeba2cf9f499b515b9b58b19c4a5e309fe09ab5467cccad27a
   $ imgdigest outdated -f deploy/ --json | jq '.outdated[].image'`,
   );
   cmd.action(async (flags: OutdatedFlags) => {
+    const concurrency = wholeNumber(flags.concurrency, '--concurrency', 1);
     const paths = pathsFromOptions(flags);
     const rules = await rulesFromOptions(flags);
-    const { readInputs } = await import('../../k8s/inputs.js');
-    const { files, problems } = await readInputs(paths, { stdin: ctx.io.stdin, cwd: ctx.io.cwd });
-    if (reportProblems(ctx, problems)) {
-      throw new ImgdigestError('INPUT_INVALID', 'some inputs could not be read (listed above)');
-    }
+    const files = await readManifests(ctx, paths);
     const { findOutdated } = await import('../../k8s/outdated.js');
-    const resolver = await openResolver(flags, ctx);
+    const { formatSite } = await import('../../k8s/sites.js');
+    const resolver = await openResolver({ ...flags, concurrency }, ctx);
     let result: Awaited<ReturnType<typeof findOutdated>>;
     try {
-      result = await findOutdated(files, { rules, resolver, concurrency: Number(flags.concurrency) || 8 });
+      result = await findOutdated(files, { rules, resolver, concurrency });
     } finally {
       await resolver.close();
     }
     if (flags.json) ctx.json(result);
     else {
       for (const o of result.outdated)
-        ctx.out(`${o.file}:${o.line}: ${o.tag} moved ${o.pinned} -> ${o.current}`);
-      for (const f of result.failures) ctx.err(`${f.file}:${f.line}: ${f.image}: ${f.reason}`);
+        ctx.out(`${formatSite(o, 'file:line')}: ${o.tag} moved ${o.pinned} -> ${o.current}`);
+      for (const f of result.failures) ctx.err(`${formatSite(f, 'file:line')}: ${f.image}: ${f.reason}`);
     }
     if (!ctx.globals().quiet) {
       ctx.err(

@@ -8,16 +8,18 @@ import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
 import type { Resolver } from '../../resolver/types.js';
 import type { CliContext } from '../context.js';
-import { addRegistryOptions, type RegistryFlags, registryOptions } from '../options.js';
 import {
   addFileOptions,
   addRuleOptions,
+  collect,
   type FileOptions,
   pathsFromOptions,
   type RuleOptions,
-  reportProblems,
+  readManifests,
   rulesFromOptions,
-} from './check.js';
+  wholeNumber,
+} from '../flags.js';
+import { addRegistryOptions, type RegistryFlags, registryOptions } from '../options.js';
 
 interface PinFlags extends RuleOptions, FileOptions, RegistryFlags {
   write?: boolean;
@@ -28,11 +30,9 @@ interface PinFlags extends RuleOptions, FileOptions, RegistryFlags {
   concurrency: string;
 }
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
 /** A registry-backed resolver, or one answering from lock files only (no network at all). */
 export async function openResolver(
-  flags: RegistryFlags & { fromLock?: string[]; platform?: string; concurrency?: string },
+  flags: RegistryFlags & { fromLock?: string[]; platform?: string; concurrency?: number },
   ctx: CliContext,
 ): Promise<Resolver & { close(): Promise<void> }> {
   if (flags.fromLock && flags.fromLock.length > 0) {
@@ -42,7 +42,7 @@ export async function openResolver(
   }
   const { createResolver } = await import('../../resolver/resolver.js');
   const options: Parameters<typeof createResolver>[0] = { registry: await registryOptions(flags, ctx) };
-  if (flags.concurrency) options.concurrency = Number(flags.concurrency);
+  if (flags.concurrency) options.concurrency = flags.concurrency;
   return createResolver(options);
 }
 
@@ -85,25 +85,12 @@ Examples:
         '--check changes nothing; it cannot be combined with --write or --diff',
       );
     }
-    const concurrency = Number(flags.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new ImgdigestError(
-        'USAGE',
-        `--concurrency must be a positive integer, got "${flags.concurrency}"`,
-      );
-    }
+    const concurrency = wholeNumber(flags.concurrency, '--concurrency', 1);
     const paths = pathsFromOptions(flags);
     const rules = await rulesFromOptions(flags);
-    const { readInputs } = await import('../../k8s/inputs.js');
-    const { files, problems } = await readInputs(paths, { stdin: ctx.io.stdin, cwd: ctx.io.cwd });
-    if (reportProblems(ctx, problems)) {
-      throw new ImgdigestError(
-        'INPUT_INVALID',
-        'some inputs could not be read (listed above), nothing written',
-      );
-    }
+    const files = await readManifests(ctx, paths, ', nothing written');
     const { failureError, formatFailure, pinFiles } = await import('../../k8s/pin.js');
-    const resolver = await openResolver(flags, ctx);
+    const resolver = await openResolver({ ...flags, concurrency }, ctx);
     const tty = Boolean(ctx.io.stderr.isTTY) && !ctx.globals().quiet;
     let result: Awaited<ReturnType<typeof pinFiles>>;
     try {
@@ -125,6 +112,7 @@ Examples:
     await writeOutputs(ctx, flags, result);
     if (flags.lockFile) {
       const { entryOf, formatLock, mergeLock, parseLock } = await import('../../k8s/lock.js');
+      const { formatSite } = await import('../../k8s/sites.js');
       const { writeAtomic } = await import('../../k8s/write.js');
       const { readFile } = await import('node:fs/promises');
       const lockPath = resolve(ctx.io.cwd, flags.lockFile);
@@ -135,7 +123,7 @@ Examples:
       const fresh = result.resolutions.map((r) =>
         entryOf(
           r.resolution,
-          r.sites.map((s) => `${s.file}:${s.line}`),
+          r.sites.map((s) => formatSite(s, 'file:line')),
         ),
       );
       await writeAtomic(lockPath, formatLock(mergeLock(old, fresh)));
@@ -156,7 +144,8 @@ async function writeOutputs(
   result: Awaited<ReturnType<typeof import('../../k8s/pin.js').pinFiles>>,
 ): Promise<void> {
   if (flags.check) {
-    for (const c of result.changes) ctx.out(`${c.file}:${c.line}: ${c.image} -> ${c.to}`);
+    const { formatSite } = await import('../../k8s/sites.js');
+    for (const c of result.changes) ctx.out(`${formatSite(c, 'file:line')}: ${c.image} -> ${c.to}`);
     if (result.changes.length > 0) ctx.setExitCode(1);
     return;
   }

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
-import { addRuleOptions, type RuleOptions, rulesFromOptions } from './check.js';
+import { addRuleOptions, type RuleOptions, rulesFromOptions } from '../flags.js';
 
 interface ExportFlags extends RuleOptions {
   gatekeeper?: boolean;

@@ -77,6 +77,38 @@ describe('imgdigest registry serve', () => {
     expect(await server.exit).toBe(0);
   });
 
+  it('--demo lists the demo images before the listening line and serves them, on disk too', async () => {
+    const server = await start([
+      'registry',
+      'serve',
+      '--addr',
+      '127.0.0.1:0',
+      '--root',
+      join(dir, 'demo'),
+      '--demo',
+    ]);
+    const url = /(http:\/\/\S+)/.exec(server.line)?.[1];
+    expect(url, server.stderr()).toBeDefined();
+    const images = server
+      .stderr()
+      .split('\n')
+      .filter((l) => l.startsWith('imgdigest registry: serving '));
+    expect(images.map((l) => l.replace(/@.*/, ''))).toEqual([
+      'imgdigest registry: serving sample/app:1.0',
+      'imgdigest registry: serving sample/app:1.1',
+      'imgdigest registry: serving sample/app:latest',
+      'imgdigest registry: serving sample/app:single',
+      'imgdigest registry: serving sample/worker:2',
+    ]);
+    for (const line of images) {
+      const [, repo, tag, digest] = /serving (\S+):(\S+)@(sha256:[0-9a-f]{64})$/.exec(line)!;
+      const res = await call(url!, 'HEAD', `/v2/${repo}/manifests/${tag}`);
+      expect(res.headers['docker-content-digest']).toBe(digest);
+    }
+    server.child.kill('SIGTERM');
+    expect(await server.exit).toBe(0);
+  });
+
   it('keeps its data under $XDG_CACHE_HOME by default', async () => {
     const cache = join(dir, 'xdg');
     const server = await start(['registry', 'serve', '--addr', '127.0.0.1:0'], {
@@ -128,6 +160,7 @@ describe('imgdigest registry serve', () => {
       '--tls-key',
       '--allow-anonymous',
       '--load',
+      '--demo',
     ]) {
       expect(help).toContain(flag);
     }

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
+import { collect } from '../flags.js';
 import { untilSignal } from '../signals.js';
 
 interface ServeFlags {
@@ -16,10 +17,7 @@ interface ServeFlags {
   tlsKey?: string;
   allowAnonymous?: boolean;
   load: string[];
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+  demo?: boolean;
 }
 
 export function registerRegistry(program: Command, ctx: CliContext): void {
@@ -40,6 +38,7 @@ export function registerRegistry(program: Command, ctx: CliContext): void {
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
     .option('--allow-anonymous', 'allow a non-loopback --addr without --htpasswd')
     .option('--load <oci:DIR>', 'also serve the images of an OCI layout (repeatable)', collect, [])
+    .option('--demo', 'also serve the demo images (sample/app:1.0, :1.1, :latest, :single, sample/worker:2)')
     .addHelpText(
       'after',
       `
@@ -47,9 +46,19 @@ Images of --load oci:DIR: an index.json entry whose org.opencontainers.image.ref
 repo:tag is served as that repository and tag; any other ref.name is a tag of the repository named
 after DIR's basename. Every blob is verified against its digest while it is loaded.
 
+--demo serves the demo images (what imgdigest demo and the README use), built in memory, the
+same bytes on every run.
+
 Examples:
   $ imgdigest registry serve --addr 127.0.0.1:0 --memory
   imgdigest registry listening on http://127.0.0.1:41234 (memory)
+  $ imgdigest registry serve --memory --demo
+  imgdigest registry: serving sample/app:1.0@sha256:2d0a69eb3745208138dabd2a3f5758dc5f59353dffd1d0cd7369c5d7116dbb16
+  imgdigest registry: serving sample/app:1.1@sha256:f8956dd9ac6fd1aeba2cf9f499b515b9b58b19c4a5e309fe09ab5467cccad27a
+  imgdigest registry: serving sample/app:latest@sha256:2d0a69eb3745208138dabd2a3f5758dc5f59353dffd1d0cd7369c5d7116dbb16
+  imgdigest registry: serving sample/app:single@sha256:5d7188d6c967aa300729fad3929f8db8bae5fec3fd76024b0af55f833511d5b3
+  imgdigest registry: serving sample/worker:2@sha256:ece31a971c6ed05f0ff084b1a11b61eb9d75f50e9f8aa11f712d0651e742db69
+  imgdigest registry listening on http://127.0.0.1:5000 (memory)
   $ imgdigest registry serve --root ./registry-data --load oci:./layout
   imgdigest registry listening on http://127.0.0.1:5000 (root /home/me/registry-data)
   $ htpasswd -Bbn alice secret > users && imgdigest registry serve --addr 0.0.0.0:5000 --htpasswd users`,
@@ -77,6 +86,7 @@ Examples:
             : undefined,
         allowAnonymous: flags.allowAnonymous,
         load: flags.load.map((spec) => (spec.startsWith('oci:') ? `oci:${path(spec.slice(4))}` : spec)),
+        demo: flags.demo,
         env: ctx.io.env,
         accessLog: globals.verbose,
         logger: {
@@ -85,13 +95,14 @@ Examples:
           error: say,
         },
       });
-      const where = running.root === 'memory' ? 'memory' : `root ${running.root}`;
-      ctx.err(`imgdigest registry listening on ${running.url} (${where})`);
-      if (globals.verbose) {
+      // With --demo the served images are listed (the README names them); otherwise only with -v.
+      if (globals.verbose || flags.demo) {
         for (const image of running.loaded) {
           say(`serving ${image.repository}${image.tag ? `:${image.tag}` : ''}@${image.digest}`);
         }
       }
+      const where = running.root === 'memory' ? 'memory' : `root ${running.root}`;
+      ctx.err(`imgdigest registry listening on ${running.url} (${where})`);
       const signal = await untilSignal();
       if (globals.verbose) say(`${signal}: stopping`);
       await running.close();

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { wholeNumber } from '../flags.js';
 import { addRegistryOptions, type RegistryFlags } from '../options.js';
 import { withSource } from '../source.js';
 
@@ -30,19 +31,22 @@ Tags are read with the registry's pagination (n, last and Link) until the list e
 Examples:
   $ imgdigest tags localhost:5000/sample/app
   1.0
+  1.1
   latest
-  $ imgdigest tags localhost:5000/sample/app --digest sha256:4f6c...
+  single
+  $ imgdigest tags localhost:5000/sample/app --digest sha256:2d0a69eb3745208138dabd2a3f5758dc5f59353dffd1d0cd7369c5d7116dbb16
   1.0
   latest`,
   );
   cmd.action(async (input: string, flags: TagsFlags) => {
+    const concurrency = wholeNumber(flags.concurrency, '--concurrency', 1);
     await withSource(input, flags, ctx, async (source, spec) => {
       let tags: string[];
       if (flags.digest) {
         const { parseDigest } = await import('../../core/digest.js');
         const { tagsForDigest } = await import('../../sources/reverse.js');
         const digest = parseDigest(flags.digest).digest;
-        tags = await tagsForDigest(source, digest, { concurrency: Number(flags.concurrency) || 8 });
+        tags = await tagsForDigest(source, digest, { concurrency });
       } else {
         tags = await source.tags();
       }

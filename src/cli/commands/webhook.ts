@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
+import { collect, wholeNumber } from '../flags.js';
 import { addRegistryOptions, type RegistryFlags, registryOptions } from '../options.js';
 import { untilSignal } from '../signals.js';
 
@@ -29,7 +30,7 @@ interface CertsFlags {
   extraName: string[];
 }
 
-interface ManifestsFlags {
+interface ManifestsFlags extends RegistryFlags {
   namespace: string;
   name: string;
   image?: string;
@@ -41,18 +42,10 @@ interface ManifestsFlags {
   mode: string;
   config?: string;
   dockerConfigSecret?: string;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-function integer(value: string, flag: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ImgdigestError('USAGE', `${flag} must be a whole number from ${min} to ${max}, got "${value}"`);
-  }
-  return n;
+  resolve: boolean;
+  certManager?: boolean;
+  networkPolicy?: boolean;
+  metricsNamespace: string;
 }
 
 async function readText(file: string, what: string): Promise<string> {
@@ -84,7 +77,7 @@ function registerServe(webhook: Command, ctx: CliContext): void {
     .requiredOption('--tls-key <file>', 'PEM private key of --tls-cert')
     .option('--addr <host:port>', 'address to listen on', '0.0.0.0:8443')
     .option('--config <file>', 'the rules file, with its webhook: section (reloaded when it changes)')
-    .option('--metrics-addr <host:port>', 'also serve /metrics over plain HTTP here')
+    .option('--metrics-addr <host:port>', 'serve /metrics over plain HTTP here instead of on --addr')
     .option(
       '--docker-config <file>',
       'registry credentials: a docker config.json or a mounted .dockerconfigjson',
@@ -93,7 +86,8 @@ function registerServe(webhook: Command, ctx: CliContext): void {
   addRegistryOptions(cmd).addHelpText(
     'after',
     `
-Endpoints: POST /validate, POST /mutate, GET /healthz, /readyz, /metrics.
+Endpoints: POST /validate, POST /mutate, GET /healthz, /readyz, /metrics (on --metrics-addr when
+given, so a NetworkPolicy can open the webhook port to all and the metrics port to monitoring only).
 Logs: one JSON line per admission on stdout (uid, kind, namespace, name, operation, verdict,
 durationMs). Registry requests time out 2 s after the config's resolutionBudgetMs.
 
@@ -162,12 +156,13 @@ Examples:
   $ kubectl -n imgdigest-system create secret tls imgdigest-webhook-tls --cert certs/tls.crt --key certs/tls.key`,
     )
     .action(async (flags: CertsFlags) => {
+      const days = wholeNumber(flags.days, '--days', 1, 3650);
       const { generateCertificates, readCa, writeCertificates } = await import('../../webhook/certs.js');
       const ca = flags.newCa ? undefined : await readCa(flags.out);
       const certs = await generateCertificates({
         service: flags.service,
         namespace: flags.namespace,
-        days: integer(flags.days, '--days', 1, 3650),
+        days,
         extraNames: flags.extraName,
         ...(ca ? { ca } : {}),
       });
@@ -183,7 +178,7 @@ Examples:
 }
 
 function registerManifests(webhook: Command, ctx: CliContext): void {
-  webhook
+  const cmd = webhook
     .command('manifests')
     .description('print the YAML that deploys the webhook (Namespace ... WebhookConfigurations)')
     .option('--namespace <ns>', 'namespace of the webhook', 'imgdigest-system')
@@ -192,12 +187,29 @@ function registerManifests(webhook: Command, ctx: CliContext): void {
       'name of its Deployment, Service, ConfigMap and WebhookConfigurations',
       'imgdigest-webhook',
     )
-    .option('--image <image>', 'the imgdigest image (default ghcr.io/imgdigest/imgdigest:<version>)')
+    .option(
+      '--image <image>',
+      'the imgdigest image, pinned as NAME:TAG@DIGEST (default ghcr.io/imgdigest/imgdigest:<version>)',
+    )
+    .option('--no-resolve', 'keep --image as given: no registry lookup, the Deployment pulls by tag')
     .option('--replicas <n>', 'webhook replicas', '2')
     .option('--ca-bundle <file>', 'the caBundle file (base64) or a PEM CA certificate')
     .option(
       '--tls-dir <dir>',
       'also print the TLS Secret from DIR/tls.crt and DIR/tls.key (caBundle from DIR/ca.crt)',
+    )
+    .option(
+      '--cert-manager',
+      'let cert-manager issue the certificate and inject caBundle (Issuers, Certificates)',
+    )
+    .option(
+      '--network-policy',
+      'add a NetworkPolicy: webhook port from anywhere, metrics port from --metrics-namespace only',
+    )
+    .option(
+      '--metrics-namespace <ns>',
+      'with --network-policy: the namespace that scrapes /metrics',
+      'monitoring',
     )
     .option('--failure-policy <policy>', 'Fail or Ignore (default: failurePolicy of --config)')
     .option('--timeout-seconds <n>', 'the API server waits this long for an answer (1-30)', '10')
@@ -206,78 +218,116 @@ function registerManifests(webhook: Command, ctx: CliContext): void {
     .option(
       '--docker-config-secret <name>',
       'mount this kubernetes.io/dockerconfigjson Secret for private registries',
-    )
-    .addHelpText(
-      'after',
-      `
+    );
+  addRegistryOptions(cmd).addHelpText(
+    'after',
+    `
+The image is resolved at its registry (the registry flags apply) and the Deployment names it as
+NAME:TAG@DIGEST, so every replica runs the same bytes; an image given with a digest is used as
+is. A lookup that fails exits 3. --no-resolve prints the tag, with a warning.
+
 Mutation is opt-in per namespace: kubectl label namespace NS imgdigest.dev/mutate=enabled.
-kube-system and the webhook's own namespace are never sent to it.
+kube-system and the webhook's own namespace are never sent to it. The webhook serves /metrics on
+its own port (9090, Service port "metrics"), never on the webhook port.
+deploy/ in the repository holds the same objects as a kustomize base and overlays.
 
 Examples:
   $ imgdigest webhook certs --service imgdigest-webhook --namespace imgdigest-system --out certs
-  $ imgdigest webhook manifests --tls-dir certs | kubectl apply -f -
-  $ imgdigest webhook manifests --mode validate --failure-policy Ignore --config rules.yaml`,
-    )
-    .action(async (flags: ManifestsFlags) => {
-      const { parseWebhookConfig } = await import('../../webhook/config.js');
-      const { DEFAULT_CONFIG_TEXT, renderManifests, webhookManifests } = await import(
-        '../../webhook/manifests.js'
+  $ imgdigest webhook manifests --image registry.example.com/imgdigest:0.1.0 --tls-dir certs | kubectl apply -f -
+  $ imgdigest webhook manifests --image registry.example.com/imgdigest:0.1.0 --cert-manager --network-policy
+  $ imgdigest webhook manifests --mode validate --failure-policy Ignore --config rules.yaml --no-resolve`,
+  );
+  cmd.action(async (flags: ManifestsFlags) => {
+    const { parseWebhookConfig } = await import('../../webhook/config.js');
+    const { DEFAULT_CONFIG_TEXT, renderManifests, webhookManifests } = await import(
+      '../../webhook/manifests.js'
+    );
+    const mode = flags.mode;
+    if (mode !== 'validate' && mode !== 'mutate' && mode !== 'both') {
+      throw new ImgdigestError('USAGE', `--mode must be validate, mutate or both, got "${mode}"`);
+    }
+    if (
+      flags.failurePolicy !== undefined &&
+      flags.failurePolicy !== 'Fail' &&
+      flags.failurePolicy !== 'Ignore'
+    ) {
+      throw new ImgdigestError(
+        'USAGE',
+        `--failure-policy must be Fail or Ignore, got "${flags.failurePolicy}"`,
       );
-      const mode = flags.mode;
-      if (mode !== 'validate' && mode !== 'mutate' && mode !== 'both') {
-        throw new ImgdigestError('USAGE', `--mode must be validate, mutate or both, got "${mode}"`);
-      }
-      if (
-        flags.failurePolicy !== undefined &&
-        flags.failurePolicy !== 'Fail' &&
-        flags.failurePolicy !== 'Ignore'
-      ) {
-        throw new ImgdigestError(
-          'USAGE',
-          `--failure-policy must be Fail or Ignore, got "${flags.failurePolicy}"`,
-        );
-      }
-      const timeoutSeconds = integer(flags.timeoutSeconds, '--timeout-seconds', 1, 30);
-      const configText = flags.config ? await readText(flags.config, 'config') : DEFAULT_CONFIG_TEXT;
-      const config = parseWebhookConfig(configText, flags.config ?? 'the default config');
-      const budget = config.webhook.resolutionBudgetMs;
-      if (mode !== 'validate' && budget > timeoutSeconds * 1000 - 1000) {
-        throw new ImgdigestError(
-          'USAGE',
-          `resolutionBudgetMs ${budget} leaves no time to answer within --timeout-seconds ${timeoutSeconds}: keep it at most ${timeoutSeconds * 1000 - 1000}`,
-        );
-      }
-      let caBundle = flags.caBundle ? (await readText(flags.caBundle, 'CA bundle')).trim() : undefined;
-      let tls: { cert: string; key: string } | undefined;
-      if (flags.tlsDir) {
-        const { join } = await import('node:path');
-        tls = {
-          cert: await readText(join(flags.tlsDir, 'tls.crt'), 'certificate'),
-          key: await readText(join(flags.tlsDir, 'tls.key'), 'key'),
-        };
-        caBundle ??= (await readText(join(flags.tlsDir, 'ca.crt'), 'CA certificate')).trim();
-      }
-      if (caBundle?.startsWith('-----BEGIN')) caBundle = Buffer.from(`${caBundle}\n`).toString('base64');
-      const objects = webhookManifests({
-        namespace: flags.namespace,
-        name: flags.name,
-        image: flags.image ?? (await defaultImage()),
-        replicas: integer(flags.replicas, '--replicas', 1, 100),
-        failurePolicy: (flags.failurePolicy as 'Fail' | 'Ignore' | undefined) ?? config.rules.failurePolicy,
-        timeoutSeconds,
-        mode,
-        configText,
-        ...(caBundle ? { caBundle } : {}),
-        ...(tls ? { tls } : {}),
-        ...(flags.dockerConfigSecret ? { dockerConfigSecret: flags.dockerConfigSecret } : {}),
-      });
-      if (!caBundle && !ctx.globals().quiet) {
-        ctx.err(
-          'imgdigest: no --ca-bundle or --tls-dir: set caBundle in the WebhookConfigurations (or let cert-manager inject it)',
-        );
-      }
-      ctx.io.stdout.write(renderManifests(objects));
+    }
+    if (flags.certManager && (flags.caBundle || flags.tlsDir)) {
+      throw new ImgdigestError(
+        'USAGE',
+        '--cert-manager issues the certificate and injects caBundle: drop --ca-bundle and --tls-dir',
+      );
+    }
+    const timeoutSeconds = wholeNumber(flags.timeoutSeconds, '--timeout-seconds', 1, 30);
+    const configText = flags.config ? await readText(flags.config, 'config') : DEFAULT_CONFIG_TEXT;
+    const config = parseWebhookConfig(configText, flags.config ?? 'the default config');
+    const budget = config.webhook.resolutionBudgetMs;
+    if (mode !== 'validate' && budget > timeoutSeconds * 1000 - 1000) {
+      throw new ImgdigestError(
+        'USAGE',
+        `resolutionBudgetMs ${budget} leaves no time to answer within --timeout-seconds ${timeoutSeconds}: keep it at most ${timeoutSeconds * 1000 - 1000}`,
+      );
+    }
+    let caBundle = flags.caBundle ? (await readText(flags.caBundle, 'CA bundle')).trim() : undefined;
+    let tls: { cert: string; key: string } | undefined;
+    if (flags.tlsDir) {
+      const { join } = await import('node:path');
+      tls = {
+        cert: await readText(join(flags.tlsDir, 'tls.crt'), 'certificate'),
+        key: await readText(join(flags.tlsDir, 'tls.key'), 'key'),
+      };
+      caBundle ??= (await readText(join(flags.tlsDir, 'ca.crt'), 'CA certificate')).trim();
+    }
+    if (caBundle?.startsWith('-----BEGIN')) caBundle = Buffer.from(`${caBundle}\n`).toString('base64');
+    const replicas = wholeNumber(flags.replicas, '--replicas', 1, 100);
+    const image = await deploymentImage(flags, ctx);
+    const objects = webhookManifests({
+      namespace: flags.namespace,
+      name: flags.name,
+      image,
+      replicas,
+      failurePolicy: (flags.failurePolicy as 'Fail' | 'Ignore' | undefined) ?? config.rules.failurePolicy,
+      timeoutSeconds,
+      mode,
+      configText,
+      ...(caBundle ? { caBundle } : {}),
+      ...(tls ? { tls } : {}),
+      ...(flags.dockerConfigSecret ? { dockerConfigSecret: flags.dockerConfigSecret } : {}),
+      ...(flags.certManager ? { certManager: true } : {}),
+      ...(flags.networkPolicy ? { networkPolicy: true, metricsNamespace: flags.metricsNamespace } : {}),
     });
+    if (!caBundle && !flags.certManager && !ctx.globals().quiet) {
+      ctx.err(
+        'imgdigest: no --ca-bundle, --tls-dir or --cert-manager: set caBundle in the WebhookConfigurations',
+      );
+    }
+    ctx.io.stdout.write(renderManifests(objects));
+  });
+}
+
+/** The image for the Deployment: NAME:TAG@DIGEST unless it has a digest already or --no-resolve. */
+async function deploymentImage(flags: ManifestsFlags, ctx: CliContext): Promise<string> {
+  const image = flags.image ?? (await defaultImage());
+  const { parseReference } = await import('../../core/reference.js');
+  const pinned = parseReference(image).digest !== null;
+  if (!flags.resolve || pinned) {
+    if (!pinned && !ctx.globals().quiet) {
+      ctx.err(`imgdigest: --no-resolve: the Deployment pulls ${image} by tag, not by digest`);
+    }
+    return image;
+  }
+  const { imageByDigest } = await import('../../webhook/manifests.js');
+  const { createResolver } = await import('../../resolver/resolver.js');
+  const resolver = await createResolver({ registry: await registryOptions(flags, ctx) });
+  try {
+    return await imageByDigest(image, resolver);
+  } finally {
+    await resolver.close();
+  }
 }
 
 async function defaultImage(): Promise<string> {

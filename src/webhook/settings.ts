@@ -1,8 +1,10 @@
 /**
- * @module k8s/webhook-settings
- * The `webhook:` section of the shared rules file: settings only the admission webhook uses. They
- * live with the rules (not in src/webhook) so that one file, read by one parser, serves check,
- * pin, krm and the webhook, and a mistake in it is reported the same way by all of them.
+ * @module webhook/settings
+ * The `webhook:` section of the shared rules file: settings only the admission webhook uses. The
+ * rules file is one file, read by one parser (src/k8s/rules.ts), which keeps this section as
+ * written together with where each field sits; the webhook reads it here, and `check`, `pin`,
+ * `krm` and `policy` check it the same way when they load a rules file, so a mistake in it is
+ * reported alike by all of them.
  *
  * ```yaml
  * failurePolicy: Ignore          # shared field: the WebhookConfigurations' failurePolicy
@@ -18,8 +20,9 @@
  * ```
  */
 import { ImgdigestError } from '../core/errors.js';
-import type { PathSegment } from './paths.js';
-import { isRecord } from './policy.js';
+import { isRecord } from '../k8s/objects.js';
+import type { PathSegment } from '../k8s/paths.js';
+import type { RulesFile } from '../k8s/rules.js';
 
 /** What validation does with a violation (Gatekeeper's `enforcementAction` values). */
 export type Enforcement = 'deny' | 'warn' | 'dryrun';
@@ -109,4 +112,9 @@ export function webhookSettingsFromValue(
   set('cacheMaxEntries', int('cacheMaxEntries', 1, 1_000_000));
   set('resolveConcurrency', int('resolveConcurrency', 1, 1024));
   return settings;
+}
+
+/** The settings of a rules file read by `parseRulesFile` or `loadRulesFile`. */
+export function webhookSettingsOf(file: RulesFile): WebhookSettings {
+  return webhookSettingsFromValue(file.webhook, file.rules.failurePolicy, file.locate);
 }

@@ -1,0 +1,42 @@
+/**
+ * @module k8s/objects
+ * What every module here means by a Kubernetes object: a mapping with `apiVersion` and `kind`, and
+ * its identity (kind, namespace, name) for matching and for messages. A leaf: it imports nothing,
+ * so paths, locations and policy can all stand on it.
+ */
+
+/** True for a mapping (not null, not a list). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The identity of an object, for matching and for messages. */
+export interface ObjectMeta {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace: string | undefined;
+}
+
+/** Read apiVersion, kind, name and namespace; undefined when it is not a Kubernetes object. */
+export function objectMeta(value: unknown): ObjectMeta | undefined {
+  if (!isRecord(value)) return undefined;
+  const { apiVersion, kind, metadata } = value;
+  if (typeof apiVersion !== 'string' || typeof kind !== 'string' || apiVersion === '' || kind === '') {
+    return undefined;
+  }
+  const meta = isRecord(metadata) ? metadata : {};
+  const name =
+    typeof meta.name === 'string'
+      ? meta.name
+      : typeof meta.generateName === 'string'
+        ? meta.generateName
+        : '';
+  const namespace = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : undefined;
+  return { apiVersion, kind, name, namespace };
+}
+
+/** `KIND NAMESPACE/NAME`, namespace `-` when the object names none: how reports name an object. */
+export function describeObject(meta: ObjectMeta): string {
+  return `${meta.kind} ${meta.namespace ?? '-'}/${meta.name}`;
+}

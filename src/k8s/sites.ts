@@ -1,0 +1,143 @@
+/**
+ * @module k8s/sites
+ * The one walk every Kubernetes command makes, and the one record of where an image sits.
+ *
+ * The walk: files -> documents -> objects (a List gives one per item) -> the objects the rules
+ * match -> their image fields. `check`, `pin`, `outdated` and `krm` walk parsed files
+ * ({@link walkSites}); the webhook and `violationsOf` walk a plain JSON value ({@link valueSites},
+ * or {@link objectSites} for an object already in hand). Each image field found is an
+ * {@link ImageSite}: findings, changes, notes and failures are sites with what happened added, and
+ * {@link formatSite} prints where one is.
+ */
+import { type ParsedDocument, type ParsedFile, positionAt } from './documents.js';
+import { findImages, type ImageField, type KubeObject, objectsIn } from './locations.js';
+import type { ObjectMeta } from './objects.js';
+import type { PathSegment } from './paths.js';
+import { objectMatches } from './policy.js';
+import type { Rules } from './rules.js';
+
+/** Where one image sits: the file and position, the object, and the field. */
+export interface ImageSite {
+  /** The file as given (`-` for stdin); for a plain value, the name its walker was given. */
+  file: string;
+  /** 1-based line of the value as written (0 in a plain value: it has no text). */
+  line: number;
+  /** 1-based column of the value as written (0 in a plain value). */
+  column: number;
+  /** 0-based index of the YAML document in the file. */
+  document: number;
+  object: ObjectMeta;
+  /** Path of the object from the document root (`['items', 2]` inside a List). */
+  objectPath: PathSegment[];
+  field: ImageField;
+  /** Printable path from the object root: `spec.template.spec.containers[0].image`. */
+  fieldPath: string;
+  /** The container or volume name (or the `name` beside a custom image field). */
+  name: string | undefined;
+  /** The value found: normally a string. */
+  image: unknown;
+}
+
+/** A site and the path of its value from the document root: what an edit or a JSON Patch needs. */
+export interface FoundSite {
+  site: ImageSite;
+  path: PathSegment[];
+}
+
+/** A site found in a parsed file, with that file and the YAML document it is in (for edits). */
+export interface FileSite extends FoundSite {
+  source: ParsedFile;
+  doc: ParsedDocument['doc'];
+}
+
+/** Where a walked value comes from. */
+export interface SiteOrigin {
+  /** The file name, or a name for a value that has none (the webhook's `object`). */
+  file: string;
+  /** 0-based index of the document in its file (default 0). */
+  document?: number;
+  /** The position of a path from the document root; without it, line and column are 0. */
+  positionOf?: (path: readonly PathSegment[]) => { line: number; column: number };
+}
+
+/** What a walk saw: the counts of check's summary line. */
+export interface WalkStats {
+  files: number;
+  documents: number;
+  objects: number;
+  /** Non-empty documents that are not Kubernetes objects. */
+  skippedDocuments: number;
+}
+
+/** The image sites of one object, matched or not (the caller decided it is looked at). */
+export function objectSites(
+  object: KubeObject,
+  rules: Pick<Rules, 'imageLocations'>,
+  origin: SiteOrigin,
+): FoundSite[] {
+  return findImages(object, rules.imageLocations).map((l) => {
+    const { line, column } = origin.positionOf?.(l.path) ?? { line: 0, column: 0 };
+    const site: ImageSite = {
+      file: origin.file,
+      line,
+      column,
+      document: origin.document ?? 0,
+      object: object.meta,
+      objectPath: object.path,
+      field: l.field,
+      fieldPath: l.fieldPath,
+      name: l.name,
+      image: l.image,
+    };
+    return { site, path: l.path };
+  });
+}
+
+/** The image sites of a plain value (an object or a List) in the objects the rules match. */
+export function valueSites(value: unknown, rules: Rules, origin: SiteOrigin, stats?: WalkStats): FoundSite[] {
+  const objects = objectsIn(value);
+  if (stats) {
+    stats.objects += objects.length;
+    if (objects.length === 0) stats.skippedDocuments++;
+  }
+  return objects.filter((o) => objectMatches(o.meta, rules)).flatMap((o) => objectSites(o, rules, origin));
+}
+
+/** Every image site of parsed files, file by file in reading order of the walk. */
+export function walkSites(files: readonly ParsedFile[], rules: Rules, stats?: WalkStats): FileSite[] {
+  const out: FileSite[] = [];
+  for (const source of files) {
+    if (stats) stats.files++;
+    for (const d of source.docs) {
+      if (d.value === null || d.value === undefined) continue;
+      if (stats) stats.documents++;
+      const origin: SiteOrigin = {
+        file: source.path,
+        document: d.index,
+        positionOf: (path) => positionAt(source, d.doc, path),
+      };
+      for (const found of valueSites(d.value, rules, origin, stats))
+        out.push({ ...found, source, doc: d.doc });
+    }
+  }
+  return out;
+}
+
+/** How a site's position is printed: check's `file:line:col`, pin's and outdated's `file:line`. */
+export type SiteStyle = 'file:line:col' | 'file:line';
+
+/** The position that starts every report line about a site. */
+export function formatSite(
+  site: Pick<ImageSite, 'file' | 'line'> & { column?: number },
+  style: SiteStyle,
+): string {
+  return style === 'file:line' ? `${site.file}:${site.line}` : `${site.file}:${site.line}:${site.column}`;
+}
+
+/** Reading order across files: by file name, then line; sites on one line keep their order. */
+export function byFileAndLine(
+  a: Pick<ImageSite, 'file' | 'line'>,
+  b: Pick<ImageSite, 'file' | 'line'>,
+): number {
+  return a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1;
+}
