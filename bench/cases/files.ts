@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MediaType } from '../../src/core/media-types.js';
 import { parseReference } from '../../src/core/reference.js';
-import { walkLayer } from '../../src/sources/layers.js';
+import { walkLayer } from '../../src/sources/layers/layer-files.js';
 import { RegistryClient } from '../../src/sources/registry/index.js';
 import { startDistribution } from '../../test/support/distribution.js';
 import type { Benchmark } from '../lib/context.js';

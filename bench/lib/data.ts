@@ -14,14 +14,12 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { pack } from 'tar-stream';
+import { buildConfig, buildManifest } from '../../src/builder/index.js';
 import type { Digest } from '../../src/core/digest.js';
 import { MediaType } from '../../src/core/media-types.js';
-import {
-  buildConfig,
-  buildManifest,
-  type PushCredentials,
-  RegistryPusher,
-} from '../../src/sources/builder.js';
+import { parseReference } from '../../src/core/reference.js';
+import type { StaticCredentials } from '../../src/sources/registry/index.js';
+import { pushClient } from './seed.js';
 
 const CHUNK = 1 << 20;
 
@@ -215,12 +213,16 @@ export async function pushFileBlob(
   baseUrl: string,
   repo: string,
   blob: FileBlob,
-  auth?: PushCredentials,
+  auth?: StaticCredentials,
 ): Promise<void> {
-  const pusher = new RegistryPusher(baseUrl, auth ? { auth } : {});
-  await pusher.pushBlob(repo, {
-    digest: blob.digest,
-    size: blob.size,
-    body: () => createReadStream(blob.path, { highWaterMark: CHUNK }),
-  });
+  const client = pushClient(auth);
+  try {
+    await client.pushBlob(parseReference(`${new URL(baseUrl).host}/${repo}`), {
+      digest: blob.digest,
+      size: blob.size,
+      open: () => createReadStream(blob.path, { highWaterMark: CHUNK }),
+    });
+  } finally {
+    await client.close();
+  }
 }

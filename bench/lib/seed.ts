@@ -4,14 +4,11 @@
  * repository gets the same config and layer blobs, and every tag its own manifest (an annotation
  * names the tag), so each of the tags has a distinct digest to resolve.
  */
+
+import { buildConfig, buildLayer, buildManifest } from '../../src/builder/index.js';
 import type { Digest } from '../../src/core/digest.js';
-import {
-  buildConfig,
-  buildLayer,
-  buildManifest,
-  type PushCredentials,
-  RegistryPusher,
-} from '../../src/sources/builder.js';
+import { parseReference } from '../../src/core/reference.js';
+import { RegistryClient, type StaticCredentials } from '../../src/sources/registry/index.js';
 import type { Distribution } from '../../test/support/distribution.js';
 import { mapLimit, removeTree } from './proc.js';
 
@@ -27,7 +24,7 @@ export interface SeedOptions {
   tagsPerRepo: number;
   /** Repository name prefix (default `bench/app`). */
   prefix?: string;
-  auth?: PushCredentials;
+  auth?: StaticCredentials;
   concurrency?: number;
 }
 
@@ -43,29 +40,44 @@ export async function seedTinyImages(baseUrl: string, options: SeedOptions): Pro
     compression: 'gzip',
   });
   const config = buildConfig({ os: 'linux', architecture: 'amd64', diffIds: [layer.diffId] });
-  const pusher = new RegistryPusher(baseUrl, options.auth ? { auth: options.auth } : {});
-  const perRepo = await mapLimit(
-    Array.from({ length: options.repos }, (_, i) => repoName(prefix, i)),
-    options.concurrency ?? 8,
-    async (repo) => {
-      for (const blob of [config, layer]) {
-        await pusher.pushBlob(repo, { digest: blob.digest, size: blob.size, body: blob.bytes });
-      }
-      const tags: SeededTag[] = [];
-      for (let t = 0; t < options.tagsPerRepo; t++) {
-        const tag = `1.0.${t}`;
-        const manifest = buildManifest({
-          config,
-          layers: [layer],
-          annotations: { 'org.opencontainers.image.ref.name': tag, 'dev.imgdigest.bench': `${repo}:${tag}` },
-        });
-        await pusher.pushManifest(repo, tag, manifest);
-        tags.push({ repo, tag, digest: manifest.digest });
-      }
-      return tags;
-    },
-  );
-  return perRepo.flat();
+  const concurrency = options.concurrency ?? 8;
+  const client = pushClient(options.auth, concurrency);
+  const host = new URL(baseUrl).host;
+  try {
+    const perRepo = await mapLimit(
+      Array.from({ length: options.repos }, (_, i) => repoName(prefix, i)),
+      concurrency,
+      async (repo) => {
+        const ref = parseReference(`${host}/${repo}`);
+        for (const blob of [config, layer]) await client.pushBlob(ref, blob.bytes);
+        const tags: SeededTag[] = [];
+        for (let t = 0; t < options.tagsPerRepo; t++) {
+          const tag = `1.0.${t}`;
+          const manifest = buildManifest({
+            config,
+            layers: [layer],
+            annotations: {
+              'org.opencontainers.image.ref.name': tag,
+              'dev.imgdigest.bench': `${repo}:${tag}`,
+            },
+          });
+          await client.pushManifest(ref.withTag(tag).withDigest(manifest.digest), manifest.bytes, {
+            mediaType: manifest.mediaType,
+          });
+          tags.push({ repo, tag, digest: manifest.digest });
+        }
+        return tags;
+      },
+    );
+    return perRepo.flat();
+  } finally {
+    await client.close();
+  }
+}
+
+/** A registry client for seeding: the given credentials, or none (never the user's config files). */
+export function pushClient(auth: StaticCredentials | undefined, concurrency = 8): RegistryClient {
+  return new RegistryClient({ ...(auth ? { credentials: auth } : { anonymous: true }), concurrency });
 }
 
 /** A fixed pseudo-random order (same for every tool), so no tool benefits from repository order. */

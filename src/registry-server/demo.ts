@@ -10,7 +10,7 @@
  * - `sample/app:single`: a single-platform (linux/amd64) image;
  * - `sample/worker:2`: a single-platform (linux/amd64) image.
  */
-import { buildSampleImages } from '../sources/builder-samples.js';
+import { buildSampleImages } from '../builder/samples.js';
 import { type LoadedImage, loadImageSet } from './load.js';
 import type { Registry } from './registry.js';
 

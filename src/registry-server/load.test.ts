@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../test/registry-server/client.js';
-import { buildSampleImages, type SampleImages, writeOciLayout } from '../sources/builder.js';
+import { buildSampleImages, type SampleImages, writeOciLayout } from '../builder/index.js';
 import { startRegistry } from './index.js';
 import { folderRepository, loadTarget } from './load.js';
 

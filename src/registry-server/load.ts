@@ -15,12 +15,12 @@
 import { randomUUID } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import type { ImageSet } from '../builder/image-set.js';
 import type { Digest } from '../core/digest.js';
 import { ImgdigestError } from '../core/errors.js';
 import type { Descriptor } from '../core/manifest.js';
 import { ANCHORED_PATH_REGEXP, ANCHORED_TAG_REGEXP, parseReference } from '../core/reference.js';
-import type { ImageSet } from '../sources/builder-set.js';
-import { OciLayoutSource, openOciLayout, REF_NAME } from '../sources/oci-layout.js';
+import { OciLayoutSource, openOciLayout, REF_NAME } from '../sources/local/oci-layout.js';
 import { checkName, type RepoName } from './names.js';
 import type { Registry } from './registry.js';
 
@@ -138,7 +138,7 @@ class LayoutLoader {
 }
 
 /**
- * Put an in-memory {@link ImageSet} (see `sources/builder`) into repository `repository` through the
+ * Put an in-memory {@link ImageSet} (see `builder/`) into repository `repository` through the
  * registry's own storage, as a push would leave it: blobs linked, manifests children first, then
  * the tags. Needs no HTTP, so it works whatever auth or TLS the server uses.
  */

@@ -81,15 +81,15 @@ export async function openSource(input: string, options: OpenOptions = {}): Prom
       return client.openSource(spec.reference, { closeClient: true });
     }
     case 'oci': {
-      const { openOciLayout } = await import('./oci-layout.js');
+      const { openOciLayout } = await import('./local/oci-layout.js');
       return openOciLayout(spec.path, spec.tag);
     }
     case 'docker-archive': {
-      const { openDockerArchive } = await import('./docker-archive.js');
+      const { openDockerArchive } = await import('./local/docker-archive.js');
       return openDockerArchive(spec.path, spec.ref);
     }
     case 'docker-daemon': {
-      const { openDockerDaemon } = await import('./docker-daemon.js');
+      const { openDockerDaemon } = await import('./local/docker-daemon.js');
       return openDockerDaemon(
         spec.name,
         options.dockerHost === undefined ? {} : { dockerHost: options.dockerHost },

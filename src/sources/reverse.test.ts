@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildSampleImages } from '../builder/index.js';
 import { parseReference } from '../core/reference.js';
 import { startRegistry } from '../registry-server/index.js';
-import { buildSampleImages, pushImageSet } from './builder.js';
+import { loadImageSet } from '../registry-server/load.js';
 import { RegistryClient } from './registry/index.js';
 import { tagsForDigest } from './reverse.js';
 
@@ -48,7 +49,7 @@ describe('tagsForDigest', () => {
       registry = await startRegistry({ addr: '127.0.0.1:0', memory: true });
       const set = await buildSampleImages('rev');
       indexDigest = set.tags['1.0']!;
-      await pushImageSet(registry.url, 'rev/app', set);
+      await loadImageSet(registry.registry, 'rev/app', set);
     });
     afterAll(() => registry.close());
 

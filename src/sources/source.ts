@@ -1,5 +1,5 @@
 /**
- * @module source
+ * @module sources/source
  * The one interface every place images come from implements: a registry repository, an OCI image
  * layout, a `docker save` archive, a Docker-compatible engine. The CLI verbs (`digest`, `manifest`,
  * `index`, `config`, `blob`, `files`, `inspect`) are written once against it.

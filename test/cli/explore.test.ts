@@ -198,6 +198,31 @@ describe.skipIf(!haveTools('docker-registry', 'skopeo'))('find and explore on th
     expect(r.stdout).toMatch(/Layers:\s+2/);
   });
 
+  it('inspect --json prints the summary describeImage builds, after the reference as given', async () => {
+    const r = await runCli(['inspect', '--json', '--platform', 'linux/arm/v7', seeded.sample.ref]);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(Object.keys(json)).toEqual([
+      'reference',
+      'digest',
+      'kind',
+      'mediaType',
+      'size',
+      'platforms',
+      'attestations',
+      'image',
+      'referrers',
+    ]);
+    expect(json).toMatchObject({
+      reference: seeded.sample.ref,
+      digest: seeded.sample.digest,
+      kind: 'index',
+      platforms: ['linux/amd64', 'linux/arm64', 'linux/arm/v7'],
+      attestations: 1,
+      image: { platform: 'linux/arm/v7', digest: seeded.sample.platforms['linux/arm/v7'] },
+    });
+  });
+
   it.runIf(process.arch === 'x64')(
     'inspect without --platform describes the host platform when the index has it',
     async () => {

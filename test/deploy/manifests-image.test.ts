@@ -6,9 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { buildSampleImages, type SampleImages } from '../../src/builder/index.js';
 import { type RunningRegistry, startRegistry } from '../../src/registry-server/index.js';
-import { buildSampleImages, pushImageSet, type SampleImages } from '../../src/sources/builder.js';
 import { runCli } from '../support/cli.js';
+import { pushWithClient } from '../support/images.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML, read field by field
 type Obj = Record<string, any>;
@@ -31,7 +32,7 @@ describe('webhook manifests --image', () => {
     await gone.close();
     registry = await startRegistry({ addr: '127.0.0.1:0', memory: true });
     images = await buildSampleImages('imgdigest');
-    await pushImageSet(registry.url, 'imgdigest/webhook', images);
+    await pushWithClient(registry.host, 'imgdigest/webhook', images);
   });
   afterAll(async () => {
     await registry?.close();

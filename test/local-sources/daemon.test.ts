@@ -5,15 +5,16 @@
 import { PassThrough } from 'node:stream';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildSampleImages, type SampleImages } from '../../src/builder/index.js';
 import { registerImages } from '../../src/cli/commands/images.js';
 import type { CliContext } from '../../src/cli/context.js';
 import type { Digest } from '../../src/core/digest.js';
 import { MediaType } from '../../src/core/media-types.js';
-import { buildSampleImages, pushImageSet, type SampleImages } from '../../src/sources/builder.js';
-import { listDaemonImages, openDockerDaemon, pingDaemon } from '../../src/sources/docker-daemon.js';
+import { listDaemonImages, openDockerDaemon, pingDaemon } from '../../src/sources/local/docker-daemon.js';
 import { openSource } from '../../src/sources/open.js';
 import type { ImageSource } from '../../src/sources/source.js';
 import { type Distribution, startDistribution } from '../support/distribution.js';
+import { pushWithClient } from '../support/images.js';
 import { cleanupTempDirs } from '../support/tmp.js';
 import { haveTools } from '../support/tools.js';
 import { run, sha256 } from './fixtures.js';
@@ -69,7 +70,7 @@ describe.skipIf(!haveTools('podman', 'skopeo', 'docker-registry'))(
       sample = await buildSampleImages('daemon');
       await Promise.all(starting);
       repo = `${registry.host}/sample`;
-      await pushImageSet(registry.url, 'sample', sample);
+      await pushWithClient(registry.host, 'sample', sample);
       engine.podman('pull', '--quiet', '--tls-verify=false', `${repo}:single`);
       engine.podman('pull', '--quiet', '--tls-verify=false', `${repo}:latest`);
       engine.podman('tag', `${repo}:single`, 'example.com/retagged:v1');

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildSampleImages, type SampleImages, writeOciLayout } from '../../src/builder/index.js';
 import { type RunningRegistry, startRegistry } from '../../src/registry-server/index.js';
-import { buildSampleImages, type SampleImages, writeOciLayout } from '../../src/sources/builder.js';
 import { haveTools } from '../support/tools.js';
 import { call } from './client.js';
 

@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSampleImages, pushImageSet, type SampleImages } from '../../src/sources/builder.js';
+import { buildSampleImages, type SampleImages } from '../../src/builder/index.js';
 import { type Distribution, startDistribution } from './distribution.js';
-import { largeBlobChunks, type SeededImages, seedRegistry } from './images.js';
+import { largeBlobChunks, pushWithClient, type SeededImages, seedRegistry } from './images.js';
 import { cleanupTempDirs } from './tmp.js';
 import { haveTools } from './tools.js';
 
@@ -113,7 +113,7 @@ describe.skipIf(!haveTools('docker-registry', 'skopeo', 'htpasswd', 'openssl'))(
     let reg: Distribution;
     beforeAll(async () => {
       reg = await startDistribution({ auth: 'htpasswd' });
-      await pushImageSet(reg.url, 'sample', sample, { auth: reg.credentials });
+      await pushWithClient(reg.host, 'sample', sample, reg.credentials);
     });
     afterAll(() => reg?.stop());
 
@@ -124,7 +124,7 @@ describe.skipIf(!haveTools('docker-registry', 'skopeo', 'htpasswd', 'openssl'))(
       expect(await skopeoFails(inspectRaw(reg, 'sample:latest', 'user:wrong'))).toMatch(
         /unauthorized|authentication/i,
       );
-      await expect(pushImageSet(reg.url, 'other', sample)).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+      await expect(pushWithClient(reg.host, 'other', sample)).rejects.toMatchObject({ code: 'AUTH_FAILED' });
     });
 
     it('accepts the configured user', async () => {
@@ -137,7 +137,7 @@ describe.skipIf(!haveTools('docker-registry', 'skopeo', 'htpasswd', 'openssl'))(
     let reg: Distribution;
     beforeAll(async () => {
       reg = await startDistribution({ auth: 'token' });
-      await pushImageSet(reg.url, 'sample', sample, { auth: reg.credentials });
+      await pushWithClient(reg.host, 'sample', sample, reg.credentials);
     });
     afterAll(() => reg?.stop());
 
@@ -187,7 +187,7 @@ describe.skipIf(!haveTools('docker-registry', 'skopeo', 'htpasswd', 'openssl'))(
         auth: 'token',
         token: { keyType: 'rsa', keyHeader: 'kid', anonymousPull: true, field: 'access_token' },
       });
-      await pushImageSet(reg.url, 'sample', sample, { auth: reg.credentials });
+      await pushWithClient(reg.host, 'sample', sample, reg.credentials);
     });
     afterAll(() => reg?.stop());
 
@@ -195,7 +195,7 @@ describe.skipIf(!haveTools('docker-registry', 'skopeo', 'htpasswd', 'openssl'))(
       const raw = await skopeo(inspectRaw(reg, 'sample:single'));
       expect(sha256(raw)).toBe(sample.tags.single);
       expect(reg.tokenIssuer!.requests.at(-1)).toMatchObject({ account: null, status: 200 });
-      await expect(pushImageSet(reg.url, 'sample', sample)).rejects.toThrow(/401|unauthorized/i);
+      await expect(pushWithClient(reg.host, 'sample', sample)).rejects.toThrow(/401|unauthorized/i);
     });
   });
 });

@@ -14,11 +14,12 @@ import { Command } from 'commander';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { buildSampleImages } from '../../src/builder/index.js';
 import { registerWebhook } from '../../src/cli/commands/webhook.js';
 import type { CliContext } from '../../src/cli/context.js';
-import { buildSampleImages, pushImageSet } from '../../src/sources/builder.js';
 import { parseWebhookConfig } from '../../src/webhook/config.js';
 import { type Distribution, startDistribution } from '../support/distribution.js';
+import { pushWithClient } from '../support/images.js';
 import { cleanupTempDirs, tempDir } from '../support/tmp.js';
 import { haveTools } from '../support/tools.js';
 import { runWebhookCli } from './cli-runner.js';
@@ -277,9 +278,12 @@ describe.skipIf(!haveTools('docker-registry'))('imgdigest webhook serve (as a pr
   let child: ChildProcess | undefined;
   beforeAll(async () => {
     registry = await startDistribution({ auth: 'htpasswd', username: 'puller', password: 's3cret-pass' });
-    await pushImageSet(registry.url, 'private/app', await buildSampleImages('private'), {
-      auth: registry.credentials,
-    });
+    await pushWithClient(
+      registry.host,
+      'private/app',
+      await buildSampleImages('private'),
+      registry.credentials,
+    );
   });
   afterAll(async () => {
     child?.kill('SIGKILL');

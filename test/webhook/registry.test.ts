@@ -8,9 +8,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSampleImages, pushImageSet, type SampleImages } from '../../src/sources/builder.js';
+import { buildSampleImages, type SampleImages } from '../../src/builder/index.js';
 import { parseWebhookConfig } from '../../src/webhook/config.js';
 import { type Distribution, freePort, startDistribution } from '../support/distribution.js';
+import { pushWithClient } from '../support/images.js';
 import { cleanupTempDirs, tempDir } from '../support/tmp.js';
 import { haveTools } from '../support/tools.js';
 import { admissionReview, decodePatch, startTestWebhook, type TestWebhook } from './support.js';
@@ -80,7 +81,7 @@ describe.skipIf(!haveTools('docker-registry'))('webhook mutate with a real regis
   beforeAll(async () => {
     registry = await startDistribution();
     samples = await buildSampleImages('app');
-    await pushImageSet(registry.url, 'team/app', samples);
+    await pushWithClient(registry.host, 'team/app', samples);
   });
 
   afterAll(async () => {
@@ -178,7 +179,7 @@ describe.skipIf(!haveTools('docker-registry'))('webhook mutate with a real regis
   it('token server failing: answers within the budget, as failureMode says', async () => {
     const tokened = await startDistribution({ auth: 'token', token: { anonymousPull: true } });
     try {
-      await pushImageSet(tokened.url, 'team/app', samples, { auth: tokened.credentials });
+      await pushWithClient(tokened.host, 'team/app', samples, tokened.credentials);
       const image = `${tokened.host}/team/app:1.0`;
       const allow = await start({ config: config('allow') });
       const deny = await start({ config: config('deny') });

@@ -52,7 +52,7 @@ Examples:
     if (flags.file !== undefined) {
       if (input !== undefined)
         throw new ImgdigestError('USAGE', 'give either a reference or --file, not both');
-      const { digestFile } = await import('../../sources/local-file.js');
+      const { digestFile } = await import('../../sources/local/local-file.js');
       const { digest, size } = await digestFile(flags.file, flags.algorithm, ctx.io.stdin);
       if (flags.json) ctx.json({ digest, size, file: flags.file });
       else ctx.out(digest);

@@ -37,7 +37,7 @@ Examples:
   );
   cmd.action(async (input: string, flags: FilesFlags) => {
     await withSource(input, flags, ctx, async (source, spec) => {
-      const { walkLayer, formatEntry } = await import('../../sources/layers.js');
+      const { walkLayer, formatEntry } = await import('../../sources/layers/layer-files.js');
       const { imageManifest } = await import('../../sources/image.js');
       const digest = spec.transport === 'registry' ? spec.reference.digest : null;
       // REPO@DIGEST may name a manifest or a layer. Ask for the blob: a layer streams as gzip, zstd
@@ -84,7 +84,7 @@ async function layerByDigest(source: ImageSource, digest: Digest): Promise<BlobR
     if (isImgdigestError(e) && e.code === 'NOT_FOUND') return null;
     throw e;
   }
-  const { peek } = await import('../../sources/layers.js');
+  const { peek } = await import('../../sources/layers/compression.js');
   const first = await peek(reader.stream, 1);
   if (first.length === 0 || first[0] === 0x7b /* { */) {
     reader.stream.destroy();

@@ -55,7 +55,7 @@ Examples:
   $ DOCKER_HOST=unix:///run/podman/podman.sock imgdigest images --json`,
     )
     .action(async (flags: ImagesFlags) => {
-      const { listDaemonImages } = await import('../../sources/docker-daemon.js');
+      const { listDaemonImages } = await import('../../sources/local/docker-daemon.js');
       const dockerHost = flags.dockerHost ?? ctx.io.env.DOCKER_HOST;
       const rows = await listDaemonImages(dockerHost ? { dockerHost } : {});
       if (flags.json) {

@@ -40,58 +40,13 @@ Example:
   );
   cmd.action(async (input: string, flags: InspectFlags) => {
     await withSource(input, flags, ctx, async (source) => {
-      const { imageConfig, indexEntries } = await import('../../sources/image.js');
-      const top = await source.manifest();
-      const entries = indexEntries(top);
-      const platforms = entries.filter((e) => !e.attestation).map((e) => e.platform ?? '-');
-      const host = await hostLinuxPlatform();
-      const wanted = flags.platform ?? (top.kind === 'index' && platforms.includes(host) ? host : undefined);
-      const image =
-        top.kind === 'manifest' || wanted !== undefined
-          ? await imageConfig(source, wanted === undefined ? {} : { platform: wanted })
-          : null;
-      const referrers = source.referrers ? await source.referrers(top.digest).catch(() => []) : [];
-      const facts = source.facts ? await source.facts() : undefined;
-      const c = image?.config;
-      const layers = image?.chosen.manifest.value.layers ?? [];
+      const { describeImage } = await import('../../sources/describe.js');
       const summary = {
         reference: input,
-        digest: top.digest,
-        kind: top.kind,
-        mediaType: top.mediaType,
-        size: top.size,
-        platforms:
-          top.kind === 'index'
-            ? platforms
-            : c
-              ? [`${c.os}/${c.architecture}${c.variant ? `/${c.variant}` : ''}`]
-              : [],
-        attestations: entries.filter((e) => e.attestation).length,
-        image: image
-          ? {
-              platform:
-                image.chosen.platform ??
-                (c ? `${c.os}/${c.architecture}${c.variant ? `/${c.variant}` : ''}` : null),
-              digest: image.chosen.manifest.digest,
-              config: image.descriptor.digest,
-              created: c?.created ?? null,
-              entrypoint: c?.config?.Entrypoint ?? null,
-              cmd: c?.config?.Cmd ?? null,
-              workingDir: c?.config?.WorkingDir || null,
-              user: c?.config?.User || null,
-              env: c?.config?.Env ?? [],
-              exposedPorts: Object.keys(c?.config?.ExposedPorts ?? {}),
-              labels: c?.config?.Labels ?? {},
-              layers: layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
-              totalSize: layers.reduce((n, l) => n + l.size, 0),
-            }
-          : null,
-        referrers: referrers.map((r) => ({
-          digest: r.digest,
-          artifactType: r.artifactType ?? r.mediaType,
-          size: r.size,
+        ...(await describeImage(source, {
+          ...(flags.platform === undefined ? {} : { platform: flags.platform }),
+          preferredPlatform: await hostLinuxPlatform(),
         })),
-        ...(facts ? { facts } : {}),
       };
       if (flags.json) {
         ctx.json(summary);
@@ -100,17 +55,17 @@ Example:
       const lines: string[] = [];
       lines.push(`Reference:   ${input}`);
       lines.push(
-        `Digest:      ${top.digest} (${top.kind === 'index' ? 'index: covers every platform' : 'image manifest'})`,
+        `Digest:      ${summary.digest} (${summary.kind === 'index' ? 'index: covers every platform' : 'image manifest'})`,
       );
-      lines.push(`Media type:  ${top.mediaType}`);
-      if (top.kind === 'index') {
+      lines.push(`Media type:  ${summary.mediaType}`);
+      if (summary.kind === 'index') {
         lines.push(
-          `Platforms:   ${platforms.join(', ') || '(none)'}${summary.attestations ? ` (+${summary.attestations} attestation)` : ''}`,
+          `Platforms:   ${summary.platforms.join(', ') || '(none)'}${summary.attestations ? ` (+${summary.attestations} attestation)` : ''}`,
         );
       }
       if (summary.image) {
         const i = summary.image;
-        if (top.kind === 'index') {
+        if (summary.kind === 'index') {
           lines.push('');
           lines.push(`Image for ${i.platform}${flags.platform ? '' : ' (this host; --platform to choose)'}:`);
           lines.push(`Digest:      ${i.digest} (manifest)`);
@@ -129,14 +84,14 @@ Example:
         lines.push(`Layers:      ${i.layers.length} (${humanSize(i.totalSize)})`);
         for (const l of i.layers)
           lines.push(`  ${l.digest}  ${humanSize(l.size).padStart(10)}  ${l.mediaType}`);
-      } else if (top.kind === 'index') {
+      } else if (summary.kind === 'index') {
         lines.push("(pass --platform to describe one platform's image)");
       }
       if (summary.referrers.length) {
         lines.push(`Referrers:   ${summary.referrers.length}`);
         for (const r of summary.referrers) lines.push(`  ${r.digest}  ${r.artifactType}`);
       }
-      for (const note of facts?.notes ?? []) lines.push(`Note:        ${note}`);
+      for (const note of summary.facts?.notes ?? []) lines.push(`Note:        ${note}`);
       ctx.out(lines.join('\n'));
     });
   });

@@ -42,12 +42,7 @@ describe.skipIf(!haveTools('docker-registry', 'htpasswd'))('htpasswd (Basic) reg
 
   beforeAll(async () => {
     registry = await startDistribution({ auth: 'htpasswd' });
-    seeded = await seedRegistry({
-      url: registry.url,
-      host: registry.host,
-      credentials: registry.credentials,
-      auth: 'htpasswd',
-    });
+    seeded = await seedRegistry(registry);
   });
   afterAll(() => registry?.stop());
 
@@ -132,12 +127,7 @@ describe.skipIf(!haveTools('docker-registry', 'openssl'))('token (Bearer) regist
 
   beforeAll(async () => {
     registry = await startDistribution({ auth: 'token' });
-    seeded = await seedRegistry({
-      url: registry.url,
-      host: registry.host,
-      credentials: registry.credentials,
-      auth: 'token',
-    });
+    seeded = await seedRegistry(registry);
     const { username, password } = registry.credentials;
     ({ env } = await dockerConfigEnv({ auths: { [registry.host]: { username, password } } }));
   });

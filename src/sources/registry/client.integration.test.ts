@@ -5,10 +5,12 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Distribution, startDistribution } from '../../../test/support/distribution.js';
 import { type SeededImages, seedRegistry } from '../../../test/support/images.js';
 import { haveTools } from '../../../test/support/tools.js';
+import type { Digest } from '../../core/digest.js';
 import { MediaType } from '../../core/media-types.js';
 import { parseReference } from '../../core/reference.js';
 import { RegistryClient } from './client.js';
@@ -42,7 +44,7 @@ describe.skipIf(!haveTools('docker-registry', 'skopeo'))(
 
     beforeAll(async () => {
       registry = await startDistribution({ auth: 'anonymous' });
-      seeded = await seedRegistry({ url: registry.url, host: registry.host });
+      seeded = await seedRegistry(registry);
       client = new RegistryClient({ anonymous: true });
     });
     afterAll(async () => {
@@ -218,6 +220,37 @@ describe.skipIf(!haveTools('docker-registry', 'skopeo'))(
       expect((await client.getManifest(byDigest)).digest).toBe(pushed.digest);
       await client.deleteManifest(byDigest);
       await expect(client.getManifest(byDigest)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    });
+
+    it('streams a blob it does not hold in memory, and the registry refuses a stream whose bytes lie', async () => {
+      const repo = parseReference(`${registry.host}/streamed`);
+      const chunks = [Buffer.alloc(300_000, 1), Buffer.alloc(200_000, 2), Buffer.from('end')];
+      const bytes = Buffer.concat(chunks);
+      const digest = sha256(bytes) as Digest;
+      let opened = 0;
+      async function* open() {
+        opened++;
+        yield* chunks;
+      }
+      const pushed = await client.pushBlob(repo, { digest, size: bytes.length, open });
+      expect(pushed).toEqual({
+        mediaType: 'application/octet-stream',
+        digest: sha256(bytes),
+        size: bytes.length,
+      });
+      expect(opened).toBe(1);
+      // Read back past the client, straight from the registry.
+      const served = await request(`${registry.registryUrl}/v2/streamed/blobs/${sha256(bytes)}`);
+      expect(served.statusCode).toBe(200);
+      expect(Buffer.from(await served.body.arrayBuffer()).equals(bytes)).toBe(true);
+
+      const wrong = sha256(Buffer.from('other bytes')) as Digest;
+      const error = await client
+        .pushBlob(repo, { digest: wrong, size: bytes.length, open })
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'REGISTRY_ERROR', details: { registryCode: 'DIGEST_INVALID' } });
+      const missing = await request(`${registry.registryUrl}/v2/streamed/blobs/${wrong}`, { method: 'HEAD' });
+      expect(missing.statusCode).toBe(404);
     });
 
     it('serves the ImageSource interface for one repository', async () => {

@@ -48,6 +48,7 @@ import {
   type PushManifestOptions,
   pushBlob,
   pushManifest,
+  type StreamedBlob,
 } from './push.js';
 import { parseRateLimit, type RateLimit } from './ratelimit.js';
 import { listReferrers, type ReferrersOptions } from './referrers.js';
@@ -227,9 +228,17 @@ export class RegistryClient {
     return limit;
   }
 
-  /** Upload a blob (monolithic POST + PUT), skipped when the registry already has it. */
-  pushBlob(repo: Reference, bytes: Uint8Array, options: PushBlobOptions = {}): Promise<Descriptor> {
-    return pushBlob(this.#for(repo), repo, bytes, options);
+  /**
+   * Upload a blob (monolithic POST + PUT), skipped when the registry already has it: bytes in
+   * memory, or a {@link StreamedBlob} (digest, size, and a function opening the bytes) for a blob
+   * too large to hold.
+   */
+  pushBlob(
+    repo: Reference,
+    content: Uint8Array | StreamedBlob,
+    options: PushBlobOptions = {},
+  ): Promise<Descriptor> {
+    return pushBlob(this.#for(repo), repo, content, options);
   }
 
   /** PUT a manifest with its media type as Content-Type; returns its descriptor. */

@@ -40,10 +40,10 @@ export {
 export { parseErrorBody, type RegistryErrorEntry, redactUrl } from './errors.js';
 export type { ListOptions, ListPage, PageOptions, TagsPage } from './listing.js';
 export type { CallOptions, GetManifestOptions, ResolvedDescriptor } from './manifests.js';
-export type { PushBlobOptions, PushManifestOptions } from './push.js';
+export type { PushBlobOptions, PushManifestOptions, StreamedBlob } from './push.js';
 export { parseRateLimit, type RateLimit } from './ratelimit.js';
 export { type ReferrersOptions, referrersTag } from './referrers.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 export { isLoopbackHost, schemeFor } from './scheme.js';
-export { RegistrySource, type RegistrySourceOptions } from './source.js';
+export { RegistrySource, type RegistrySourceOptions, type RepositoryReader } from './source.js';
 export type { RequestLogEntry, RequestLogger, TransportOptions } from './transport.js';

@@ -1,10 +1,14 @@
 /**
  * @module registry/push
- * Writing to a registry, as much as the tests, the quick start and the benchmarks need: a
- * monolithic blob upload (POST, then PUT with `?digest=`), a manifest PUT with its media type as
- * `Content-Type`, and a manifest DELETE.
+ * Writing to a registry, as much as the image builder, the quick start, the tests and the
+ * benchmarks need: a monolithic blob upload (POST, then PUT with `?digest=`) of bytes in memory or
+ * of a stream opened per attempt, skipped when the repository has the blob already; a manifest PUT
+ * with its media type as `Content-Type`, checked against the digest the registry reports; and a
+ * manifest DELETE. Pushing a whole image (blobs, then children, then the index, then tags) is
+ * `pushImageSet` in `builder/`, written over these.
  * @see https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pushing-blobs
  */
+import type { Readable } from 'node:stream';
 import { type Digest, digestOf, parseDigest } from '../../core/digest.js';
 import { ImgdigestError } from '../../core/errors.js';
 import type { Descriptor } from '../../core/manifest.js';
@@ -20,18 +24,30 @@ export interface PushBlobOptions extends CallOptions {
   mediaType?: string;
 }
 
+/**
+ * A blob too large to hold in memory: its digest and size, known beforehand, and a function that
+ * opens its bytes (called again for every attempt). The registry checks the digest on upload.
+ */
+export interface StreamedBlob {
+  digest: Digest;
+  size: number;
+  open(): Readable | AsyncIterable<Uint8Array>;
+}
+
 /** Upload a blob unless the registry has it already; returns its descriptor. */
 export async function pushBlob(
   session: RegistrySession,
   repo: Reference,
-  bytes: Uint8Array,
+  content: Uint8Array | StreamedBlob,
   options: PushBlobOptions = {},
 ): Promise<Descriptor> {
-  const digest = digestOf(bytes);
+  const streamed = content instanceof Uint8Array ? null : content;
+  const digest = streamed ? parseDigest(streamed.digest).digest : digestOf(content as Uint8Array);
+  const size = streamed ? streamed.size : (content as Uint8Array).byteLength;
   const descriptor: Descriptor = {
     mediaType: options.mediaType ?? 'application/octet-stream',
     digest,
-    size: bytes.byteLength,
+    size,
   };
   const scopes = [repositoryScope(repo.path, PUSH)];
   const signal = options.signal ? { signal: options.signal } : {};
@@ -71,8 +87,11 @@ export async function pushBlob(
   const put = await session.request({
     method: 'PUT',
     url: target,
-    headers: { 'content-type': 'application/octet-stream' },
-    body: bytes,
+    headers: {
+      'content-type': 'application/octet-stream',
+      ...(streamed ? { 'content-length': String(size) } : {}),
+    },
+    body: streamed ? () => streamed.open() : (content as Uint8Array),
     scopes,
     ...signal,
   });

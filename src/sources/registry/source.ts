@@ -7,8 +7,27 @@ import type { Digest } from '../../core/digest.js';
 import type { Descriptor, ParsedManifest } from '../../core/manifest.js';
 import type { Reference } from '../../core/reference.js';
 import type { BlobReader, CallOptions, ImageSource } from '../source.js';
-import type { RegistryClient } from './client.js';
-import { atIdentifier } from './manifests.js';
+import type { ListOptions } from './listing.js';
+import { atIdentifier, type GetManifestOptions, type ResolvedDescriptor } from './manifests.js';
+import type { ReferrersOptions } from './referrers.js';
+
+/**
+ * The registry reads a {@link RegistrySource} makes: what `RegistryClient` offers, named here so
+ * this module needs only the shape and not the client.
+ */
+export interface RepositoryReader {
+  resolve(ref: Reference, options?: CallOptions): Promise<ResolvedDescriptor>;
+  getManifest(ref: Reference, options?: GetManifestOptions): Promise<ParsedManifest>;
+  getBlob(
+    repo: Reference,
+    descriptor: { digest: Digest; size?: number | null },
+    options?: CallOptions,
+  ): Promise<BlobReader>;
+  tags(repo: Reference, options?: ListOptions): Promise<string[]>;
+  tagDigests(repo: Reference, options?: CallOptions): Promise<Map<string, Digest> | null>;
+  referrers(repo: Reference, digest: Digest, options?: ReferrersOptions): Promise<Descriptor[]>;
+  close(): Promise<void>;
+}
 
 export interface RegistrySourceOptions {
   /** `close()` closes the client too (for a client made for this one source). */
@@ -20,11 +39,11 @@ export class RegistrySource implements ImageSource {
   readonly kind = 'registry' as const;
   readonly name: string;
   readonly identifier: string;
-  readonly #client: RegistryClient;
+  readonly #client: RepositoryReader;
   readonly #ref: Reference;
   readonly #closeClient: boolean;
 
-  constructor(client: RegistryClient, ref: Reference, options: RegistrySourceOptions = {}) {
+  constructor(client: RepositoryReader, ref: Reference, options: RegistrySourceOptions = {}) {
     this.#client = client;
     this.#ref = ref;
     this.#closeClient = options.closeClient === true;

@@ -10,7 +10,7 @@
  *
  * Connection pools, TLS settings and proxies are in `dispatcher.ts`.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { ImgdigestError } from '../../core/errors.js';
 import { Dispatchers } from './dispatcher.js';
 import { networkError, redactUrl } from './errors.js';
@@ -66,13 +66,20 @@ export interface TransportOptions {
 
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
 
+/**
+ * What a request sends: bytes, text, or a function that opens a stream of the bytes. The function
+ * is called once per attempt (retries, the second try after an auth challenge, a 307 redirect), so
+ * a large blob is streamed every time and never held in memory.
+ */
+export type RequestBody = Uint8Array | string | (() => Readable | AsyncIterable<Uint8Array>);
+
 export interface HttpRequest {
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: URL;
   headers?: Record<string, string>;
   /** Sent to the request's origin only; dropped on a redirect to any other origin. */
   authorization?: string;
-  body?: Uint8Array | string;
+  body?: RequestBody;
   signal?: AbortSignal;
   /** Retry 408/429/5xx answers (default true). Network errors are retried regardless. */
   retryStatuses?: boolean;
@@ -167,7 +174,7 @@ export class Transport {
           dispatcher: this.#dispatchers.for(url),
           method,
           headers,
-          body: body ?? null,
+          body: typeof body === 'function' ? openBody(body) : (body ?? null),
           signal: req.signal ? AbortSignal.any([req.signal, deadline.signal]) : deadline.signal,
           headersTimeout: this.timeoutMs,
           bodyTimeout: this.timeoutMs,
@@ -303,6 +310,12 @@ export class Transport {
   async close(): Promise<void> {
     await this.#dispatchers.close();
   }
+}
+
+/** A fresh stream of a streamed body, for one attempt. */
+function openBody(open: () => Readable | AsyncIterable<Uint8Array>): Readable {
+  const bytes = open();
+  return bytes instanceof Readable ? bytes : Readable.from(bytes, { objectMode: false });
 }
 
 function firstHeader(headers: ResponseHeaders, name: string): string | undefined {

@@ -1,101 +1,32 @@
 /**
- * @module sources/tar-index
- * Random access into a tar file without loading it: the headers are read once (512 bytes each, the
- * data skipped by offset), and each entry is then read or streamed straight from its offset. This is
- * what lets `docker-archive:` answer `digest` on a multi-GiB `docker save` tarball by reading a few
- * KiB.
+ * @module sources/layers/tar-index
+ * Random access into an uncompressed tar file without loading it: the headers are read once (512
+ * bytes each, the data skipped by offset), and each entry is then read or streamed straight from
+ * its offset. This is what lets `docker-archive:` answer `digest` on a multi-GiB `docker save`
+ * tarball by reading a few KiB.
  *
  * Formats: ustar (name + prefix), pax extended headers (`path`, `linkpath`, `size`), GNU long names
  * (`L`/`K`) and GNU base-256 sizes (entries over 8 GiB). Symbolic and hard links inside the archive
  * are followed (`docker save` links duplicate layers to one file).
  *
- * A gzip-compressed tar has no random access: {@link openTar} hands it to `tar-gzip`, which
- * explains the trade-off it makes.
+ * A gzip-compressed tar has no random access: `tar-open` hands it to `tar-gzip`, which explains
+ * the trade-off it makes.
  * @see https://pubs.opengroup.org/onlinepubs/9699919799/utilities/pax.html#tag_20_92_13
  */
 import { createReadStream } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
-import { posix } from 'node:path';
 import { Readable } from 'node:stream';
-import { ImgdigestError } from '../core/errors.js';
-import { fileError } from './local-file.js';
+import { ImgdigestError } from '../../core/errors.js';
+import { fileError } from '../file-error.js';
+import {
+  normalizeEntryName,
+  type TarArchive,
+  type TarEntry,
+  TarEntryTable,
+  type TarEntryType,
+} from './tar-entries.js';
 
 const BLOCK = 512;
-/** Links are followed at most this many times (a loop of links is refused, not followed forever). */
-const MAX_LINK_HOPS = 16;
-
-export type TarEntryType = 'file' | 'directory' | 'symlink' | 'link' | 'other';
-
-/** One entry of a tar file. */
-export interface TarEntry {
-  /** Normalised path: no leading `./` or `/`, no trailing `/`. */
-  readonly name: string;
-  readonly type: TarEntryType;
-  /** Size of the data in bytes (0 for links and directories). */
-  readonly size: number;
-  /** Link target as written in the archive, for links. */
-  readonly linkName?: string;
-}
-
-/** Read access to the entries of a tar file, however it is stored. */
-export interface TarArchive {
-  /** The file, for messages. */
-  readonly path: string;
-  /** Every entry, in archive order (a later entry with the same name replaces an earlier one). */
-  entries(): TarEntry[];
-  /** The entry `name` names, links followed; undefined when there is none. */
-  find(name: string): TarEntry | undefined;
-  /** The bytes of a (small) entry; refuses entries larger than `maxBytes`. */
-  read(name: string, maxBytes: number): Promise<Buffer>;
-  /** The first `count` bytes of an entry (to sniff compression). */
-  head(name: string, count: number): Promise<Buffer>;
-  /** The data of an entry as a stream. */
-  stream(name: string): Promise<Readable>;
-  /** Release file handles and remove temporary copies. */
-  close(): Promise<void>;
-}
-
-/** `./a/b/` -> `a/b`. */
-export function normalizeEntryName(name: string): string {
-  let n = posix.normalize(name.replace(/\\/g, '/'));
-  while (n.startsWith('./')) n = n.slice(2);
-  n = n.replace(/^\/+/, '').replace(/\/+$/, '');
-  return n === '.' ? '' : n;
-}
-
-/** Follow links from `name` through `lookup`; undefined when a link dangles, escapes or loops. */
-export function resolveLinks(
-  name: string,
-  lookup: (n: string) => TarEntry | undefined,
-): TarEntry | undefined {
-  let entry = lookup(normalizeEntryName(name));
-  for (let hops = 0; entry && (entry.type === 'symlink' || entry.type === 'link'); hops++) {
-    if (hops >= MAX_LINK_HOPS || entry.linkName === undefined) return undefined;
-    // A symlink is relative to its directory; a hard link names a path from the archive root.
-    const target =
-      entry.type === 'symlink' && !entry.linkName.startsWith('/')
-        ? posix.join(posix.dirname(entry.name), entry.linkName)
-        : entry.linkName;
-    const normalized = normalizeEntryName(target);
-    if (normalized.startsWith('../') || normalized === '..') return undefined;
-    entry = lookup(normalized);
-  }
-  return entry;
-}
-
-export function missing(path: string, name: string): ImgdigestError {
-  return new ImgdigestError('NOT_FOUND', `${path}: the archive has no entry "${name}"`, {
-    details: { path, entry: name },
-  });
-}
-
-export function tooLarge(path: string, entry: TarEntry, maxBytes: number): ImgdigestError {
-  return new ImgdigestError(
-    'SOURCE_ERROR',
-    `${path}: entry "${entry.name}" is ${entry.size} bytes, more than the ${maxBytes} expected`,
-    { details: { path, entry: entry.name, size: entry.size, limit: maxBytes } },
-  );
-}
 
 /* ------------------------------------------------------------------ headers */
 
@@ -304,33 +235,6 @@ function truncated(path: string, what: string, fileSize: number): ImgdigestError
   );
 }
 
-/**
- * The entry table both tar readers share: entries by name, links followed, and the checks a read
- * makes before it touches any bytes.
- */
-export abstract class TarEntryTable<E extends TarEntry> {
-  readonly #byName = new Map<string, E>();
-
-  constructor(
-    readonly path: string,
-    protected readonly list: E[],
-  ) {
-    for (const entry of list) this.#byName.set(entry.name, entry);
-  }
-
-  find(name: string): E | undefined {
-    return resolveLinks(name, (n) => this.#byName.get(n)) as E | undefined;
-  }
-
-  /** The regular file `name` (links followed), or the error that names the archive and entry. */
-  protected require(name: string, maxBytes = Number.POSITIVE_INFINITY): E {
-    const entry = this.find(name);
-    if (entry?.type !== 'file') throw missing(this.path, name);
-    if (entry.size > maxBytes) throw tooLarge(this.path, entry, maxBytes);
-    return entry;
-  }
-}
-
 /** A tar file indexed by offset: reads go straight to the entry's bytes. */
 class FileTarIndex extends TarEntryTable<IndexedEntry> implements TarArchive {
   constructor(
@@ -392,49 +296,4 @@ export async function indexTarFile(
 
 function isEISDIR(e: unknown): boolean {
   return (e as NodeJS.ErrnoException).code === 'EISDIR';
-}
-
-/* ------------------------------------------------------------------ open */
-
-const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
-
-/** Compression formats recognised by their first bytes. */
-function sniffCompression(magic: Buffer): 'gzip' | 'bzip2' | 'xz' | 'zstd' | null {
-  if (magic[0] === 0x1f && magic[1] === 0x8b) return 'gzip';
-  if (magic.toString('latin1', 0, 3) === 'BZh') return 'bzip2';
-  if (magic.subarray(0, 6).equals(XZ_MAGIC)) return 'xz';
-  if (magic.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
-  return null;
-}
-
-/**
- * Open a tar file for random access, uncompressed or gzip-compressed (detected by its magic bytes,
- * not its name).
- * @throws `NOT_FOUND`, `INPUT_INVALID` (not a tar, unsupported compression), `SOURCE_ERROR` (truncated)
- */
-export async function openTar(path: string): Promise<TarArchive> {
-  let magic: Buffer;
-  try {
-    const fh = await open(path, 'r');
-    try {
-      magic = await readExactly(fh, 8, 0);
-    } finally {
-      await fh.close();
-    }
-  } catch (e) {
-    throw fileError(e, path);
-  }
-  const compression = magic.length >= 4 ? sniffCompression(magic) : null;
-  if (compression === 'gzip') {
-    const { openGzipTar } = await import('./tar-gzip.js');
-    return openGzipTar(path);
-  }
-  if (compression) {
-    throw new ImgdigestError(
-      'INPUT_INVALID',
-      `${path} is ${compression}-compressed; only uncompressed and gzip tar archives are supported (decompress it first)`,
-      { details: { path, compression } },
-    );
-  }
-  return indexTarFile(path);
 }

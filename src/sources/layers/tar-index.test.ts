@@ -6,9 +6,11 @@ import type { Readable } from 'node:stream';
 import fc from 'fast-check';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, tempDir } from '../../test/support/tmp.js';
-import { haveTools } from '../../test/support/tools.js';
-import { indexTarFile, openTar, type TarArchive } from './tar-index.js';
+import { cleanupTempDirs, tempDir } from '../../../test/support/tmp.js';
+import { haveTools } from '../../../test/support/tools.js';
+import type { TarArchive } from './tar-entries.js';
+import { indexTarFile } from './tar-index.js';
+import { openTar } from './tar-open.js';
 
 async function text(stream: Readable): Promise<string> {
   const chunks: Buffer[] = [];

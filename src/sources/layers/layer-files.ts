@@ -1,17 +1,15 @@
 /**
- * @module sources/layers
+ * @module sources/layers/layer-files
  * The files inside a layer, read as the blob streams past: decompress (gzip, zstd or none), walk
  * the tar headers, skip the contents. Nothing is buffered whole, so a multi-GiB layer costs the
  * same memory as a small one.
  */
-
-import { type Readable, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import * as zlib from 'node:zlib';
-import { Decompress } from 'fzstd';
 import { extract } from 'tar-stream';
-import { ImgdigestError } from '../core/errors.js';
-import { type LayerCompression, layerCompression } from '../core/media-types.js';
+import { ImgdigestError } from '../../core/errors.js';
+import { layerCompression } from '../../core/media-types.js';
+import { decompressor, sniffCompression } from './compression.js';
 
 export interface LayerEntry {
   name: string;
@@ -24,48 +22,6 @@ export interface LayerEntry {
   gname: string;
   mtime: Date | null;
   linkname: string | null;
-}
-
-type ZstdFactory = () => Transform;
-
-/** Node 22.15+ has zstd in zlib; Node 20 does not, so fall back to the pure-JS fzstd decoder. */
-function zstdDecompressor(): Transform {
-  const native = (zlib as unknown as { createZstdDecompress?: ZstdFactory }).createZstdDecompress;
-  if (typeof native === 'function') return native();
-  const pending: Error | null = null;
-  const out = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      try {
-        decoder.push(chunk);
-        cb(pending);
-      } catch (e) {
-        cb(new ImgdigestError('SOURCE_ERROR', `zstd layer is corrupt: ${(e as Error).message}`));
-      }
-    },
-    flush(cb) {
-      try {
-        decoder.push(new Uint8Array(0), true);
-        cb(pending);
-      } catch (e) {
-        cb(new ImgdigestError('SOURCE_ERROR', `zstd layer is corrupt: ${(e as Error).message}`));
-      }
-    },
-  });
-  const decoder = new Decompress((data) => {
-    out.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-  });
-  return out;
-}
-
-function decompressor(compression: LayerCompression): Transform | null {
-  switch (compression) {
-    case 'gzip':
-      return zlib.createGunzip();
-    case 'zstd':
-      return zstdDecompressor();
-    case 'none':
-      return null;
-  }
 }
 
 const TYPES: Record<string, LayerEntry['type']> = {
@@ -173,53 +129,4 @@ export function formatEntry(entry: LayerEntry, long = false): string {
   if (entry.type === 'symlink') line += ` -> ${entry.linkname}`;
   if (entry.type === 'link') line += ` link to ${entry.linkname}`;
   return line;
-}
-
-/** Detect gzip (1f 8b) or zstd (28 b5 2f fd) from the first bytes, without consuming them. */
-export async function sniffCompression(
-  stream: Readable,
-): Promise<{ compression: LayerCompression; stream: Readable }> {
-  const head = await peek(stream, 4);
-  if (head[0] === 0x1f && head[1] === 0x8b) return { compression: 'gzip', stream };
-  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) {
-    return { compression: 'zstd', stream };
-  }
-  return { compression: 'none', stream };
-}
-
-/** The first `n` bytes of a stream (fewer if it ends first), put back so the stream is unchanged. */
-export async function peek(stream: Readable, n: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let have = 0;
-  while (have < n) {
-    const chunk = stream.read() as Buffer | null;
-    if (chunk !== null) {
-      chunks.push(chunk);
-      have += chunk.length;
-      continue;
-    }
-    if (stream.readableEnded) break;
-    const ended = await new Promise<boolean>((resolve, reject) => {
-      const done = (value: boolean) => {
-        stream.off('readable', onReadable);
-        stream.off('end', onEnd);
-        stream.off('error', onError);
-        resolve(value);
-      };
-      const onReadable = () => done(false);
-      const onEnd = () => done(true);
-      const onError = (e: Error) => {
-        stream.off('readable', onReadable);
-        stream.off('end', onEnd);
-        reject(e);
-      };
-      stream.once('readable', onReadable);
-      stream.once('end', onEnd);
-      stream.once('error', onError);
-    });
-    if (ended) break;
-  }
-  const all = Buffer.concat(chunks);
-  if (all.length > 0) stream.unshift(all);
-  return all.subarray(0, n);
 }

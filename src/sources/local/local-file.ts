@@ -1,46 +1,13 @@
 /**
- * @module sources/local-file
+ * @module sources/local/local-file
  * Local bytes: the digest of a file or of standard input (`imgdigest digest --file PATH|-`), streamed
- * so a multi-GiB layer never sits in memory, and the one mapping from file-system errors to
- * imgdigest errors that every local source uses (so "no such file" reads the same everywhere).
+ * so a multi-GiB layer never sits in memory.
  */
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { createDigester, type Digest } from '../core/digest.js';
-import { ImgdigestError } from '../core/errors.js';
-
-/**
- * Turn a file-system error into a one-line {@link ImgdigestError} naming `path`: missing paths are
- * `NOT_FOUND`, a directory where a file was expected is `INPUT_INVALID`, anything else
- * `SOURCE_ERROR`. Errors that already are imgdigest errors pass through.
- */
-export function fileError(error: unknown, path: string): ImgdigestError {
-  if (error instanceof ImgdigestError) return error;
-  const e = error as NodeJS.ErrnoException;
-  const details = { path, errno: e?.code ?? null };
-  switch (e?.code) {
-    case 'ENOENT':
-      return new ImgdigestError('NOT_FOUND', `${path}: no such file or directory`, { cause: error, details });
-    case 'ENOTDIR':
-      return new ImgdigestError('NOT_FOUND', `${path}: a parent of this path is not a directory`, {
-        cause: error,
-        details,
-      });
-    case 'EISDIR':
-      return new ImgdigestError('INPUT_INVALID', `${path} is a directory, not a file`, {
-        cause: error,
-        details,
-      });
-    case 'EACCES':
-    case 'EPERM':
-      return new ImgdigestError('SOURCE_ERROR', `${path}: permission denied`, { cause: error, details });
-    default:
-      return new ImgdigestError('SOURCE_ERROR', `${path}: ${e?.message ?? String(error)}`, {
-        cause: error,
-        details,
-      });
-  }
-}
+import { createDigester, type Digest } from '../../core/digest.js';
+import { ImgdigestError } from '../../core/errors.js';
+import { fileError } from '../file-error.js';
 
 /** The digest of some local bytes. */
 export interface FileDigest {

@@ -3,15 +3,15 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, sha256, skopeoCopy, skopeoInspect, umociLayout } from '../../test/local-sources/fixtures.js';
-import { cleanupTempDirs, tempDir } from '../../test/support/tmp.js';
-import { haveTools } from '../../test/support/tools.js';
-import type { Digest } from '../core/digest.js';
-import { isImgdigestError } from '../core/errors.js';
-import { MediaType } from '../core/media-types.js';
+import { run, sha256, skopeoCopy, skopeoInspect, umociLayout } from '../../../test/local-sources/fixtures.js';
+import { cleanupTempDirs, tempDir } from '../../../test/support/tmp.js';
+import { haveTools } from '../../../test/support/tools.js';
+import type { Digest } from '../../core/digest.js';
+import { isImgdigestError } from '../../core/errors.js';
+import { MediaType } from '../../core/media-types.js';
+import { openSource } from '../open.js';
+import type { ImageSource } from '../source.js';
 import { openDockerArchive } from './docker-archive.js';
-import { openSource } from './open.js';
-import type { ImageSource } from './source.js';
 
 async function bytesOf(source: ImageSource, digest: Digest): Promise<Buffer> {
   const reader = await source.blob({ digest });

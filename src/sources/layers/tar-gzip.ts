@@ -1,5 +1,5 @@
 /**
- * @module sources/tar-gzip
+ * @module sources/layers/tar-gzip
  * A gzip-compressed tar file, which has no random access (`docker save | gzip`).
  *
  * One streaming pass at open keeps the table of entries and the bytes of small entries
@@ -17,15 +17,15 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
-import { ImgdigestError } from '../core/errors.js';
+import { ImgdigestError } from '../../core/errors.js';
 import {
-  indexTarFile,
   normalizeEntryName,
   type TarArchive,
   type TarEntry,
   TarEntryTable,
   type TarEntryType,
-} from './tar-index.js';
+} from './tar-entries.js';
+import { indexTarFile } from './tar-index.js';
 
 /** Small entries kept from the streaming pass over a compressed archive. */
 const KEEP_ENTRY_BYTES = 4 * 1024 * 1024;

@@ -1,5 +1,5 @@
 /**
- * @module sources/docker-daemon
+ * @module sources/local/docker-daemon
  * `docker-daemon:NAME[:TAG]`: images in a Docker-compatible engine (dockerd, or Podman's API
  * service), over the Engine API at `DOCKER_HOST` (`unix:///var/run/docker.sock` by default,
  * `unix:///path`, `tcp://HOST:PORT`).
@@ -17,10 +17,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { type Digest, isDigest } from '../core/digest.js';
-import { ImgdigestError } from '../core/errors.js';
-import type { Descriptor, ParsedManifest } from '../core/manifest.js';
-import { parseReference, type Reference } from '../core/reference.js';
+import { type Digest, isDigest } from '../../core/digest.js';
+import { ImgdigestError } from '../../core/errors.js';
+import type { Descriptor, ParsedManifest } from '../../core/manifest.js';
+import { parseReference, type Reference } from '../../core/reference.js';
+import type { BlobReader, CallOptions, ImageSource, SourceFacts } from '../source.js';
 import { openDockerArchive } from './docker-archive.js';
 import {
   type DaemonOptions,
@@ -34,7 +35,6 @@ import {
   splitRepoDigest,
   withSha256,
 } from './engine-api.js';
-import type { BlobReader, CallOptions, ImageSource, SourceFacts } from './source.js';
 
 export {
   type DaemonImageRow,

@@ -4,8 +4,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, tempDir } from '../../test/support/tmp.js';
-import { haveTools } from '../../test/support/tools.js';
+import { cleanupTempDirs, tempDir } from '../../../test/support/tmp.js';
+import { haveTools } from '../../../test/support/tools.js';
 import { digestFile } from './local-file.js';
 
 describe.skipIf(!haveTools('sha256sum', 'sha512sum'))('digestFile', () => {

@@ -1,5 +1,5 @@
 /**
- * @module sources/oci-layout
+ * @module sources/local/oci-layout
  * `oci:DIR[:TAG]`: an OCI image layout as a source. The layout is checked (`oci-layout` with an
  * `imageLayoutVersion`, `index.json`), tags are the `org.opencontainers.image.ref.name` annotations
  * of `index.json`, and every manifest and blob read is verified against its digest, because a
@@ -12,8 +12,8 @@
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
-import { type Digest, parseDigest, verifyingStream } from '../core/digest.js';
-import { ImgdigestError } from '../core/errors.js';
+import { type Digest, parseDigest, verifyingStream } from '../../core/digest.js';
+import { ImgdigestError } from '../../core/errors.js';
 import {
   type Descriptor,
   descriptorOf,
@@ -21,9 +21,9 @@ import {
   type ParsedIndex,
   type ParsedManifest,
   parseManifest,
-} from '../core/manifest.js';
-import { fileError } from './local-file.js';
-import type { BlobReader, ImageSource, SourceKind } from './source.js';
+} from '../../core/manifest.js';
+import { fileError } from '../file-error.js';
+import type { BlobReader, ImageSource, SourceKind } from '../source.js';
 
 /** The `index.json` annotation that names a tag. */
 export const REF_NAME = 'org.opencontainers.image.ref.name';

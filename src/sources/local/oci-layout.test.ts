@@ -3,16 +3,16 @@ import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, sha256, skopeoCopy, skopeoInspect, umociLayout } from '../../test/local-sources/fixtures.js';
-import { cleanupTempDirs, tempDir } from '../../test/support/tmp.js';
-import { haveTools } from '../../test/support/tools.js';
-import type { Digest } from '../core/digest.js';
-import { isImgdigestError } from '../core/errors.js';
-import { MediaType } from '../core/media-types.js';
-import { buildSampleImages, writeOciLayout } from './builder.js';
+import { run, sha256, skopeoCopy, skopeoInspect, umociLayout } from '../../../test/local-sources/fixtures.js';
+import { cleanupTempDirs, tempDir } from '../../../test/support/tmp.js';
+import { haveTools } from '../../../test/support/tools.js';
+import { buildSampleImages, writeOciLayout } from '../../builder/index.js';
+import type { Digest } from '../../core/digest.js';
+import { isImgdigestError } from '../../core/errors.js';
+import { MediaType } from '../../core/media-types.js';
+import { openSource } from '../open.js';
+import type { ImageSource } from '../source.js';
 import { openOciLayout } from './oci-layout.js';
-import { openSource } from './open.js';
-import type { ImageSource } from './source.js';
 
 async function bytesOf(source: ImageSource, digest: Digest): Promise<Buffer> {
   const reader = await source.blob({ digest });

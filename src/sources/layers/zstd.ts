@@ -1,13 +1,51 @@
 /**
- * @module sources/zstd-raw
- * A minimal zstd *encoder* that stores data in Raw (uncompressed) blocks.
- *
- * Node 20 has no zstd compressor and the project only ships a decoder (fzstd), yet tests and the
- * offline quick start need `+zstd` layers that every decoder accepts. A frame made of Raw blocks is
- * a fully valid zstd stream (RFC 8878 §3.1.1): it just does not shrink the data. Output depends on
- * the input alone, so layer digests are stable.
+ * @module sources/layers/zstd
+ * zstd for layers, both ways:
+ * - {@link zstdDecompressor}: Node 22.15+ has zstd in zlib; Node 20 does not, so it falls back to
+ *   the pure-JS fzstd decoder.
+ * - {@link encodeZstdRaw}: a minimal *encoder* that stores data in Raw (uncompressed) blocks. Node
+ *   20 has no zstd compressor and the project ships only a decoder, yet the image builder (tests,
+ *   the offline quick start) needs `+zstd` layers that every decoder accepts. A frame made of Raw
+ *   blocks is a fully valid zstd stream (RFC 8878 §3.1.1): it just does not shrink the data. Output
+ *   depends on the input alone, so layer digests are stable.
  * @see https://www.rfc-editor.org/rfc/rfc8878#section-3.1.1
  */
+import { Transform } from 'node:stream';
+import * as zlib from 'node:zlib';
+import { Decompress } from 'fzstd';
+import { ImgdigestError } from '../../core/errors.js';
+
+type ZstdFactory = () => Transform;
+
+/** A stream that decompresses zstd: zlib's own where Node has one, else fzstd. */
+export function zstdDecompressor(): Transform {
+  const native = (zlib as unknown as { createZstdDecompress?: ZstdFactory }).createZstdDecompress;
+  if (typeof native === 'function') return native();
+  const corrupt = (e: unknown) =>
+    new ImgdigestError('SOURCE_ERROR', `zstd layer is corrupt: ${(e as Error).message}`);
+  const out = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      try {
+        decoder.push(chunk);
+        cb();
+      } catch (e) {
+        cb(corrupt(e));
+      }
+    },
+    flush(cb) {
+      try {
+        decoder.push(new Uint8Array(0), true);
+        cb();
+      } catch (e) {
+        cb(corrupt(e));
+      }
+    },
+  });
+  const decoder = new Decompress((data) => {
+    out.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  });
+  return out;
+}
 
 /** Frame magic number 0xFD2FB528, little-endian (RFC 8878 §3.1.1). */
 const MAGIC = [0x28, 0xb5, 0x2f, 0xfd] as const;

@@ -7,7 +7,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, tempDir } from '../../test/support/tmp.js';
+import { cleanupTempDirs, tempDir } from '../../../test/support/tmp.js';
 import { listDaemonImages, openDockerDaemon, pingDaemon } from './docker-daemon.js';
 
 const ID = `sha256:${'a'.repeat(64)}`;

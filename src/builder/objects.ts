@@ -1,9 +1,8 @@
 /**
- * @module sources/builder-objects
+ * @module builder/objects
  * Build OCI and Docker images in memory, without Docker: tar layers (gzip, zstd or plain), image
- * configs, manifests, indexes and buildx-style attestations, plus a ready-made sample set. Used by
- * the offline quick start and by the tests, which push the result to a real registry or write it
- * as an OCI image layout.
+ * configs, manifests, indexes and buildx-style attestations. Used by the offline quick start and by
+ * the tests, which push the result to a real registry or write it as an OCI image layout.
  *
  * Every object is deterministic: the same input gives the same bytes and so the same digest
  * (fixed tar mtimes and owners, a gzip header with no name and mtime 0, JSON with a fixed key order).
@@ -15,7 +14,7 @@ import { type Digest, digestOf } from '../core/digest.js';
 import { ImgdigestError } from '../core/errors.js';
 import type { Descriptor, DescriptorPlatform } from '../core/manifest.js';
 import { MediaType } from '../core/media-types.js';
-import { encodeZstdRaw } from './zstd-raw.js';
+import { encodeZstdRaw } from '../sources/layers/zstd.js';
 
 /** Bytes with what a descriptor needs to point at them. */
 export interface Blob {

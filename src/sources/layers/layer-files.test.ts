@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../../test/support/tmp.js';
-import { haveTools } from '../../test/support/tools.js';
-import { isImgdigestError } from '../core/errors.js';
-import { MediaType } from '../core/media-types.js';
-import { buildLayer, type FileSpec } from './builder.js';
-import { formatEntry, type LayerEntry, peek, sniffCompression, walkLayer } from './layers.js';
+import { tempDir } from '../../../test/support/tmp.js';
+import { haveTools } from '../../../test/support/tools.js';
+import { buildLayer, type FileSpec } from '../../builder/index.js';
+import { isImgdigestError } from '../../core/errors.js';
+import { MediaType } from '../../core/media-types.js';
+import { peek, sniffCompression } from './compression.js';
+import { formatEntry, type LayerEntry, walkLayer } from './layer-files.js';
 
 const run = promisify(execFile);
 

@@ -1,11 +1,12 @@
 /**
- * @module sources/builder-samples
+ * @module builder/samples
  * The sample images the offline quick start and the tests use: a multi-platform OCI index
  * (linux/amd64, linux/arm64, linux/arm/v7) with a buildx-style attestation entry, and a
  * single-platform image. Built in memory and deterministic, so their digests never change for a
  * given name (and Node build).
  */
 import type { DescriptorPlatform } from '../core/manifest.js';
+import { addBlob, addImage, addManifest, createImageSet, type ImageSet } from './image-set.js';
 import {
   type BuiltImage,
   type BuiltManifest,
@@ -15,8 +16,7 @@ import {
   buildLayer,
   type FileSpec,
   type Layer,
-} from './builder-objects.js';
-import { addBlob, addImage, addManifest, createImageSet, type ImageSet } from './builder-set.js';
+} from './objects.js';
 
 /** The platforms of the sample index, in index order. */
 export const SAMPLE_PLATFORMS: readonly DescriptorPlatform[] = [
@@ -115,7 +115,7 @@ export interface SampleOptions {
  * Tags: `latest` and `1.0` name the index, `single` names the single-platform image.
  * @example
  * const set = await buildSampleImages();
- * await pushImageSet('http://127.0.0.1:5000', 'sample', set);
+ * await pushImageSet(new RegistryClient({ anonymous: true }), '127.0.0.1:5000/sample', set);
  */
 export async function buildSampleImages(name = 'sample', options: SampleOptions = {}): Promise<SampleImages> {
   const version = options.version ?? SAMPLE_VERSION;

@@ -1,5 +1,5 @@
 /**
- * @module sources/engine-api
+ * @module sources/local/engine-api
  * The Docker Engine API, as much of it as imgdigest needs: a client for `DOCKER_HOST`
  * (`unix:///path`, default `/var/run/docker.sock`, or `tcp://HOST:PORT`; undici with `socketPath`
  * for sockets), `/version` as a ping, and `/images/json` as the `imgdigest images` listing. Works
@@ -9,10 +9,10 @@
  */
 import type { Readable } from 'node:stream';
 import { Client } from 'undici';
-import { type Digest, isDigest } from '../core/digest.js';
-import { ImgdigestError } from '../core/errors.js';
-import type { Descriptor } from '../core/manifest.js';
-import { parseReference } from '../core/reference.js';
+import { type Digest, isDigest } from '../../core/digest.js';
+import { ImgdigestError } from '../../core/errors.js';
+import type { Descriptor } from '../../core/manifest.js';
+import { parseReference } from '../../core/reference.js';
 
 const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 /** How long the engine may take to start answering a request (a hung socket fails, not hangs). */

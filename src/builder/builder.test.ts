@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,11 +17,9 @@ import {
   buildIndex,
   buildLayer,
   buildSampleImages,
-  encodeZstdRaw,
   type FileSpec,
   writeOciLayout,
-  ZSTD_MAX_BLOCK,
-} from './builder.js';
+} from './index.js';
 
 const run = promisify(execFile);
 afterAll(cleanupTempDirs);
@@ -64,38 +62,6 @@ const FILES: FileSpec[] = [
   { path: 'bin', linkname: 'usr/bin' },
   { path: 'app/run.sh', content: '#!/bin/sh\n', mode: 0o755 },
 ];
-
-describe('zstd raw-block encoder', () => {
-  const cases: Array<[string, Uint8Array]> = [
-    ['empty input', new Uint8Array()],
-    ['a few bytes', Buffer.from('hello zstd')],
-    ['exactly one full block', randomBytes(ZSTD_MAX_BLOCK)],
-    ['one byte past a block', randomBytes(ZSTD_MAX_BLOCK + 1)],
-    ['several blocks', randomBytes(3 * ZSTD_MAX_BLOCK + 12345)],
-  ];
-  it.each(cases)('round-trips %s through fzstd', (_name, data) => {
-    const frame = encodeZstdRaw(data);
-    expect(Buffer.from(zstdDecompress(frame)).equals(Buffer.from(data))).toBe(true);
-  });
-
-  it('records the content size in the frame header, which a preallocating decoder relies on', () => {
-    const data = randomBytes(1000);
-    const frame = encodeZstdRaw(data);
-    // 4-byte Frame_Content_Size right after magic, descriptor and window bytes.
-    expect(Buffer.from(frame).readUInt32LE(6)).toBe(1000);
-    expect(zstdDecompress(frame, new Uint8Array(1000)).byteLength).toBe(1000);
-  });
-});
-
-describe.skipIf(!haveTools('zstd'))('zstd raw-block encoder against the zstd CLI', () => {
-  it('produces frames the reference decoder accepts', async () => {
-    const dir = await tempDir('zstd');
-    const data = randomBytes(2 * ZSTD_MAX_BLOCK + 77);
-    await writeFile(join(dir, 'x.zst'), encodeZstdRaw(data));
-    const { stdout } = await run('zstd', ['-d', '-c', join(dir, 'x.zst')], { encoding: 'buffer' });
-    expect(stdout.equals(data)).toBe(true);
-  });
-});
 
 describe('buildLayer', () => {
   it('writes a gzip tar whose entries are the files given, with types, modes and link targets', async () => {

@@ -1,5 +1,5 @@
 /**
- * @module sources/docker-archive
+ * @module sources/local/docker-archive
  * `docker-archive:FILE[:REF]`: a `docker save` tarball (uncompressed or gzip) as a source, read by
  * offset through {@link openTar} so a multi-GiB archive is never loaded.
  *
@@ -15,20 +15,21 @@
  *   manifests are read and verified too (`manifest(digest)`, blobs), and listed in the notes; an
  *   archive with an OCI layout but no `manifest.json` is read as that layout.
  */
-import { type Digest, digestOf, digestOfStream, isDigest } from '../core/digest.js';
-import { ImgdigestError } from '../core/errors.js';
+import { type Digest, digestOf, digestOfStream, isDigest } from '../../core/digest.js';
+import { ImgdigestError } from '../../core/errors.js';
 import {
   type Descriptor,
   descriptorOf,
   type ParsedManifest,
   parseImageConfig,
   parseManifest,
-} from '../core/manifest.js';
-import { MediaType } from '../core/media-types.js';
-import { parseReference } from '../core/reference.js';
+} from '../../core/manifest.js';
+import { MediaType } from '../../core/media-types.js';
+import { parseReference } from '../../core/reference.js';
+import type { TarArchive } from '../layers/tar-entries.js';
+import { openTar } from '../layers/tar-open.js';
+import type { BlobReader, ImageSource, SourceFacts } from '../source.js';
 import { type LayoutStore, type OciLayoutSource, openLayoutStore, verifiedReader } from './oci-layout.js';
-import type { BlobReader, ImageSource, SourceFacts } from './source.js';
-import { openTar, type TarArchive } from './tar-index.js';
 
 /** Configs are small JSON documents; a larger "config" is refused rather than buffered. */
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
