@@ -19,7 +19,13 @@ import type { BlobReader } from '../source.js';
 import { repositoryScope } from './auth.js';
 import { getBlob } from './blobs.js';
 import { isDockerHub } from './credentials/docker-config.js';
-import { anonymousKeychain, defaultKeychain, type Keychain, staticKeychain } from './credentials/keychain.js';
+import {
+  allowListKeychain,
+  anonymousKeychain,
+  defaultKeychain,
+  type Keychain,
+  staticKeychain,
+} from './credentials/keychain.js';
 import {
   catalogPage,
   type ListOptions,
@@ -108,9 +114,10 @@ export class RegistryClient {
         'retry',
         'logger',
         'env',
+        'allowedHosts',
       ]),
     });
-    this.#keychain = options.anonymous
+    const keychain = options.anonymous
       ? anonymousKeychain
       : options.credentials
         ? staticKeychain(
@@ -122,6 +129,8 @@ export class RegistryClient {
             ...(options.env ? { env: options.env } : {}),
             ...(options.authFile ? { authFiles: [options.authFile] } : {}),
           }));
+    // Credentials are looked up only for listed registries (the transport refuses the rest anyway).
+    this.#keychain = options.allowedHosts ? allowListKeychain(keychain, options.allowedHosts) : keychain;
   }
 
   /** A new client with some options changed (nothing is shared: pools, tokens, sessions are new). */
