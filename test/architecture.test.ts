@@ -14,7 +14,7 @@ function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) return files(p);
-    return p.endsWith('.ts') && !p.endsWith('.test.ts') ? [p] : [];
+    return /\.tsx?$/.test(p) && !/\.test\.tsx?$/.test(p) ? [p] : [];
   });
 }
 
@@ -43,6 +43,10 @@ const ALLOWED: Record<string, { layers: string[]; packages: RegExp }> = {
   k8s: { layers: ['core', 'k8s', 'resolver/types.js'], packages: /^(node:|yaml$|p-limit$)/ },
   webhook: { layers: ['core', 'sources', 'resolver', 'k8s', 'webhook'], packages: /^(?!commander$)/ },
   'registry-server': { layers: ['core', 'sources', 'registry-server'], packages: /^(?!commander$)/ },
+  explorer: {
+    layers: ['core', 'sources', 'resolver', 'k8s', 'explorer'],
+    packages: /^(node:|hono($|\/)|@hono\/node-server$|lru-cache$|fzstd$|tar-stream$)/,
+  },
 };
 
 describe('architecture', () => {

@@ -17,7 +17,7 @@ import { MANIFEST_ACCEPT } from '../../core/media-types.js';
 import type { Reference } from '../../core/reference.js';
 import type { BlobReader } from '../source.js';
 import { repositoryScope } from './auth.js';
-import { getBlob } from './blobs.js';
+import { type BlobRange, getBlob, getBlobRange } from './blobs.js';
 import { isDockerHub } from './credentials/docker-config.js';
 import {
   allowListKeychain,
@@ -183,6 +183,20 @@ export class RegistryClient {
     options: CallOptions = {},
   ): Promise<BlobReader> {
     return getBlob(this.#for(repo), repo, descriptor, options);
+  }
+
+  /**
+   * Bytes of a blob by HTTP Range (`start..end` inclusive; a negative `start` is a suffix), or null
+   * when the registry ignores ranges. Not verified: the caller checks what it reads (a table of
+   * contents against its digest, a file against the digest the table gives).
+   */
+  getBlobRange(
+    repo: Reference,
+    digest: Digest,
+    range: { start: number; end?: number },
+    options: CallOptions = {},
+  ): Promise<BlobRange | null> {
+    return getBlobRange(this.#for(repo), repo, digest, range, options);
   }
 
   /** Tags in the registry's order; every page unless `all: false`. */

@@ -14,6 +14,7 @@ export {
   type Scope,
   tokenRequestUrl,
 } from './auth.js';
+export type { BlobRange } from './blobs.js';
 export {
   RegistryClient,
   type RegistryClientOptions,
@@ -23,6 +24,7 @@ export {
 export {
   authConfigKey,
   authFilePaths,
+  configuredRegistries,
   convertToHostname,
   DOCKER_HUB_AUTH_KEY,
   decodeAuth,

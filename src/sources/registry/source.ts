@@ -59,6 +59,20 @@ export class RegistrySource implements ImageSource {
     return this.#client.tagDigests(this.#ref, options);
   }
 
+  /** Bytes of a blob by HTTP Range, or null when the registry ignores ranges (see `RegistryClient.getBlobRange`). */
+  blobRange(
+    digest: Digest,
+    range: { start: number; end?: number },
+    options: CallOptions = {},
+  ): Promise<{ bytes: Uint8Array; total: number | null } | null> {
+    return this.#client.getBlobRange(this.#ref, digest, range, options);
+  }
+
+  /** The registry client this source reads through. */
+  get client(): RegistryClient {
+    return this.#client;
+  }
+
   referrers(digest: Digest, options: CallOptions & { artifactType?: string } = {}): Promise<Descriptor[]> {
     return this.#client.referrers(this.#ref, digest, options);
   }
