@@ -48,7 +48,10 @@ export type RangeReader = (start: number, end: number) => Promise<Uint8Array | n
 export function locateToc(tail: Uint8Array, size: number): TocLocation | null {
   const found = footer(tail, size);
   if (found && found.end - found.start > TOC_LIMIT) {
-    throw new ImgdigestError('SOURCE_ERROR', `the ${found.format} table of contents is ${found.end - found.start} bytes, over ${TOC_LIMIT}`);
+    throw new ImgdigestError(
+      'SOURCE_ERROR',
+      `the ${found.format} table of contents is ${found.end - found.start} bytes, over ${TOC_LIMIT}`,
+    );
   }
   return found;
 }
