@@ -75,6 +75,17 @@ describe('architecture', () => {
     });
   }
 
+  it('the explorer reaches the other layers only through its one adapter module (library.ts)', () => {
+    const offenders = all
+      .filter((f) => relative(src, f).startsWith('explorer/') && !f.endsWith('library.ts'))
+      .flatMap((f) =>
+        imports(f)
+          .filter((i) => i.local && !i.spec.startsWith('explorer/'))
+          .map((i) => `${relative(root, f)} -> ${i.spec}`),
+      );
+    expect(offenders).toEqual([]);
+  });
+
   it('only the CLI imports commander', () => {
     const offenders = all
       .filter((f) => !relative(src, f).startsWith('cli/'))
