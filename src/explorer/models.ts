@@ -285,6 +285,8 @@ export interface TagModel {
   digest: string | null;
   mediaType: string | null;
   error: string | null;
+  /** When the registry says the tag last moved (Google's tag map), ISO 8601; else null. */
+  uploaded?: string | null;
 }
 
 export interface RepoModel {
@@ -295,6 +297,8 @@ export interface RepoModel {
   next: string | null;
   /** Whether digests are filled in (the JSON API resolves them; the page streams them). */
   resolved: boolean;
+  /** Tags that moved most recently, when the registry reports upload times (newest first, at most 10). */
+  recent: TagModel[] | null;
 }
 
 export const TAGS_PAGE = 100;
@@ -310,12 +314,31 @@ export async function repoPage(
     const repo = address.ref.repositoryOnly();
     const page = await state.client.tagsPage(repo, { n: TAGS_PAGE, ...(last ? { last } : {}), signal });
     const items = last ? page.items.filter((t) => t > last || !page.next) : page.items;
+    const info = page.tagInfo;
+    // Google's registries send each tag's digest and upload time with the list: no HEAD needed.
+    const tags: TagModel[] = items.map((tag) => {
+      const known = info?.get(tag);
+      return known
+        ? {
+            tag,
+            digest: known.digest,
+            mediaType: null,
+            error: null,
+            uploaded: known.uploadedMs ? new Date(known.uploadedMs).toISOString() : null,
+          }
+        : { tag, digest: null, mediaType: null, error: null };
+    });
+    const timed = tags.filter((t) => t.uploaded);
     return {
       repository: repo.repository,
       registry: repo.domain,
-      tags: items.map((tag) => ({ tag, digest: null, mediaType: null, error: null })),
+      tags,
       next: page.next ? (page.next.last ?? items[items.length - 1] ?? null) : null,
-      resolved: false,
+      resolved: tags.length > 0 && tags.every((t) => t.digest !== null),
+      recent:
+        timed.length > 0
+          ? [...timed].sort((a, b) => (a.uploaded! < b.uploaded! ? 1 : -1)).slice(0, 10)
+          : null,
     };
   }
   const source = await state.source(address);
@@ -326,6 +349,7 @@ export async function repoPage(
     tags: tags.map((tag) => ({ tag, digest: null, mediaType: null, error: null })),
     next: null,
     resolved: false,
+    recent: null,
   };
 }
 

@@ -116,7 +116,7 @@ export function createExplorerApp(state: ExplorerState, options: { loopbackOnly:
     const last = c.req.query('last');
     const model = await repoPage(state, address, last, c.get('signal'));
     cacheFor(c, null);
-    const resolveAll = wantsJson(c) || c.req.query('resolve') === 'all';
+    const resolveAll = !model.resolved && (wantsJson(c) || c.req.query('resolve') === 'all');
     if (resolveAll) {
       const byTag = new Map<string, TagModel>();
       await resolveTags(state, address, model.tags.map((t) => t.tag), (t) => byTag.set(t.tag, t), c.get('signal'));

@@ -251,6 +251,41 @@ describe.skipIf(!haveTools('chromium', 'docker-registry', 'skopeo'))('explorer i
     await page.close();
   });
 
+  it.skipIf(!haveTools('podman'))(
+    "explores an engine's image (docker-daemon: over Podman's API service)",
+    async () => {
+      const { startPodmanService } = await import('../local-sources/podman.js');
+      const engine = await startPodmanService();
+      const daemon = await startExplorer({ addr: '127.0.0.1:0', dockerHost: engine.dockerHost });
+      const page = await context.newPage();
+      try {
+        engine.podman('pull', '--quiet', '--tls-verify=false', `${cncf.host}/sample/app:single`);
+        await page.goto(
+          `${daemon.url}go?q=${encodeURIComponent(`docker-daemon:${cncf.host}/sample/app:single`)}`,
+        );
+        expect((await page.locator('main').first().textContent()) ?? '').toContain(
+          'the engine keeps no manifest',
+        );
+        await axe(page);
+        await open(page, 'Config');
+        expect((await page.locator('main').first().textContent()) ?? '').toContain('SAMPLE_PLATFORM');
+        const layer = page.locator('table a.digest').nth(1);
+        await Promise.all([page.waitForURL(/\/layer\//), layer.click()]);
+        await page.locator('tr[data-path="app/hello.txt"]').waitFor();
+        await page.goto(page.url());
+        await open(page, 'hello.txt');
+        expect((await page.locator('pre.file').first().textContent()) ?? '').toContain(
+          'hello from cncf on single platform',
+        );
+        await axe(page);
+      } finally {
+        await page.close();
+        await daemon.close();
+        await engine.stop();
+      }
+    },
+  );
+
   it('shows HTML and script from an image as text and runs none of it', async () => {
     const page = await hostile.newPage();
     const dialogs: string[] = [];

@@ -104,6 +104,44 @@ describe('JSON API and caching', () => {
     expect(byTag.single).not.toBe(byTag['1.0']);
   });
 
+  it("takes digests and upload times from Google's tag map without a HEAD per tag", async () => {
+    const d1 = `sha256:${'1'.repeat(64)}`;
+    const d2 = `sha256:${'2'.repeat(64)}`;
+    const gcr = await startAwkwardServer("Google's tag map", (_req, res, url) => {
+      const body =
+        url.pathname === '/v2/'
+          ? {}
+          : {
+              name: 'app',
+              tags: ['old', 'new', 'newer'],
+              manifest: {
+                [d1]: {
+                  tag: ['old'],
+                  timeUploadedMs: '1600000000000',
+                  mediaType: 'application/vnd.oci.image.manifest.v1+json',
+                },
+                [d2]: { tag: ['new', 'newer'], timeUploadedMs: '1700000000000' },
+              },
+            };
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    });
+    try {
+      const repo = JSON.parse((await get(`/repo/${gcr.host}/app`, json)).text);
+      expect(repo.resolved).toBe(true);
+      expect(
+        Object.fromEntries(repo.tags.map((t: { tag: string; digest: string }) => [t.tag, t.digest])),
+      ).toEqual({ old: d1, new: d2, newer: d2 });
+      expect(repo.recent.map((t: { tag: string }) => t.tag).slice(-1)).toEqual(['old']);
+      expect(repo.recent[0].uploaded).toBe('2023-11-14T22:13:20.000Z');
+      expect(gcr.requests.filter((r) => r.method === 'HEAD')).toHaveLength(0);
+      const html = (await get(`/repo/${gcr.host}/app`)).text;
+      expect(html).toContain('Moved recently (as the registry reports)');
+    } finally {
+      await gcr.close();
+    }
+  });
+
   it('streams tag digests as server-sent events', async () => {
     const text = (await get(`/events/tags/${registry.host}/sample/app`)).text;
     expect(text.match(/^event: tag$/gm)).toHaveLength(3);

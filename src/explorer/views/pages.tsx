@@ -78,7 +78,19 @@ export const RepoPage: FC<{
         {model.tags.length} tags on this page, grouped by the digest they point at
         {groups ? '.' : ' as the registry answers (one HEAD request per tag, a few at a time).'}
       </p>
-      <div id="tag-groups" data-events={events ?? undefined} data-repo-href={urls.image('')} aria-live="polite">
+      {model.recent ? (
+        <section>
+          <h2>Moved recently (as the registry reports)</h2>
+          <ul>
+            {model.recent.map((t) => (
+              <li>
+                <a href={tagHref(t.tag)}>{t.tag}</a> <span class="muted">{t.uploaded}</span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
+      <div id="tag-groups" data-done={groups ? 'true' : undefined} data-events={events ?? undefined} data-repo-href={urls.image('')} aria-live="polite">
         {groups
           ? groups.map((g) => (
               <section class="group">
