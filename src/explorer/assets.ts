@@ -26,8 +26,10 @@ header { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; j
 .crumbs { list-style: none; display: flex; flex-wrap: wrap; margin: 0; padding: 0; }
 .crumbs li + li::before { content: "›"; padding: 0 .4rem; color: var(--muted); }
 .crumbs li { overflow-wrap: anywhere; }
-.search { display: flex; gap: .25rem; flex: 1 1 20rem; max-width: 40rem; }
+.search { display: block; flex: 1 1 20rem; max-width: 40rem; }
+.search form { display: flex; gap: .25rem; }
 .search input { flex: 1; min-width: 0; }
+search.filter { display: block; margin: .5rem 0; }
 input, textarea, button { font: inherit; color: var(--fg); background: var(--bg); border: 1px solid var(--line);
   border-radius: 4px; padding: .3rem .5rem; }
 button { cursor: pointer; background: var(--code); }
@@ -98,7 +100,6 @@ export const SCRIPT = `
     source.addEventListener('tag', function (ev) {
       var t = JSON.parse(ev.data);
       var li = pending && pending.querySelector('li[data-tag="' + CSS.escape(t.tag) + '"]');
-      var link = li && li.querySelector('a');
       var key = t.digest || 'unresolved';
       var section = byDigest[key];
       if (!section) {
@@ -108,9 +109,7 @@ export const SCRIPT = `
         if (t.digest) {
           var a = document.createElement('a');
           a.className = 'digest';
-          var base = link ? link.getAttribute('data-tag-link') : '';
-          var at = base.lastIndexOf(':');
-          a.href = groups.getAttribute('data-repo-href') + encodeURI(base.slice(0, at) + '@' + t.digest).replace(/%5B|%5D/g, '');
+          a.href = groups.getAttribute('data-repo-href') + encodeURI(groups.getAttribute('data-digest-base') + t.digest);
           var code = document.createElement('code');
           code.textContent = t.digest;
           a.appendChild(code);

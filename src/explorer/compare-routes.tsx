@@ -8,7 +8,7 @@ import { atDigest, parseAddress, pinnedDigest, urls } from './address.js';
 import { type CompareModel, compareModel } from './compare.js';
 import { cacheFor, wantsJson } from './http.js';
 import type { FileEntry } from './layer-cache.js';
-import { page, type Env } from './server.js';
+import { type Env, page } from './server.js';
 import type { ExplorerState } from './state.js';
 import { DigestLink, formatSize, Layout } from './views/common.js';
 
@@ -23,7 +23,8 @@ export function compareRoutes(app: Hono<Env>, state: ExplorerState): void {
     }
     const pa = pinnedDigest(parseAddress(a));
     const pb = pinnedDigest(parseAddress(b));
-    if (cacheFor(c, pa && pb ? `${pa}..${pb}${platform ? `/${platform}` : ''}` : null)) return c.body(null, 304);
+    if (cacheFor(c, pa && pb ? `${pa}..${pb}${platform ? `/${platform}` : ''}` : null))
+      return c.body(null, 304);
     const model = await compareModel(state, a, b, platform, c.get('signal'));
     if (wantsJson(c)) return c.json(model);
     return page(c, <CompareForm a={a} b={b} model={model} />);
@@ -42,7 +43,11 @@ const Side: FC<{ label: string; side: CompareModel['a'] }> = ({ label, side }) =
   </p>
 );
 
-const Files: FC<{ title: string; entries: FileEntry[]; side: string | null }> = ({ title, entries, side }) => (
+const Files: FC<{ title: string; entries: FileEntry[]; side: string | null }> = ({
+  title,
+  entries,
+  side,
+}) => (
   <section>
     <h3>
       {title} ({entries.length})
@@ -53,10 +58,17 @@ const Files: FC<{ title: string; entries: FileEntry[]; side: string | null }> = 
       <ul class="files-changed">
         {entries.slice(0, 2000).map((e) => (
           <li>
-            <code>{e.path}</code> {e.type === 'file' ? <span class="muted">{formatSize(e.size)}</span> : <span class="muted">{e.type}</span>}
+            <code>{e.path}</code>{' '}
+            {e.type === 'file' ? (
+              <span class="muted">{formatSize(e.size)}</span>
+            ) : (
+              <span class="muted">{e.type}</span>
+            )}
           </li>
         ))}
-        {entries.length > 2000 ? <li>… and {entries.length - 2000} more (the JSON API has them all)</li> : null}
+        {entries.length > 2000 ? (
+          <li>… and {entries.length - 2000} more (the JSON API has them all)</li>
+        ) : null}
       </ul>
     )}
     {side ? null : null}
@@ -107,11 +119,33 @@ const Result: FC<{ model: CompareModel }> = ({ model }) => {
               {model.platforms.map((p) => (
                 <tr>
                   <td>
-                    <a href={`${urls.compare(model.a.address, model.b.address)}&platform=${encodeURIComponent(p.platform)}`}>{p.platform}</a>
+                    <a
+                      href={`${urls.compare(model.a.address, model.b.address)}&platform=${encodeURIComponent(p.platform)}`}
+                    >
+                      {p.platform}
+                    </a>
                     {p.platform === model.platform ? <span class="badge">compared below</span> : null}
                   </td>
-                  <td>{p.a ? <DigestLink href={urls.image(atDigest(parseAddress(model.a.address), p.a))} digest={p.a} /> : '—'}</td>
-                  <td>{p.b ? <DigestLink href={urls.image(atDigest(parseAddress(model.b.address), p.b))} digest={p.b} /> : '—'}</td>
+                  <td>
+                    {p.a ? (
+                      <DigestLink
+                        href={urls.image(atDigest(parseAddress(model.a.address), p.a))}
+                        digest={p.a}
+                      />
+                    ) : (
+                      '—'
+                    )}
+                  </td>
+                  <td>
+                    {p.b ? (
+                      <DigestLink
+                        href={urls.image(atDigest(parseAddress(model.b.address), p.b))}
+                        digest={p.b}
+                      />
+                    ) : (
+                      '—'
+                    )}
+                  </td>
                   <td>{p.a && p.a === p.b ? 'yes' : 'no'}</td>
                 </tr>
               ))}
@@ -153,7 +187,8 @@ const Result: FC<{ model: CompareModel }> = ({ model }) => {
           <section>
             <h2>Layers</h2>
             <p>
-              {model.layers.shared.length} shared, {model.layers.onlyA.length} only in A, {model.layers.onlyB.length} only in B.
+              {model.layers.shared.length} shared, {model.layers.onlyA.length} only in A,{' '}
+              {model.layers.onlyB.length} only in B.
             </p>
             <ul>
               {model.layers.shared.map((d) => (

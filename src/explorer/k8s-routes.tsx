@@ -35,7 +35,8 @@ export interface K8sModel {
 }
 
 export function k8sRoutes(app: Hono<Env>, state: ExplorerState): void {
-  const rules = async (): Promise<Rules> => (state.options.rulesFile ? loadRules(state.options.rulesFile) : defaultRules());
+  const rules = async (): Promise<Rules> =>
+    state.options.rulesFile ? loadRules(state.options.rulesFile) : defaultRules();
   app.get('/k8s', async (c) => {
     cacheFor(c, null);
     return page(c, <K8sPage text="" model={null} rulesFile={state.options.rulesFile ?? null} />);
@@ -56,18 +57,32 @@ export function k8sRoutes(app: Hono<Env>, state: ExplorerState): void {
       if (text.trim()) files.push({ path: 'pasted.yaml', text });
       const uploads = ([] as unknown[]).concat(body.file ?? []);
       for (const f of uploads) {
-        if (f instanceof File && f.size > 0) files.push({ path: f.name.replace(/[^\w.-]/g, '_') || 'upload.yaml', text: await f.text() });
+        if (f instanceof File && f.size > 0)
+          files.push({ path: f.name.replace(/[^\w.-]/g, '_') || 'upload.yaml', text: await f.text() });
       }
-      if (files.length === 0) throw new ImgdigestError('INPUT_INVALID', 'paste manifests or choose files to check');
+      if (files.length === 0)
+        throw new ImgdigestError('INPUT_INVALID', 'paste manifests or choose files to check');
       const r = await rules();
       const checked = checkFiles(files, r);
-      const pinned = await pinFiles(files, { rules: r, resolver: await state.resolver(), signal: c.get('signal') });
+      const pinned = await pinFiles(files, {
+        rules: r,
+        resolver: await state.resolver(),
+        signal: c.get('signal'),
+      });
       const model: K8sModel = {
         findings: checked.findings.map((f) => ({ ...f, line_text: formatFinding(f) })),
         pinned: pinned.changes.map((ch) => ({ file: ch.file, line: ch.line, image: ch.image, to: ch.to })),
-        failures: pinned.failures.map((f) => ({ file: f.file, line: f.line, image: f.image, reason: f.reason })),
+        failures: pinned.failures.map((f) => ({
+          file: f.file,
+          line: f.line,
+          image: f.image,
+          reason: f.reason,
+        })),
         notes: pinned.notes.map((n) => ({ file: n.file, line: n.line, image: n.image, reason: n.reason })),
-        diff: pinned.files.filter((f) => f.changed).map((f) => unifiedDiff(f.path, f.original, f.text)).join(''),
+        diff: pinned.files
+          .filter((f) => f.changed)
+          .map((f) => unifiedDiff(f.path, f.original, f.text))
+          .join(''),
       };
       c.header('Cache-Control', 'no-store');
       if (wantsJson(c)) return c.json(model);
@@ -76,11 +91,15 @@ export function k8sRoutes(app: Hono<Env>, state: ExplorerState): void {
   );
 }
 
-const K8sPage: FC<{ text: string; model: K8sModel | null; rulesFile: string | null }> = ({ text, model, rulesFile }) => (
+const K8sPage: FC<{ text: string; model: K8sModel | null; rulesFile: string | null }> = ({
+  text,
+  model,
+  rulesFile,
+}) => (
   <Layout title="Kubernetes: check and pin" crumbs={[{ label: 'kubernetes' }]}>
     <p>
-      Findings are <code>imgdigest check</code>'s and the diff is <code>imgdigest pin</code>'s, with {rulesFile ? <code>{rulesFile}</code> : 'the default rules'}.
-      Nothing is written.
+      Findings are <code>imgdigest check</code>'s and the diff is <code>imgdigest pin</code>'s, with{' '}
+      {rulesFile ? <code>{rulesFile}</code> : 'the default rules'}. Nothing is written.
     </p>
     <form action="/k8s" method="post" enctype="multipart/form-data">
       <p>
@@ -90,7 +109,8 @@ const K8sPage: FC<{ text: string; model: K8sModel | null; rulesFile: string | nu
         </textarea>
       </p>
       <p>
-        <label for="file">Or upload files</label> <input id="file" name="file" type="file" multiple accept=".yaml,.yml,.json" />
+        <label for="file">Or upload files</label>{' '}
+        <input id="file" name="file" type="file" multiple accept=".yaml,.yml,.json" />
       </p>
       <p>
         <button type="submit">Check and pin</button>
@@ -135,7 +155,15 @@ const K8sPage: FC<{ text: string; model: K8sModel | null; rulesFile: string | nu
           {model.diff ? (
             <pre class="diff" tabindex={0}>
               {model.diff.split('\n').map((line) => (
-                <span class={line.startsWith('+') && !line.startsWith('+++') ? 'diff-add' : line.startsWith('-') && !line.startsWith('---') ? 'diff-del' : undefined}>
+                <span
+                  class={
+                    line.startsWith('+') && !line.startsWith('+++')
+                      ? 'diff-add'
+                      : line.startsWith('-') && !line.startsWith('---')
+                        ? 'diff-del'
+                        : undefined
+                  }
+                >
                   {`${line}\n`}
                 </span>
               ))}

@@ -17,7 +17,16 @@ import { serve } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import { raw } from 'hono/html';
 import { stream, streamSSE } from 'hono/streaming';
-import { type Address, atDigest, decodePath, formatAddress, isLocal, parseAddress, pinnedDigest, urls } from './address.js';
+import {
+  type Address,
+  atDigest,
+  decodePath,
+  formatAddress,
+  isLocal,
+  parseAddress,
+  pinnedDigest,
+  urls,
+} from './address.js';
 import { ASSETS } from './assets.js';
 import { compareRoutes } from './compare-routes.js';
 import { cacheFor, errorAnswer, hostAllowed, securityHeaders, wantsJson } from './http.js';
@@ -25,7 +34,16 @@ import { k8sRoutes } from './k8s-routes.js';
 import type { FileEntry, LayerListing } from './layer-cache.js';
 import { infoOf, type LayerInfo, listLayer, readFile } from './layers.js';
 import { configuredRegistries, ImgdigestError, isLoopbackHost, parseReference } from './library.js';
-import { catalogModel, configModel, groupTags, imageModel, imageManifestAt, repoPage, resolveTags, type TagModel } from './models.js';
+import {
+  catalogModel,
+  configModel,
+  groupTags,
+  imageManifestAt,
+  imageModel,
+  repoPage,
+  resolveTags,
+  type TagModel,
+} from './models.js';
 import { type ExplorerOptions, ExplorerState } from './state.js';
 import { formatSize, Layout } from './views/common.js';
 import { EntryRow, FilePage, LayerHead, treeOrder } from './views/layer.js';
@@ -46,7 +64,10 @@ function rest(c: Context, prefix: string): string {
 
 export async function page(c: Context, jsx: unknown, status = 200): Promise<Response> {
   c.header('Content-Type', 'text/html; charset=utf-8');
-  return c.body(`<!DOCTYPE html>${await (jsx as { toString(): string | Promise<string> }).toString()}`, status as 200);
+  return c.body(
+    `<!DOCTYPE html>${await (jsx as { toString(): string | Promise<string> }).toString()}`,
+    status as 200,
+  );
 }
 
 /** The explorer as a hono app (tests and the CLI serve it; `state` holds the client and caches). */
@@ -56,7 +77,10 @@ export function createExplorerApp(state: ExplorerState, options: { loopbackOnly:
   app.use('*', async (c, next) => {
     securityHeaders(c);
     if (!hostAllowed(c.req.header('host'), options.loopbackOnly)) {
-      return c.text('imgdigest explore: this explorer answers only to a loopback host name (DNS rebinding refused)', 421);
+      return c.text(
+        'imgdigest explore: this explorer answers only to a loopback host name (DNS rebinding refused)',
+        421,
+      );
     }
     c.set('state', state);
     c.set('signal', AbortSignal.timeout(state.options.pageTimeoutMs ?? 120_000));
@@ -72,7 +96,12 @@ export function createExplorerApp(state: ExplorerState, options: { loopbackOnly:
   });
 
   app.notFound(async (c) => {
-    const answer = { status: 404, code: 'NOT_FOUND', message: `no page at ${new URL(c.req.url).pathname}`, exitCode: 3 };
+    const answer = {
+      status: 404,
+      code: 'NOT_FOUND',
+      message: `no page at ${new URL(c.req.url).pathname}`,
+      exitCode: 3,
+    };
     if (wantsJson(c)) return c.json({ error: answer }, 404);
     return page(c, <ErrorPage {...answer} />, 404);
   });
@@ -89,7 +118,9 @@ export function createExplorerApp(state: ExplorerState, options: { loopbackOnly:
 
   app.get('/', async (c) => {
     const local = state.options.localSources !== false;
-    const registries = state.options.allowedRegistries ?? configuredRegistries(state.options.env ? { env: state.options.env } : {});
+    const registries =
+      state.options.allowedRegistries ??
+      configuredRegistries(state.options.env ? { env: state.options.env } : {});
     const model = { initial: state.options.initial ?? null, registries, localSources: local };
     if (wantsJson(c)) return c.json(model);
     return page(c, <StartPage initial={model.initial} registries={registries} local={local} />);
@@ -119,7 +150,13 @@ export function createExplorerApp(state: ExplorerState, options: { loopbackOnly:
     const resolveAll = !model.resolved && (wantsJson(c) || c.req.query('resolve') === 'all');
     if (resolveAll) {
       const byTag = new Map<string, TagModel>();
-      await resolveTags(state, address, model.tags.map((t) => t.tag), (t) => byTag.set(t.tag, t), c.get('signal'));
+      await resolveTags(
+        state,
+        address,
+        model.tags.map((t) => t.tag),
+        (t) => byTag.set(t.tag, t),
+        c.get('signal'),
+      );
       model.tags = model.tags.map((t) => byTag.get(t.tag) ?? t);
       model.resolved = true;
     }
@@ -146,11 +183,20 @@ export function createExplorerApp(state: ExplorerState, options: { loopbackOnly:
       s.onAbort(() => aborted.abort());
       const signal = AbortSignal.any([aborted.signal, c.get('signal')]);
       const writes: Promise<void>[] = [];
-      await resolveTags(state, address, model.tags.map((t) => t.tag), (t) => {
-        writes.push(s.writeSSE({ event: 'tag', data: JSON.stringify(t) }));
-      }, signal);
+      await resolveTags(
+        state,
+        address,
+        model.tags.map((t) => t.tag),
+        (t) => {
+          writes.push(s.writeSSE({ event: 'tag', data: JSON.stringify(t) }));
+        },
+        signal,
+      );
       await Promise.all(writes);
-      await s.writeSSE({ event: 'done', data: JSON.stringify({ tags: model.tags.length, next: model.next }) });
+      await s.writeSSE({
+        event: 'done',
+        data: JSON.stringify({ tags: model.tags.length, next: model.next }),
+      });
     });
   });
 
@@ -173,10 +219,15 @@ export function createExplorerApp(state: ExplorerState, options: { loopbackOnly:
   app.get('/layer/*', async (c) => {
     const address = parseAddress(rest(c, 'layer'));
     const digest = pinnedDigest(address);
-    if (!digest) throw new ImgdigestError('INPUT_INVALID', `a layer is named by its digest: ${formatAddress(address)}@sha256:…`);
+    if (!digest)
+      throw new ImgdigestError(
+        'INPUT_INVALID',
+        `a layer is named by its digest: ${formatAddress(address)}@sha256:…`,
+      );
     const path = c.req.query('path');
     const image = c.req.query('image') ?? null;
-    const etag = path === undefined ? digest : `${digest}/${path}${c.req.query('download') ? '?download' : ''}`;
+    const etag =
+      path === undefined ? digest : `${digest}/${path}${c.req.query('download') ? '?download' : ''}`;
     if (cacheFor(c, etag)) return c.body(null, 304);
     const info = await layerInfo(state, address, digest, image, c.get('signal'));
     if (path !== undefined) return fileAnswer(c, state, address, info, image, path.replace(/^\/+/, ''));
@@ -202,10 +253,16 @@ export function createExplorerApp(state: ExplorerState, options: { loopbackOnly:
 export function destination(q: string): string {
   if (isLocal(q)) {
     const a = parseAddress(q);
-    return a.kind === 'local' && a.digest === null && /^oci:[^:]*$/.test(a.open) ? urls.repo(a.open) : urls.image(q);
+    return a.kind === 'local' && a.digest === null && /^oci:[^:]*$/.test(a.open)
+      ? urls.repo(a.open)
+      : urls.image(q);
   }
   const text = q.replace(/^docker:\/\//, '').replace(/\/+$/, '');
-  if (!text.includes('/') && (text.includes('.') || text.includes(':') || text === 'localhost') && !text.includes('@')) {
+  if (
+    !text.includes('/') &&
+    (text.includes('.') || text.includes(':') || text === 'localhost') &&
+    !text.includes('@')
+  ) {
     return urls.registry(text);
   }
   const ref = parseReference(text);
@@ -220,7 +277,13 @@ function repoAddress(text: string): Address {
 }
 
 /** The layer's descriptor from the image that lists it (media type, size, TOC annotations), when named. */
-async function layerInfo(state: ExplorerState, address: Address, digest: string, image: string | null, signal: AbortSignal): Promise<LayerInfo> {
+async function layerInfo(
+  state: ExplorerState,
+  address: Address,
+  digest: string,
+  image: string | null,
+  signal: AbortSignal,
+): Promise<LayerInfo> {
   if (!image) return infoOf(digest, null);
   const { manifest } = await imageManifestAt(state, atDigest(address, image), signal);
   const descriptor = manifest.value.layers.find((l) => l.digest === digest);
@@ -240,13 +303,24 @@ function listingJson(listing: LayerListing, info: LayerInfo) {
   };
 }
 
-const LayerPage = ({ address, info, image, listing }: { address: Address; info: LayerInfo; image: string | null; listing: LayerListing }) => {
+const LayerPage = ({
+  address,
+  info,
+  image,
+  listing,
+}: {
+  address: Address;
+  info: LayerInfo;
+  image: string | null;
+  listing: LayerListing;
+}) => {
   const entries = treeOrder(listing.entries);
   return (
     <Layout title={`Layer ${info.digest}`} crumbs={layerCrumbs(address, image)}>
       <LayerHead address={address} info={info} image={image} listing={listing} />
       <p>
-        {listing.entries.length} entries{listing.format === 'tar' ? '' : `, listed from ${formatSize(listing.bytesFetched)} fetched`}.
+        {listing.entries.length} entries
+        {listing.format === 'tar' ? '' : `, listed from ${formatSize(listing.bytesFetched)} fetched`}.
       </p>
       <table id="files" class="files">
         <thead>
@@ -283,7 +357,13 @@ function layerCrumbs(address: Address, image: string | null) {
 const MARK = '<!--imgdigest:rows-->';
 
 /** A listing still being read: chunked HTML whose rows render as they arrive, with progress. */
-async function streamLayer(c: Context, address: Address, info: LayerInfo, image: string | null, listing: LayerListing) {
+async function streamLayer(
+  c: Context,
+  address: Address,
+  info: LayerInfo,
+  image: string | null,
+  listing: LayerListing,
+) {
   const shell = `<!DOCTYPE html>${await (
     <Layout title={`Layer ${info.digest}`} crumbs={layerCrumbs(address, image)}>
       <LayerHead address={address} info={info} image={image} listing={listing} />
@@ -306,7 +386,8 @@ async function streamLayer(c: Context, address: Address, info: LayerInfo, image:
       const batch: FileEntry[] = listing.entries.slice(sent);
       sent += batch.length;
       let html = '';
-      for (const e of batch) html += await (<EntryRow e={e} address={address} image={image} indent={false} />).toString();
+      for (const e of batch)
+        html += await (<EntryRow e={e} address={address} image={image} indent={false} />).toString();
       const total = listing.total ? ` of ${formatSize(listing.total)}` : '';
       html += `<tr class="progress"><td colspan="4">${listing.done ? 'Done' : 'Reading'}: ${formatSize(listing.bytesFetched)}${total} read, ${listing.entries.length} entries</td></tr>`;
       await s.write(html);
@@ -328,13 +409,24 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
-async function fileAnswer(c: Context, state: ExplorerState, address: Address, info: LayerInfo, image: string | null, path: string) {
+async function fileAnswer(
+  c: Context,
+  state: ExplorerState,
+  address: Address,
+  info: LayerInfo,
+  image: string | null,
+  path: string,
+) {
   const download = c.req.query('download') !== undefined;
   const limit = download ? DOWNLOAD_LIMIT : VIEW_LIMIT;
   const read = await readFile(state, address, info, path, limit);
   if (!read) throw new ImgdigestError('NOT_FOUND', `layer ${info.digest} has no file "${path}"`);
   if (download) {
-    if (read.truncated) throw new ImgdigestError('SOURCE_ERROR', `"${path}" is larger than ${DOWNLOAD_LIMIT} bytes; use imgdigest blob and tar`);
+    if (read.truncated)
+      throw new ImgdigestError(
+        'SOURCE_ERROR',
+        `"${path}" is larger than ${DOWNLOAD_LIMIT} bytes; use imgdigest blob and tar`,
+      );
     const name = path.slice(path.lastIndexOf('/') + 1).replace(/[^\w.-]/g, '_') || 'file';
     c.header('Content-Type', 'application/octet-stream');
     c.header('Content-Disposition', `attachment; filename="${name}"`);
@@ -353,7 +445,10 @@ async function fileAnswer(c: Context, state: ExplorerState, address: Address, in
       base64: read.bytes.toString('base64'),
     });
   }
-  return page(c, <FilePage address={address} info={info} image={image} path={path} read={read} limit={limit} />);
+  return page(
+    c,
+    <FilePage address={address} info={info} image={image} path={path} read={read} limit={limit} />,
+  );
 }
 
 export interface StartExplorerOptions extends ExplorerOptions {
@@ -389,16 +484,29 @@ export async function startExplorer(options: StartExplorerOptions = {}): Promise
   const loopback = isLoopbackHost(host.includes(':') ? `[${host}]` : host);
   if (!loopback) {
     if (!options.allowRemote) {
-      throw new ImgdigestError('USAGE', `refusing to listen on ${host}: the explorer listens on loopback unless --allow-remote is given (with --registry for each registry it may contact)`);
+      throw new ImgdigestError(
+        'USAGE',
+        `refusing to listen on ${host}: the explorer listens on loopback unless --allow-remote is given (with --registry for each registry it may contact)`,
+      );
     }
     if (!options.allowedRegistries || options.allowedRegistries.length === 0) {
-      throw new ImgdigestError('USAGE', '--allow-remote needs at least one --registry: the explorer contacts only the registries listed');
+      throw new ImgdigestError(
+        'USAGE',
+        '--allow-remote needs at least one --registry: the explorer contacts only the registries listed',
+      );
     }
   }
-  const state = new ExplorerState({
-    ...options,
-    ...(loopback ? {} : { localSources: false, allowedSources: options.initial && isLocal(options.initial) ? [parseAddress(options.initial).kind === 'local' ? (parseAddress(options.initial) as { open: string }).open : ''] : [] }),
-  });
+  // A remote explorer opens no local source but the one named on its command line.
+  const initialLocal = options.initial && isLocal(options.initial) ? parseAddress(options.initial) : null;
+  const state = new ExplorerState(
+    loopback
+      ? options
+      : {
+          ...options,
+          localSources: false,
+          allowedSources: initialLocal?.kind === 'local' ? [initialLocal.open] : [],
+        },
+  );
   const app = createExplorerApp(state, { loopbackOnly: loopback });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s));

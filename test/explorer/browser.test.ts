@@ -125,7 +125,7 @@ describe.skipIf(!haveTools('chromium', 'docker-registry', 'skopeo'))('explorer i
     await axe(page);
     await page.fill('#q', host);
     if (shots) await shot(page, 'start');
-    await Promise.all([page.waitForURL(/\/registry\//), page.click('form.search button')]);
+    await Promise.all([page.waitForURL(/\/registry\//), page.click('search.search button')]);
     expect((await page.locator('h1').textContent())?.trim()).toBe(`Registry ${host}`);
     await axe(page);
     await open(page, 'sample/app');
@@ -137,6 +137,11 @@ describe.skipIf(!haveTools('chromium', 'docker-registry', 'skopeo'))('explorer i
     });
     expect(await group.getByRole('link', { name: 'latest', exact: true }).count()).toBe(1);
     expect(await group.locator('h2 a.digest').count()).toBe(1);
+    // The group's digest links to the repository at that digest.
+    const digest = (await group.locator('h2 a.digest').textContent()) ?? '';
+    expect(await group.locator('h2 a.digest').getAttribute('href')).toBe(
+      `/image/${host}/sample/app@${digest}`,
+    );
     await axe(page);
     if (shots) await shot(page, 'repository');
     await open(page, /^1\.0$/);

@@ -54,13 +54,21 @@ export const Layout: FC<PropsWithChildren<{ title: string; crumbs?: Crumb[]; que
             ))}
           </ol>
         </nav>
-        <form class="search" action="/go" method="get" role="search">
-          <label for="q" class="visually-hidden">
-            Reference or source
-          </label>
-          <input id="q" name="q" type="text" value={query} placeholder="registry/repo:tag, oci:DIR, docker-archive:FILE" />
-          <button type="submit">Open</button>
-        </form>
+        <search class="search">
+          <form action="/go" method="get">
+            <label for="q" class="visually-hidden">
+              Reference or source
+            </label>
+            <input
+              id="q"
+              name="q"
+              type="text"
+              value={query}
+              placeholder="registry/repo:tag, oci:DIR, docker-archive:FILE"
+            />
+            <button type="submit">Open</button>
+          </form>
+        </search>
       </header>
       <main id="main">
         <h1>{title}</h1>
@@ -68,8 +76,8 @@ export const Layout: FC<PropsWithChildren<{ title: string; crumbs?: Crumb[]; que
       </main>
       <footer>
         <p>
-          Every digest is a link; pages named by a digest never change. <a href="/k8s">Kubernetes check and pin</a> ·{' '}
-          <a href="/compare">Compare</a>
+          Every digest is a link; pages named by a digest never change.{' '}
+          <a href="/k8s">Kubernetes check and pin</a> · <a href="/compare">Compare</a>
         </p>
       </footer>
     </body>
@@ -100,7 +108,8 @@ export function crumbsFor(address: Address, last?: Crumb): Crumb[] {
     if (r.digest) out.push({ label: r.digest.slice(0, 19), href: urls.image(`${r.repository}@${r.digest}`) });
   } else {
     out.push({ label: address.open, href: urls.repo(address.open) });
-    if (address.digest) out.push({ label: address.digest.slice(0, 19), href: urls.image(formatAddress(address)) });
+    if (address.digest)
+      out.push({ label: address.digest.slice(0, 19), href: urls.image(formatAddress(address)) });
   }
   if (last) out.push(last);
   return out;
@@ -120,7 +129,10 @@ export const Facts: FC<{ rows: Array<[string, Child | null | undefined]> }> = ({
   </dl>
 );
 
-export const Annotations: FC<{ values: Record<string, string>; title?: string }> = ({ values, title = 'Annotations' }) => {
+export const Annotations: FC<{ values: Record<string, string>; title?: string }> = ({
+  values,
+  title = 'Annotations',
+}) => {
   const keys = Object.keys(values);
   if (keys.length === 0) return null;
   return (

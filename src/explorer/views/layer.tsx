@@ -44,7 +44,10 @@ export const LayerHead: FC<LayerPageProps> = ({ address, info, image, listing })
       rows={[
         ['Digest', <DigestLink href={urls.layer(address, image)} digest={info.digest} />],
         ['Image', image ? <DigestLink href={urls.image(atDigest(address, image))} digest={image} /> : null],
-        ['Media type', info.mediaType ? <code>{info.mediaType}</code> : 'unknown (compression found from the bytes)'],
+        [
+          'Media type',
+          info.mediaType ? <code>{info.mediaType}</code> : 'unknown (compression found from the bytes)',
+        ],
         ['Size', info.size !== null ? `${formatSize(info.size)} (${info.size} bytes)` : null],
         [
           'Read as',
@@ -54,9 +57,9 @@ export const LayerHead: FC<LayerPageProps> = ({ address, info, image, listing })
         ],
       ]}
     />
-    <form class="filter" role="search">
+    <search class="filter">
       <label for="filter">Filter paths</label> <input id="filter" type="search" data-filter="#files" />
-    </form>
+    </search>
   </>
 );
 
@@ -92,12 +95,18 @@ export const EntryRow: FC<{ e: FileEntry; address: Address; image: string | null
       <td>{`${e.uname || e.uid}/${e.gname || e.gid}`}</td>
       <td class="num">{e.type === 'file' ? formatSize(e.size) : ''}</td>
       <td class={`path d${Math.min(depth, 12)}`}>
-        {e.type === 'file' && !e.whiteout ? <a href={urls.file(address, e.path, image)}>{name}</a> : <span>{name}</span>}
+        {e.type === 'file' && !e.whiteout ? (
+          <a href={urls.file(address, e.path, image)}>{name}</a>
+        ) : (
+          <span>{name}</span>
+        )}
         {e.type === 'directory' ? '/' : ''}
         {e.type === 'symlink' ? <span class="muted"> → {e.linkname}</span> : null}
         {e.type === 'link' ? <span class="muted"> hard link to {e.linkname}</span> : null}
         {e.whiteout === 'file' ? <span class="badge">whiteout: deletes {e.target}</span> : null}
-        {e.whiteout === 'opaque' ? <span class="badge">opaque: hides lower contents of {e.target || '/'}</span> : null}
+        {e.whiteout === 'opaque' ? (
+          <span class="badge">opaque: hides lower contents of {e.target || '/'}</span>
+        ) : null}
       </td>
     </tr>
   );
@@ -128,7 +137,10 @@ export const FilePage: FC<{
   const e = read.entry;
   const isText = !read.bytes.includes(0) && isUtf8(read.bytes);
   return (
-    <Layout title={`/${path}`} crumbs={crumbsFor(address, { label: 'layer', href: urls.layer(address, image) })}>
+    <Layout
+      title={`/${path}`}
+      crumbs={crumbsFor(address, { label: 'layer', href: urls.layer(address, image) })}
+    >
       <Facts
         rows={[
           ['Layer', <DigestLink href={urls.layer(address, image)} digest={info.digest} />],
@@ -142,7 +154,14 @@ export const FilePage: FC<{
             'Read',
             `${read.via === 'range' ? 'by HTTP Range from the table of contents' : 'by streaming the layer'}: ${formatSize(read.bytesFetched)} fetched${info.size ? ` of a ${formatSize(info.size)} layer` : ''}`,
           ],
-          ['Verified', read.verifiedBy ? `against the ${read.verifiedBy}` : read.truncated ? 'no (only the first part was read)' : 'no'],
+          [
+            'Verified',
+            read.verifiedBy
+              ? `against the ${read.verifiedBy}`
+              : read.truncated
+                ? 'no (only the first part was read)'
+                : 'no',
+          ],
         ]}
       />
       {e?.type === 'file' ? (
@@ -153,7 +172,11 @@ export const FilePage: FC<{
           (the bytes are sent only after they were checked)
         </p>
       ) : null}
-      {read.truncated ? <p>Showing the first {formatSize(limit)} of {formatSize(e?.size ?? 0)}.</p> : null}
+      {read.truncated ? (
+        <p>
+          Showing the first {formatSize(limit)} of {formatSize(e?.size ?? 0)}.
+        </p>
+      ) : null}
       {e?.type !== 'file' ? null : isText ? (
         <pre class="file" tabindex={0}>
           {read.bytes.toString('utf8')}

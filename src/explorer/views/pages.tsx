@@ -4,17 +4,33 @@
  */
 import type { FC } from 'hono/jsx';
 import { type Address, atDigest, parseAddress, urls } from '../address.js';
-import type { CatalogModel, ConfigModel, ImageModel, RepoModel, groupTags } from '../models.js';
-import { Annotations, CopyButton, crumbsFor, DigestLink, Facts, formatSize, JsonView, Layout, type Linker } from './common.js';
+import type { CatalogModel, ConfigModel, groupTags, ImageModel, RepoModel } from '../models.js';
+import {
+  Annotations,
+  CopyButton,
+  crumbsFor,
+  DigestLink,
+  Facts,
+  formatSize,
+  JsonView,
+  Layout,
+  type Linker,
+} from './common.js';
 
-export const StartPage: FC<{ initial: string | null; registries: string[]; local: boolean }> = ({ initial, registries, local }) => (
+export const StartPage: FC<{ initial: string | null; registries: string[]; local: boolean }> = ({
+  initial,
+  registries,
+  local,
+}) => (
   <Layout title="Explore an image">
     <p>
-      Type a reference (<code>registry/repository:tag</code>, <code>…@sha256:…</code>), a repository, a registry host
+      Type a reference (<code>registry/repository:tag</code>, <code>…@sha256:…</code>), a repository, a
+      registry host
       {local ? (
         <>
           {' '}
-          or a local source (<code>oci:DIR[:TAG]</code>, <code>docker-archive:FILE</code>, <code>docker-daemon:NAME</code>)
+          or a local source (<code>oci:DIR[:TAG]</code>, <code>docker-archive:FILE</code>,{' '}
+          <code>docker-daemon:NAME</code>)
         </>
       ) : null}{' '}
       in the box above.
@@ -46,7 +62,11 @@ export const StartPage: FC<{ initial: string | null; registries: string[]; local
 
 export const CatalogPage: FC<{ model: CatalogModel }> = ({ model }) => (
   <Layout title={`Registry ${model.registry}`} crumbs={[{ label: model.registry }]}>
-    <p>{model.repositories.length === 0 ? 'No repositories on this page.' : `${model.repositories.length} repositories on this page.`}</p>
+    <p>
+      {model.repositories.length === 0
+        ? 'No repositories on this page.'
+        : `${model.repositories.length} repositories on this page.`}
+    </p>
     <ul class="columns">
       {model.repositories.map((r) => (
         <li>
@@ -70,10 +90,19 @@ export const RepoPage: FC<{
   groups: ReturnType<typeof groupTags> | null;
   events: string | null;
 }> = ({ model, address, groups, events }) => {
-  const crumbs = address.kind === 'registry' ? crumbsFor(parseAddress(`${model.repository}:x`)).slice(0, 1) : [];
-  const tagHref = (tag: string) => urls.image(address.kind === 'registry' ? `${model.repository}:${tag}` : `${address.open.replace(/:[^/:]*$/, '')}:${tag}`);
+  const crumbs =
+    address.kind === 'registry' ? crumbsFor(parseAddress(`${model.repository}:x`)).slice(0, 1) : [];
+  const tagHref = (tag: string) =>
+    urls.image(
+      address.kind === 'registry'
+        ? `${model.repository}:${tag}`
+        : `${address.open.replace(/:[^/:]*$/, '')}:${tag}`,
+    );
   return (
-    <Layout title={`Repository ${model.repository}`} crumbs={[...crumbs, { label: address.kind === 'registry' ? address.ref.path : model.repository }]}>
+    <Layout
+      title={`Repository ${model.repository}`}
+      crumbs={[...crumbs, { label: address.kind === 'registry' ? address.ref.path : model.repository }]}
+    >
       <p>
         {model.tags.length} tags on this page, grouped by the digest they point at
         {groups ? '.' : ' as the registry answers (one HEAD request per tag, a few at a time).'}
@@ -90,12 +119,23 @@ export const RepoPage: FC<{
           </ul>
         </section>
       ) : null}
-      <div id="tag-groups" data-done={groups ? 'true' : undefined} data-events={events ?? undefined} data-repo-href={urls.image('')} aria-live="polite">
+      <div
+        id="tag-groups"
+        data-done={groups ? 'true' : undefined}
+        data-events={events ?? undefined}
+        data-repo-href={urls.image('')}
+        data-digest-base={address.kind === 'registry' ? `${model.repository}@` : `${address.open}@`}
+        aria-live="polite"
+      >
         {groups
           ? groups.map((g) => (
               <section class="group">
                 <h2>
-                  {g.digest ? <DigestLink href={urls.image(tagAddress(address, model, g.digest))} digest={g.digest} /> : 'Not resolved'}
+                  {g.digest ? (
+                    <DigestLink href={urls.image(tagAddress(address, model, g.digest))} digest={g.digest} />
+                  ) : (
+                    'Not resolved'
+                  )}
                 </h2>
                 <ul class="tags">
                   {g.tags.map((t) => (
@@ -114,15 +154,14 @@ export const RepoPage: FC<{
           <ul class="tags">
             {model.tags.map((t) => (
               <li data-tag={t.tag}>
-                <a href={tagHref(t.tag)} data-tag-link={tagAddressTag(address, model, t.tag)}>
-                  {t.tag}
-                </a>
+                <a href={tagHref(t.tag)}>{t.tag}</a>
               </li>
             ))}
           </ul>
           <noscript>
             <p>
-              <a href="?resolve=all">Group the tags by digest</a> (without script the page waits for every answer).
+              <a href="?resolve=all">Group the tags by digest</a> (without script the page waits for every
+              answer).
             </p>
           </noscript>
         </section>
@@ -140,10 +179,6 @@ export const RepoPage: FC<{
 
 function tagAddress(address: Address, model: RepoModel, digest: string): string {
   return address.kind === 'registry' ? `${model.repository}@${digest}` : `${address.open}@${digest}`;
-}
-
-function tagAddressTag(address: Address, model: RepoModel, tag: string): string {
-  return address.kind === 'registry' ? `${model.repository}:${tag}` : `${address.open}:${tag}`;
 }
 
 /** Where digests inside a manifest or index link to. */
@@ -178,7 +213,8 @@ export const ImagePage: FC<{ model: ImageModel; address: Address }> = ({ model, 
           [
             'Pinned reference',
             <>
-              <code id="pinned">{model.pinned}</code> <CopyButton value={model.pinned} label="Copy pinned reference" />
+              <code id="pinned">{model.pinned}</code>{' '}
+              <CopyButton value={model.pinned} label="Copy pinned reference" />
             </>,
           ],
           [
@@ -186,7 +222,9 @@ export const ImagePage: FC<{ model: ImageModel; address: Address }> = ({ model, 
             <>
               <code>{model.computedDigest}</code>{' '}
               {model.verified === true ? (
-                <span class="ok">✓ matches {model.expectedDigest === model.digest ? 'the digest' : model.expectedDigest}</span>
+                <span class="ok">
+                  ✓ matches {model.expectedDigest === model.digest ? 'the digest' : model.expectedDigest}
+                </span>
               ) : model.verified === false ? (
                 <span class="bad">✗ does not match {model.expectedDigest}</span>
               ) : (
@@ -194,7 +232,15 @@ export const ImagePage: FC<{ model: ImageModel; address: Address }> = ({ model, 
               )}
             </>,
           ],
-          ['Subject', model.subject ? <DigestLink href={urls.image(atDigest(address, model.subject.digest))} digest={model.subject.digest} /> : null],
+          [
+            'Subject',
+            model.subject ? (
+              <DigestLink
+                href={urls.image(atDigest(address, model.subject.digest))}
+                digest={model.subject.digest}
+              />
+            ) : null,
+          ],
           ['Compare', <a href={urls.compare(model.pinnedAddress, '')}>compare with another image</a>],
         ]}
       />
@@ -213,8 +259,10 @@ export const ImagePage: FC<{ model: ImageModel; address: Address }> = ({ model, 
         <section>
           <h2>Config and layers</h2>
           <p>
-            <a href={urls.config(self)}>Config</a> <DigestLink href={urls.config(self)} digest={model.config.digest} /> (
-            {formatSize(model.config.size)}) · {model.layers.length} layers, {formatSize(model.totalSize)} compressed
+            <a href={urls.config(self)}>Config</a>{' '}
+            <DigestLink href={urls.config(self)} digest={model.config.digest} /> (
+            {formatSize(model.config.size)}) · {model.layers.length} layers, {formatSize(model.totalSize)}{' '}
+            compressed
           </p>
           <table>
             <thead>
@@ -230,7 +278,10 @@ export const ImagePage: FC<{ model: ImageModel; address: Address }> = ({ model, 
                 <tr>
                   <td>{i + 1}</td>
                   <td>
-                    <DigestLink href={urls.layer(atDigest(address, l.digest), model.digest)} digest={l.digest} />
+                    <DigestLink
+                      href={urls.layer(atDigest(address, l.digest), model.digest)}
+                      digest={l.digest}
+                    />
                   </td>
                   <td class="num">{formatSize(l.size)}</td>
                   <td>
@@ -340,7 +391,13 @@ export const ConfigPage: FC<{ model: ConfigModel; address: Address }> = ({ model
       <Facts
         rows={[
           ['Image', <DigestLink href={urls.image(model.image)} digest={model.manifestDigest} />],
-          ['Config digest', <DigestLink href={urls.config(atDigest(address, model.manifestDigest))} digest={model.config.digest} />],
+          [
+            'Config digest',
+            <DigestLink
+              href={urls.config(atDigest(address, model.manifestDigest))}
+              digest={model.config.digest}
+            />,
+          ],
           ['Platform', model.platform],
           ['Created', model.created],
           ['Author', model.author],
@@ -392,7 +449,10 @@ export const ConfigPage: FC<{ model: ConfigModel; address: Address }> = ({ model
                   {h.emptyLayer ? (
                     <span class="badge">empty layer</span>
                   ) : h.layer ? (
-                    <DigestLink href={urls.layer(parseAddress(h.layer.address), model.manifestDigest)} digest={h.layer.digest} />
+                    <DigestLink
+                      href={urls.layer(parseAddress(h.layer.address), model.manifestDigest)}
+                      digest={h.layer.digest}
+                    />
                   ) : (
                     <span class="bad">no layer left for this step</span>
                   )}
