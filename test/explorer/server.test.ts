@@ -95,6 +95,52 @@ describe('JSON API and caching', () => {
     expect(layer.format).toBe('tar');
   });
 
+  it('puts each history step beside the layer it made, empty layers marked', async () => {
+    const { addImage, buildLayer, buildManifest, createImageSet, jsonBlob } = await import(
+      '../../src/sources/builder.js'
+    );
+    const l1 = await buildLayer([{ path: 'a.txt', content: 'a' }], { compression: 'gzip' });
+    const l2 = await buildLayer([{ path: 'b.txt', content: 'b' }], { compression: 'gzip' });
+    const config = jsonBlob(
+      {
+        architecture: 'amd64',
+        os: 'linux',
+        config: {},
+        rootfs: { type: 'layers', diff_ids: [l1.diffId, l2.diffId] },
+        history: [
+          { created_by: 'ADD a.txt' },
+          { created_by: 'ENV X=1', empty_layer: true },
+          { created_by: 'ADD b.txt' },
+          { created_by: 'CMD ["x"]', empty_layer: true },
+        ],
+      },
+      'application/vnd.oci.image.config.v1+json',
+    );
+    const manifest = buildManifest({ config, layers: [l1, l2] });
+    const set = createImageSet();
+    addImage(set, { config, layers: [l1, l2], manifest }, 'history');
+    await pushImageSet(registry.url, 'history/app', set);
+    const model = JSON.parse(
+      (await get(`/config/${registry.host}/history/app@${manifest.digest}`, json)).text,
+    );
+    const steps = model.history.map(
+      (h: { createdBy: string; emptyLayer: boolean; layer: { digest: string } | null }) => [
+        h.createdBy,
+        h.emptyLayer,
+        h.layer?.digest ?? null,
+      ],
+    );
+    expect(steps).toEqual([
+      ['ADD a.txt', false, l1.digest],
+      ['ENV X=1', true, null],
+      ['ADD b.txt', false, l2.digest],
+      ['CMD ["x"]', true, null],
+    ]);
+    expect((await get(`/config/${registry.host}/history/app@${manifest.digest}`)).text).toContain(
+      'empty layer',
+    );
+  });
+
   it('groups tags by digest (resolved with HEADs) in the JSON API', async () => {
     const repo = JSON.parse((await get(`/repo/${registry.host}/sample/app`, json)).text);
     const byTag = Object.fromEntries(
