@@ -73,7 +73,8 @@ export function toFileEntry(e: LayerEntry): FileEntry {
   };
 }
 
-/** TOCs read, by layer digest (small, and a digest's TOC never changes). */
+/** TOCs read, by layer digest (a digest's TOC never changes); the oldest go past this many. */
+const MAX_TOCS = 256;
 const tocs = new Map<string, Promise<Toc | null>>();
 
 function tocDigestAnnotation(info: LayerInfo): string | null {
@@ -117,6 +118,7 @@ export async function layerToc(
       return parseToc(location, stored.bytes, total);
     })();
     tocs.set(info.digest, pending);
+    if (tocs.size > MAX_TOCS) tocs.delete(tocs.keys().next().value!);
     pending.then(
       (t) => {
         if (!t) tocs.delete(info.digest);

@@ -90,6 +90,8 @@ export function createExplorerApp(state: ExplorerState, options: { loopbackOnly:
   app.onError(async (error, c) => {
     const answer = errorAnswer(error);
     securityHeaders(c);
+    // An error is never the immutable answer a digest names.
+    c.header('ETag', undefined);
     c.header('Cache-Control', 'no-store');
     if (wantsJson(c)) return c.json({ error: answer }, answer.status as 400);
     return page(c, <ErrorPage {...answer} />, answer.status);
