@@ -241,6 +241,13 @@ describe.skipIf(!haveTools('chromium', 'docker-registry', 'skopeo'))('explorer i
     await open(page, 'Config');
     expect((await page.locator('main').first().textContent()) ?? '').toContain('SAMPLE_PLATFORM=linux/amd64');
     await axe(page);
+    await page.goto(
+      `${base}/compare?a=${encodeURIComponent(`oci:${layout}:1.0`)}&b=${encodeURIComponent(`oci:${layout}:single`)}`,
+    );
+    const compared = (await page.locator('main').first().textContent()) ?? '';
+    expect(compared).toContain('1 shared, 1 only in A, 1 only in B.');
+    expect(compared).toMatch(/app\/hello\.txt\s*size 30 → 34/);
+    await axe(page);
     await page.goto(`${base}/go?q=${encodeURIComponent(`docker-archive:${archive}`)}`);
     expect((await page.locator('main').first().textContent()) ?? '').toContain('docker save archive');
     await axe(page);
