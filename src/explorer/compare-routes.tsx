@@ -8,7 +8,7 @@ import { atDigest, parseAddress, pinnedDigest, urls } from './address.js';
 import { type CompareModel, compareModel } from './compare.js';
 import { cacheFor, wantsJson } from './http.js';
 import type { FileEntry } from './layer-cache.js';
-import { type Env, page } from './server.js';
+import { type Env, page } from './render.js';
 import type { ExplorerState } from './state.js';
 import { DigestLink, formatSize, Layout } from './views/common.js';
 

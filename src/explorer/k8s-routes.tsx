@@ -20,7 +20,7 @@ import {
   type Rules,
   unifiedDiff,
 } from './library.js';
-import { type Env, page } from './server.js';
+import { type Env, page } from './render.js';
 import type { ExplorerState } from './state.js';
 import { Layout } from './views/common.js';
 
