@@ -141,6 +141,22 @@ describe('JSON API and caching', () => {
     );
   });
 
+  it('streams a layer read for the first time with progress rows, then answers the sorted tree from the cache', async () => {
+    const index = JSON.parse((await get(`/image/${registry.host}/sample/app:1.0`, json)).text);
+    const child = JSON.parse((await get(`/image/${index.platforms[2].address}`, json)).text);
+    // The arm/v7 app layer is listed by no other test: this is its first reading.
+    const url = `/layer/${registry.host}/sample/app@${child.layers[1].digest}`;
+    const first = await get(url);
+    expect(first.headers.get('cache-control')).toBe('no-store');
+    expect(first.text).toMatch(/<tr class="progress"><td colspan="4">Done: /);
+    expect(first.text).toContain('Show as a tree');
+    const second = await get(url);
+    expect(second.headers.get('cache-control')).toContain('immutable');
+    expect(second.text).not.toContain('class="progress"');
+    const paths = [...second.text.matchAll(/data-path="([^"]+)"/g)].map((m) => m[1]);
+    expect(paths).toEqual([...paths].sort());
+  });
+
   it('groups tags by digest (resolved with HEADs) in the JSON API', async () => {
     const repo = JSON.parse((await get(`/repo/${registry.host}/sample/app`, json)).text);
     const byTag = Object.fromEntries(
