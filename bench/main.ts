@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { blobBenchmark } from './cases/blob.js';
 import { cliBenchmark } from './cases/cli.js';
+import { explorerBenchmark } from './cases/explorer.js';
 import { filesBenchmark } from './cases/files.js';
 import { pinBenchmark } from './cases/pin.js';
 import { registryBenchmark } from './cases/registry.js';
@@ -35,6 +36,7 @@ const BENCHMARKS: Benchmark[] = [
   pinBenchmark,
   webhookBenchmark,
   registryBenchmark,
+  explorerBenchmark,
 ];
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -14,7 +14,7 @@ function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) return files(p);
-    return p.endsWith('.ts') && !p.endsWith('.test.ts') ? [p] : [];
+    return /\.tsx?$/.test(p) && !/\.test\.tsx?$/.test(p) ? [p] : [];
   });
 }
 
@@ -49,6 +49,10 @@ const ALLOWED: Record<string, { layers: string[]; packages: RegExp }> = {
     layers: ['core', 'sources', 'builder', 'registry-server'],
     packages: /^(?!commander$)/,
   },
+  explorer: {
+    layers: ['core', 'sources', 'resolver', 'k8s', 'explorer'],
+    packages: /^(node:|hono($|\/)|@hono\/node-server$|lru-cache$|fzstd$|tar-stream$)/,
+  },
 };
 
 describe('architecture', () => {
@@ -76,6 +80,17 @@ describe('architecture', () => {
       expect(bad).toEqual([]);
     });
   }
+
+  it('the explorer reaches the other layers only through its one adapter module (library.ts)', () => {
+    const offenders = all
+      .filter((f) => relative(src, f).startsWith('explorer/') && !f.endsWith('library.ts'))
+      .flatMap((f) =>
+        imports(f)
+          .filter((i) => i.local && !i.spec.startsWith('explorer/'))
+          .map((i) => `${relative(root, f)} -> ${i.spec}`),
+      );
+    expect(offenders).toEqual([]);
+  });
 
   it('only the CLI imports commander', () => {
     const offenders = all

@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   SOURCE_ERROR: 3,
   NOT_FOUND: 3,
   LOCK_MISSING: 3,
+  /** A request to a host outside the client's allow-list (`allowedHosts`), refused before sending. */
+  HOST_NOT_ALLOWED: 3,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

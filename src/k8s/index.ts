@@ -4,7 +4,9 @@
  * files, KRM functions and policy export. No network of its own: pinning is handed a `Resolver`.
  */
 export * from './check.js';
+export { unifiedDiff } from './diff.js';
 export * from './export.js';
+export type { InputFile, InputProblem } from './inputs.js';
 export * from './krm.js';
 export * from './locations.js';
 export * from './lock.js';

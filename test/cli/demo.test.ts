@@ -28,5 +28,6 @@ describe('imgdigest demo', () => {
     expect(r.stderr).toMatch(/4 violations in 3 objects/);
     expect(r.stderr).toMatch(/0 violations in 0 objects/);
     expect(out).toContain('Next: README.md');
+    expect(out).toContain('imgdigest explore localhost:5000/sample/app:1.0');
   });
 });

@@ -483,6 +483,45 @@ export async function startScopeDemandingRegistry(
 }
 
 /**
+ * A Bearer registry whose token realm is a server on another host name (127.0.0.2), as Docker Hub's
+ * `auth.docker.io` is. The realm server records every request, so a test can prove that a client
+ * told not to contact it never did.
+ */
+export async function startForeignRealmRegistry(): Promise<{
+  registry: AwkwardServer;
+  realm: AwkwardServer;
+  image: TinyImage;
+  close(): Promise<void>;
+}> {
+  const image = tinyImage('foreign-realm');
+  const realm = await startAwkwardServer(
+    'token server on another host',
+    (_req, res) => sendJson(res, 200, { token: 'foreign-token', expires_in: 300 }),
+    { address: '127.0.0.2' },
+  );
+  const registry = await startAwkwardServer('token realm on another host', (req, res, url) => {
+    if (req.headers.authorization !== 'Bearer foreign-token') {
+      return sendJson(
+        res,
+        401,
+        { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] },
+        { 'www-authenticate': `Bearer realm="${realm.url}/token",service="foreign"` },
+      );
+    }
+    if (url.pathname === '/v2/') return ping(res);
+    if (!serveImage(req, res, url, image, { latest: image.manifest })) notFound(res);
+  });
+  return {
+    registry,
+    realm,
+    image,
+    close: async () => {
+      await Promise.all([registry.close(), realm.close()]);
+    },
+  };
+}
+
+/**
  * Manifests over the 4 MiB limit: `declared` announces its size in Content-Length, `chunked`
  * streams without one, so only counting the bytes can stop it.
  */

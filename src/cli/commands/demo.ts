@@ -127,8 +127,13 @@ Examples:
         say(
           'Try it on your own registry: imgdigest digest --platform linux/arm64 docker.io/library/alpine:latest',
         );
+        say('');
+        say('Explore the same images in your browser (a local web UI):');
+        say('  imgdigest registry serve --demo            # the demo registry on localhost:5000');
+        say('  imgdigest explore localhost:5000/sample/app:1.0   # prints the URL to open');
         if (flags.keep) {
           say(`registry still running at ${registry.url}; Ctrl-C to stop`);
+          say(`  in another terminal: imgdigest explore ${repo}:1.0`);
           await new Promise<void>((resolve) => {
             process.once('SIGINT', () => resolve());
           });

@@ -9,6 +9,7 @@ import { registerCheck } from './check.js';
 import { registerConfig } from './config.js';
 import { registerDemo } from './demo.js';
 import { registerDigest } from './digest.js';
+import { registerExplore } from './explore.js';
 import { registerFiles } from './files.js';
 import { registerImages } from './images.js';
 import { registerIndex } from './index-list.js';
@@ -40,6 +41,7 @@ export const commands: CommandModule[] = [
   registerInspect,
   registerRatelimit,
   registerImages,
+  registerExplore,
   // write
   registerTag,
   // pin and enforce

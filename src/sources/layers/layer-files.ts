@@ -130,3 +130,100 @@ export function formatEntry(entry: LayerEntry, long = false): string {
   if (entry.type === 'link') line += ` link to ${entry.linkname}`;
   return line;
 }
+/** One file read out of a layer by {@link readLayerFile}. */
+export interface LayerFile {
+  entry: LayerEntry;
+  /** The first `limit` bytes of the file (all of it when `truncated` is false). */
+  bytes: Buffer;
+  truncated: boolean;
+}
+
+function normalizeName(name: string): string {
+  return name
+    .replace(/^(\.\/)+/, '')
+    .replace(/^\/+/, '')
+    .replace(/\/+$/, '');
+}
+
+/**
+ * The bytes of one file of a layer stream (the last entry of that name wins, as in the layer's
+ * filesystem), at most `limit` bytes of it. The stream is read to its end, so a blob stream that
+ * verifies its digest has verified the layer before this returns; null when no such file exists.
+ */
+export async function readLayerFile(
+  stream: Readable,
+  mediaType: string,
+  name: string,
+  options: { limit: number; what?: string },
+): Promise<LayerFile | null> {
+  const wanted = normalizeName(name);
+  let compression = mediaType === 'sniff' ? null : layerCompression(mediaType);
+  if (mediaType === 'sniff') {
+    const sniffed = await sniffCompression(stream);
+    compression = sniffed.compression;
+    stream = sniffed.stream;
+  }
+  if (compression === null) {
+    throw new ImgdigestError(
+      'INPUT_INVALID',
+      `${options.what ?? 'blob'} is not a tar layer (media type ${mediaType})`,
+    );
+  }
+  let found: LayerFile | null = null;
+  const tar = extract();
+  tar.on('entry', (header, body, next) => {
+    if (normalizeName(header.name) !== wanted) {
+      body.on('end', next);
+      body.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    let truncated = false;
+    body.on('data', (data: unknown) => {
+      const chunk = data as Buffer;
+      if (kept >= options.limit) {
+        truncated = true;
+        return;
+      }
+      const part = chunk.subarray(0, options.limit - kept);
+      if (part.length < chunk.length) truncated = true;
+      chunks.push(part);
+      kept += part.length;
+    });
+    body.on('end', () => {
+      found = {
+        entry: {
+          name: header.name,
+          type: TYPES[header.type ?? 'file'] ?? 'other',
+          size: header.size ?? 0,
+          mode: header.mode ?? 0,
+          uid: header.uid ?? 0,
+          gid: header.gid ?? 0,
+          uname: header.uname ?? '',
+          gname: header.gname ?? '',
+          mtime: header.mtime ?? null,
+          linkname: header.linkname ?? null,
+        },
+        bytes: Buffer.concat(chunks),
+        truncated,
+      };
+      next();
+    });
+  });
+  const d = decompressor(compression);
+  try {
+    if (d) await pipeline(stream, d, tar);
+    else await pipeline(stream, tar);
+  } catch (e) {
+    if (e instanceof ImgdigestError) throw e;
+    throw new ImgdigestError(
+      'SOURCE_ERROR',
+      `${options.what ?? 'layer'} could not be read: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
+  }
+  return found;
+}

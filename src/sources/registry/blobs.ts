@@ -68,3 +68,45 @@ export async function getBlob(
   pipeline(body, verifier, () => {});
   return { digest, size: expectedSize ?? length, stream: verifier };
 }
+
+/** The answer to a ranged blob read. */
+export interface BlobRange {
+  /** The bytes `start..end` (inclusive) of the blob. */
+  bytes: Uint8Array;
+  /** The whole blob's size, from `Content-Range`, when the registry said. */
+  total: number | null;
+}
+
+/** Ranged reads are for tables of contents and single files; refuse absurd ones. */
+export const MAX_RANGE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Bytes `start..end` (inclusive) of a blob with an HTTP Range request, or null when the registry
+ * answers with the whole blob instead (it may: RFC 9110 lets a server ignore Range), in which case
+ * nothing more than the headers was read. A negative `start` asks for the last `-start` bytes.
+ */
+export async function getBlobRange(
+  session: RegistrySession,
+  repo: Reference,
+  digest: Digest,
+  range: { start: number; end?: number },
+  options: CallOptions = {},
+): Promise<BlobRange | null> {
+  const checked = parseDigest(digest).digest;
+  const spec = range.start < 0 ? `-${-range.start}` : `${range.start}-${range.end ?? ''}`;
+  const response = await session.request({
+    method: 'GET',
+    url: `/v2/${repo.path}/blobs/${checked}`,
+    headers: { range: `bytes=${spec}` },
+    scopes: [repositoryScope(repo.path)],
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  if (response.status === 200) {
+    response.body.destroy();
+    return null;
+  }
+  if (response.status !== 206) await throwResponseError(response, `${repo.repository}@${checked}`, 'blob');
+  const total = /\/(\d+)\s*$/.exec(response.header('content-range') ?? '')?.[1];
+  const bytes = await response.bytes(MAX_RANGE_BYTES);
+  return { bytes, total: total === undefined ? null : Number(total) };
+}

@@ -17,9 +17,15 @@ import { MANIFEST_ACCEPT } from '../../core/media-types.js';
 import type { Reference } from '../../core/reference.js';
 import type { BlobReader } from '../source.js';
 import { repositoryScope } from './auth.js';
-import { getBlob } from './blobs.js';
+import { type BlobRange, getBlob, getBlobRange } from './blobs.js';
 import { isDockerHub } from './credentials/docker-config.js';
-import { anonymousKeychain, defaultKeychain, type Keychain, staticKeychain } from './credentials/keychain.js';
+import {
+  allowListKeychain,
+  anonymousKeychain,
+  defaultKeychain,
+  type Keychain,
+  staticKeychain,
+} from './credentials/keychain.js';
 import {
   catalogPage,
   type ListOptions,
@@ -109,9 +115,10 @@ export class RegistryClient {
         'retry',
         'logger',
         'env',
+        'allowedHosts',
       ]),
     });
-    this.#keychain = options.anonymous
+    const keychain = options.anonymous
       ? anonymousKeychain
       : options.credentials
         ? staticKeychain(
@@ -123,6 +130,8 @@ export class RegistryClient {
             ...(options.env ? { env: options.env } : {}),
             ...(options.authFile ? { authFiles: [options.authFile] } : {}),
           }));
+    // Credentials are looked up only for listed registries (the transport refuses the rest anyway).
+    this.#keychain = options.allowedHosts ? allowListKeychain(keychain, options.allowedHosts) : keychain;
   }
 
   /** A new client with some options changed (nothing is shared: pools, tokens, sessions are new). */
@@ -175,6 +184,20 @@ export class RegistryClient {
     options: CallOptions = {},
   ): Promise<BlobReader> {
     return getBlob(this.#for(repo), repo, descriptor, options);
+  }
+
+  /**
+   * Bytes of a blob by HTTP Range (`start..end` inclusive; a negative `start` is a suffix), or null
+   * when the registry ignores ranges. Not verified: the caller checks what it reads (a table of
+   * contents against its digest, a file against the digest the table gives).
+   */
+  getBlobRange(
+    repo: Reference,
+    digest: Digest,
+    range: { start: number; end?: number },
+    options: CallOptions = {},
+  ): Promise<BlobRange | null> {
+    return getBlobRange(this.#for(repo), repo, digest, range, options);
   }
 
   /** Tags in the registry's order; every page unless `all: false`. */

@@ -3,6 +3,7 @@
  * The registry client of imgdigest: `RegistryClient` and the parts it is made of (keychains,
  * auth helpers, retry timing, rate-limit parsing), for callers that need them one by one.
  */
+export { compileAllowList, type HostAllowList } from './allowed-hosts.js';
 export {
   CATALOG_SCOPE,
   type Challenge,
@@ -13,6 +14,7 @@ export {
   type Scope,
   tokenRequestUrl,
 } from './auth.js';
+export type { BlobRange } from './blobs.js';
 export {
   RegistryClient,
   type RegistryClientOptions,
@@ -22,6 +24,7 @@ export {
 export {
   authConfigKey,
   authFilePaths,
+  configuredRegistries,
   convertToHostname,
   DOCKER_HUB_AUTH_KEY,
   decodeAuth,
@@ -29,6 +32,7 @@ export {
 } from './credentials/docker-config.js';
 export { runCredentialHelper } from './credentials/helpers.js';
 export {
+  allowListKeychain,
   anonymousKeychain,
   type Credential,
   type DefaultKeychainOptions,

@@ -37,6 +37,11 @@ export interface ListPage {
 export interface TagsPage extends ListPage {
   /** The repository name the registry reports. */
   name: string;
+  /**
+   * Tag -> digest and upload time (ms since the epoch, null when not given), when the registry
+   * sends Google's `manifest` map with the page (GCR, Artifact Registry); null otherwise.
+   */
+  tagInfo: Map<string, { digest: Digest; uploadedMs: number | null }> | null;
 }
 
 /** Pages followed at most, so that a registry that loops cannot keep us forever. */
@@ -94,7 +99,14 @@ async function fetchPage(
   spec: ListSpec,
   url: string | URL,
   options: PageOptions,
-): Promise<ListPage & { name: string; url: URL; digests: Map<string, Digest> | null }> {
+): Promise<
+  ListPage & {
+    name: string;
+    url: URL;
+    digests: Map<string, Digest> | null;
+    tagInfo: TagsPage['tagInfo'];
+  }
+> {
   const response = await session.request({
     method: 'GET',
     url,
@@ -138,6 +150,7 @@ async function fetchPage(
     name: typeof json.name === 'string' ? json.name : '',
     url: response.url,
     digests: spec.kind === 'tags' ? tagDigestMap(json.manifest) : null,
+    tagInfo: spec.kind === 'tags' ? tagInfoMap(json.manifest) : null,
   };
 }
 
@@ -154,6 +167,20 @@ function tagDigestMap(value: unknown): Map<string, Digest> | null {
     if (Array.isArray(tags)) for (const t of tags) if (typeof t === 'string') map.set(t, digest);
   }
   return map;
+}
+
+/** The same map with the upload time Google's registries add (`timeUploadedMs`, a decimal string). */
+function tagInfoMap(value: unknown): TagsPage['tagInfo'] {
+  const digests = tagDigestMap(value);
+  if (!digests) return null;
+  const out: NonNullable<TagsPage['tagInfo']> = new Map();
+  const info = value as Record<string, { timeUploadedMs?: unknown }>;
+  for (const [tag, digest] of digests) {
+    const raw = info[digest]?.timeUploadedMs;
+    const ms = typeof raw === 'string' || typeof raw === 'number' ? Number(raw) : Number.NaN;
+    out.set(tag, { digest, uploadedMs: Number.isFinite(ms) && ms > 0 ? ms : null });
+  }
+  return out;
 }
 
 async function listAll(
@@ -207,7 +234,7 @@ export async function tagsPage(
   options: PageOptions = {},
 ): Promise<TagsPage> {
   const page = await fetchPage(session, tagsSpec(repo), pageUrl(tagsSpec(repo).path, options), options);
-  return { name: page.name, items: page.items, next: page.next };
+  return { name: page.name, items: page.items, next: page.next, tagInfo: page.tagInfo };
 }
 
 /** The tags of a repository in the registry's order (every page unless `all: false`). */

@@ -26,6 +26,12 @@ export interface RepositoryReader {
   tags(repo: Reference, options?: ListOptions): Promise<string[]>;
   tagDigests(repo: Reference, options?: CallOptions): Promise<Map<string, Digest> | null>;
   referrers(repo: Reference, digest: Digest, options?: ReferrersOptions): Promise<Descriptor[]>;
+  getBlobRange(
+    repo: Reference,
+    digest: Digest,
+    range: { start: number; end?: number },
+    options?: CallOptions,
+  ): Promise<{ bytes: Uint8Array; total: number | null } | null>;
   close(): Promise<void>;
 }
 
@@ -76,6 +82,20 @@ export class RegistrySource implements ImageSource {
   /** Tag -> digest in one listing where the registry offers it (see `tagsForDigest`). */
   tagDigests(options: CallOptions = {}): Promise<Map<string, Digest> | null> {
     return this.#client.tagDigests(this.#ref, options);
+  }
+
+  /** Bytes of a blob by HTTP Range, or null when the registry ignores ranges (see `RegistryClient.getBlobRange`). */
+  blobRange(
+    digest: Digest,
+    range: { start: number; end?: number },
+    options: CallOptions = {},
+  ): Promise<{ bytes: Uint8Array; total: number | null } | null> {
+    return this.#client.getBlobRange(this.#ref, digest, range, options);
+  }
+
+  /** The registry client this source reads through. */
+  get client(): RepositoryReader {
+    return this.#client;
   }
 
   referrers(digest: Digest, options: CallOptions & { artifactType?: string } = {}): Promise<Descriptor[]> {

@@ -12,6 +12,7 @@
  */
 import { Readable } from 'node:stream';
 import { ImgdigestError } from '../../core/errors.js';
+import { compileAllowList, type HostAllowList, hostNotAllowed } from './allowed-hosts.js';
 import { Dispatchers } from './dispatcher.js';
 import { networkError, redactUrl } from './errors.js';
 import {
@@ -62,6 +63,12 @@ export interface TransportOptions {
   logger?: RequestLogger;
   /** Environment for proxy variables; the client also reads config files and helpers' PATH from it (default `process.env`). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Send requests to these hosts only (`host`, `host:port`, `*.domain`): every hop is checked,
+   * redirects and token realms included, and a refused request is never sent (`HOST_NOT_ALLOWED`).
+   * Unset: any host.
+   */
+  allowedHosts?: readonly string[];
 }
 
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
@@ -117,9 +124,11 @@ export class Transport {
   readonly #limits = new Map<string, Semaphore>();
   readonly #concurrency: number;
   readonly #dispatchers: Dispatchers;
+  readonly #allowList: HostAllowList | null;
 
   constructor(options: TransportOptions = {}) {
     this.#options = options;
+    this.#allowList = options.allowedHosts ? compileAllowList(options.allowedHosts) : null;
     this.#policy = retryPolicy(options.retry);
     this.#concurrency = options.concurrency ?? 8;
     this.timeoutMs = options.timeoutMs ?? 30_000;
@@ -134,6 +143,7 @@ export class Transport {
 
   /** Send a request: retries, redirects and the host limit included. Throws only for no-response failures. */
   async send(req: HttpRequest): Promise<HttpResponse> {
+    this.#checkHost(req.method, req.url, '');
     const release = await this.#limit(req.url.host).acquire(req.signal);
     try {
       const response = await this.#sendWithRetries(req);
@@ -217,7 +227,9 @@ export class Transport {
             },
           );
         }
+        const from = url;
         url = this.#redirectTarget(url, location, req.method);
+        this.#checkHost(method, url, ` (redirected from ${from.host})`);
         if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
           method = 'GET';
           body = undefined;
@@ -271,6 +283,13 @@ export class Transport {
       );
     }
     return target;
+  }
+
+  /** The allow-list's verdict, before a request leaves: refused requests are never sent. */
+  #checkHost(method: string, url: URL, why: string): void {
+    if (this.#allowList && !this.#allowList.allows(url)) {
+      throw hostNotAllowed(method, url, this.#allowList, why);
+    }
   }
 
   #limit(host: string): Semaphore {

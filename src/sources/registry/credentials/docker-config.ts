@@ -180,3 +180,25 @@ export function findEntry<T>(map: Record<string, T>, registry: string): { key: s
   }
   return null;
 }
+
+/**
+ * The registries the credentials files know (`auths` and `credHelpers` keys, as host names), in
+ * file order without repeats: what a user has logged in to. Unreadable files are skipped.
+ */
+export function configuredRegistries(options: AuthFileLocations = {}): string[] {
+  const names = new Set<string>();
+  for (const path of authFilePaths(options)) {
+    let file: AuthFile | null;
+    try {
+      file = readAuthFile(path);
+    } catch {
+      continue;
+    }
+    if (!file) continue;
+    for (const key of [...Object.keys(file.auths), ...Object.keys(file.credHelpers)]) {
+      const host = convertToHostname(key);
+      names.add(isDockerHub(host) ? 'docker.io' : host);
+    }
+  }
+  return [...names];
+}

@@ -8,6 +8,8 @@
  * config.json (credHelpers, then credsStore, then auths), `REGISTRY_AUTH_FILE`, then podman's
  * auth.json files. go-containerregistry's `authn.Keychain` is the model.
  */
+
+import { compileAllowList } from '../allowed-hosts.js';
 import {
   type AuthEntry,
   type AuthFile,
@@ -70,6 +72,19 @@ export function multiKeychain(...keychains: Keychain[]): Keychain {
       return null;
     },
     describe: () => keychains.map((k) => k.describe()).join(', '),
+  };
+}
+
+/**
+ * A keychain that answers only for registries on an allow-list (anonymous for every other), so a
+ * credential helper is never even asked about a host the client may not contact.
+ */
+export function allowListKeychain(keychain: Keychain, allowedHosts: readonly string[]): Keychain {
+  const list = compileAllowList(allowedHosts);
+  return {
+    resolve: async (registry, options) =>
+      list.allowsRegistry(registry) ? keychain.resolve(registry, options) : null,
+    describe: () => `${keychain.describe()} (only for ${list.entries.join(', ') || 'no registry'})`,
   };
 }
 
