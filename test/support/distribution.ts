@@ -26,6 +26,11 @@ export interface DistributionOptions {
   token?: Partial<Omit<TokenIssuerBehaviour, 'users'>> & { keyType?: 'ec' | 'rsa' };
   /** Put the counting proxy in front (default true). */
   proxy?: boolean;
+  /**
+   * `validation.manifests.urls.allow`: the regexes layer `urls` in pushed manifests must match.
+   * Unset, distribution 2.8 refuses every manifest whose checked layers carry `urls`.
+   */
+  manifestUrlsAllow?: string[];
 }
 
 /** One request that went through the proxy. */
@@ -128,6 +133,9 @@ export async function startDistribution(options: DistributionOptions = {}): Prom
       },
       http: { addr: `127.0.0.1:${registryPort}`, secret: 'imgdigest-test-secret' },
       ...(authConfig ? { auth: authConfig } : {}),
+      ...(options.manifestUrlsAllow
+        ? { validation: { manifests: { urls: { allow: options.manifestUrlsAllow } } } }
+        : {}),
     };
     const configPath = join(dir, 'config.yml');
     await writeFile(configPath, JSON.stringify(config, null, 2));
