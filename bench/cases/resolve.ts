@@ -4,15 +4,19 @@
  * auth, and compare with: the registry's raw manifest-HEAD throughput at the same concurrency (the
  * ceiling: a bare undici loop, tokens fetched beforehand), `@snyk/docker-registry-v2-client`
  * getManifest per tag, and `skopeo inspect --format {{.Digest}}` per image on a sample. One extra
- * untimed run through the counting proxy counts the requests each tag costs.
+ * untimed run through the counting proxy counts the requests each tag costs, and what one platform
+ * digest of a multi-platform index costs (crane's and regctl's counts for the same question are
+ * read from their source: neither is installed here).
  */
 import { performance } from 'node:perf_hooks';
 import { getManifest } from '@snyk/docker-registry-v2-client';
 import autocannon from 'autocannon';
+import { buildSampleImages } from '../../src/builder/index.js';
 import { MANIFEST_ACCEPT } from '../../src/core/media-types.js';
 import { parseReference } from '../../src/core/reference.js';
 import { createResolver } from '../../src/resolver/resolver.js';
 import { type Distribution, startDistribution } from '../../test/support/distribution.js';
+import { pushWithClient } from '../../test/support/images.js';
 import type { BenchContext, Benchmark } from '../lib/context.js';
 import { type HeadTarget, headLoop } from '../lib/head-loop.js';
 import { mapLimit, run } from '../lib/proc.js';
@@ -53,7 +57,10 @@ async function runMode(ctx: BenchContext, rec: Recorder, dist: Distribution, mod
   });
   const order = shuffled(seeded);
   const direct = new URL(dist.registryUrl).host;
-  if (mode === 'anonymous') await probeAutocannonHead(rec, dist.registryUrl, order[0]!);
+  if (mode === 'anonymous') {
+    await probeAutocannonHead(rec, dist.registryUrl, order[0]!);
+    await countPlatformDigest(ctx, rec, dist);
+  }
 
   const samples: Record<string, number[]> = { ceiling: [], imgdigest: [], snyk: [], skopeo: [] };
   const skopeoImages = order.slice(0, skopeoSample);
@@ -306,6 +313,46 @@ function recordCounts(
     `${c.pings} GET /v2/, ${c.unauthorized} answered 401) and ${c.tokens} token requests`;
   rec.note(`${label}: imgdigest sent ${describe(ours)}.`);
   rec.note(`${label}: the snyk client sent ${describe(snyk)}.`);
+}
+
+/**
+ * Manifest requests per platform digest (`digest --platform`, `pin --platform`): a fresh resolver
+ * per platform of the sample index, counted through the proxy. imgdigest answers from the index's
+ * entry; crane and regctl fetch or HEAD the child as well (their code, cited in the note).
+ */
+async function countPlatformDigest(ctx: BenchContext, rec: Recorder, dist: Distribution): Promise<void> {
+  ctx.log('resolve/anonymous: counting requests per platform digest');
+  const sample = await buildSampleImages('bench-platform');
+  await pushWithClient(new URL(dist.registryUrl).host, 'bench/platform', sample);
+  let manifestRequests = 0;
+  for (const image of sample.images) {
+    const resolver = await createResolver({ registry: { anonymous: true } });
+    dist.resetCounts();
+    try {
+      const answer = await resolver.resolve(parseReference(`${dist.host}/bench/platform:latest`), {
+        platform: image.platformName,
+      });
+      if (answer.digest !== image.manifest.digest)
+        throw new Error(`platform digest: ${image.platformName} gave ${answer.digest}`);
+    } finally {
+      await resolver.close();
+    }
+    manifestRequests += dist.requestLog.filter((r) => r.path.includes('/manifests/')).length;
+  }
+  const perDigest = manifestRequests / sample.images.length;
+  rec.check(
+    'imgdigest manifest requests per platform digest (index of 3 platforms)',
+    perDigest,
+    `${perDigest.toFixed(2)} requests`,
+    { equals: 1, text: '1 (the index GET; the child is not fetched)' },
+  );
+  rec.note(
+    'Manifest requests per platform digest, read from source, not measured (neither tool is installed here): ' +
+      'crane digest --platform: 2 (GET of the index, then GET of the chosen child: pkg/crane/digest.go resolves ' +
+      'desc.Image() and hashes its manifest); regctl manifest head (alias manifest digest) --platform: 3 (HEAD of the ' +
+      'index, GET of the index to read its entries, HEAD of the child: cmd/regctl/manifest.go runManifestHead). ' +
+      `imgdigest, measured: ${perDigest.toFixed(2)} (one GET of the index), besides the one GET /v2/ ping per process.`,
+  );
 }
 
 /** Does autocannon count HEAD responses? (It is said not to; the answer is measured and reported, not assumed.) */

@@ -1,10 +1,12 @@
 /**
  * @module platform-match
  * Which platform can serve which: containerd's `Only` fallback vectors (amd64/v3 runs v2, v1 and
- * 386; arm64 runs arm/v8 down to v5; ...), `OnlyStrict`, Windows OS versions matched by build, and
- * the choice of the best child of an index (exact beats fallback, ties keep index order,
- * attestations are never chosen).
+ * 386; arm64 runs arm/v8 down to v5; ...), `OnlyStrict`, Windows OS versions matched by build and
+ * ordered as a Windows node orders them (newest compatible build and revision first), and the
+ * choice of the best child of an index (exact beats fallback, ties keep index order, attestations
+ * are never chosen).
  * @see https://github.com/containerd/platforms/blob/main/compare.go
+ * @see https://github.com/containerd/platforms/blob/main/platform_windows_compat.go
  */
 import { type Descriptor, isAttestation } from './manifest.js';
 import {
@@ -40,12 +42,11 @@ interface ArchVariant {
 
 /**
  * Ranks are `step * VERSION_TIERS + tier`: the architecture fallback step dominates, and within
- * one step the Windows version tier orders exact build, other revision, older LTSC, unknown.
+ * one step a Windows image with a compatible `os.version` comes before one without a version.
+ * Among compatible versions, {@link compareWindowsVersions} puts the newest first.
  */
-const VERSION_TIERS = 4;
-const TIER_REVISION = 1;
-const TIER_LTSC = 2;
-const TIER_UNVERSIONED = 3;
+const VERSION_TIERS = 2;
+const TIER_UNVERSIONED = 1;
 
 /**
  * containerd `platformVector`: what a platform can run, best first.
@@ -112,11 +113,12 @@ const LTSC_2022 = 20348;
 const LTSC_RELEASES = [LTSC_2022, 26100];
 
 /**
- * How well a Windows image's `os.version` fits the wanted one, or undefined when it cannot run.
- * Same major.minor, and: the same build (tier 0 with the same or no wanted revision, tier 1 for
- * another revision, so `10.0.17763` finds `10.0.17763.7919`); else, for hosts from LTSC 2022 on,
- * a build between the last earlier LTSC and the host (tier 2: containerd's stable-ABI rule).
- * A wanted version that does not parse, or an image without one, matches (as in containerd).
+ * How a Windows image's `os.version` fits the wanted one (the node's), or undefined when it cannot
+ * run there (containerd `checkWindowsHostAndContainerCompat`): same major.minor, and the same build
+ * for nodes before LTSC 2022; from LTSC 2022 on, any build from the last earlier LTSC up to the
+ * node's (the stable-ABI rule). The revision never decides a match: a node on `10.0.17763.1` runs
+ * `10.0.17763.2`. A wanted version that does not parse, or an image without one, matches (as in
+ * containerd); the image without one ranks after versioned ones (tier 1).
  */
 function windowsVersionTier(wanted: string | undefined, candidate: string | undefined): number | undefined {
   const w = parseWindowsVersion(wanted);
@@ -124,10 +126,25 @@ function windowsVersionTier(wanted: string | undefined, candidate: string | unde
   if (!candidate) return TIER_UNVERSIONED;
   const c = parseWindowsVersion(candidate);
   if (!c || c.major !== w.major || c.minor !== w.minor) return undefined;
-  if (c.build === w.build) return w.revision === undefined || w.revision === c.revision ? 0 : TIER_REVISION;
-  if (w.build < LTSC_2022) return undefined;
+  if (w.build < LTSC_2022) return c.build === w.build ? 0 : undefined;
   const floor = [...LTSC_RELEASES].reverse().find((r) => w.build > r) ?? LTSC_2022;
-  return c.build >= floor && c.build <= w.build ? TIER_LTSC : undefined;
+  return c.build >= floor && c.build <= w.build ? 0 : undefined;
+}
+
+/**
+ * containerd's Windows comparer (`windowsMatchComparer.Less`, what a Windows node pulls with):
+ * among compatible images, the higher `os.version` first, so the newest build the node can run
+ * and, within a build, the highest revision. containerd compares the version strings; this
+ * compares build and revision as numbers, which agrees for today's same-length numbers and keeps
+ * `.10` above `.9`. Versions that do not parse sort as if absent (after the others).
+ */
+function compareWindowsVersions(a: string | undefined, b: string | undefined): number {
+  const key = (v: string | undefined) => {
+    const p = parseWindowsVersion(v);
+    return p ? [p.build, p.revision ?? 0] : [-1, -1];
+  };
+  const [ka, kb] = [key(a), key(b)];
+  return order(kb[0]!, ka[0]!) || order(kb[1]!, ka[1]!);
 }
 
 /** The candidate's OS features, minus one `win32k` on Windows (Nano Server lacks it; containerd ignores it). */
@@ -151,6 +168,9 @@ function makeMatcher(
   compareUnmatched: boolean,
 ): PlatformMatcher {
   const wantedFeatures = new Set(want.osFeatures ?? []);
+  // Only a wanted platform with an OS version describes a Windows node; without one (`windows/amd64`)
+  // containerd's `Only` keeps index order among equals, and so do we.
+  const newestWindowsFirst = want.os === 'windows' && parseWindowsVersion(want.osVersion) !== undefined;
   const rankOf: RankFn = (candidate, ignoreFeatures) => {
     const n = normalizePlatform(candidate);
     if (n.os !== want.os) return Number.POSITIVE_INFINITY;
@@ -166,16 +186,23 @@ function makeMatcher(
     platform: want,
     match: (candidate) => rankOf(candidate, false) !== Number.POSITIVE_INFINITY,
     rank: (candidate) => rankOf(candidate, false),
-    compare: (a, b) => compareByRank(rankOf, a, b, compareUnmatched),
+    compare: (a, b) => compareByRank(rankOf, a, b, compareUnmatched, newestWindowsFirst),
   };
 }
 
 /**
- * containerd's `Less`: lower rank first; equal ranks prefer more OS features; two candidates that
- * both fail are ordered as if they had no OS features (for `Only`), so `linux(+other)/amd64` sorts
- * before `windows/amd64` when `linux/amd64` is wanted.
+ * containerd's `Less`: lower rank first; equal ranks of Windows images wanted by a versioned
+ * Windows platform put the newest version first (its Windows comparer); then more OS features
+ * first; two candidates that both fail are ordered as if they had no OS features (for `Only`), so
+ * `linux(+other)/amd64` sorts before `windows/amd64` when `linux/amd64` is wanted.
  */
-function compareByRank(rankOf: RankFn, a: Platform, b: Platform, compareUnmatched: boolean): number {
+function compareByRank(
+  rankOf: RankFn,
+  a: Platform,
+  b: Platform,
+  compareUnmatched: boolean,
+  newestWindowsFirst: boolean,
+): number {
   const ra = rankOf(a, false);
   const rb = rankOf(b, false);
   if (ra === Number.POSITIVE_INFINITY && rb === Number.POSITIVE_INFINITY) {
@@ -183,6 +210,10 @@ function compareByRank(rankOf: RankFn, a: Platform, b: Platform, compareUnmatche
     return order(rankOf(a, true), rankOf(b, true));
   }
   if (ra !== rb) return order(ra, rb);
+  if (newestWindowsFirst) {
+    const byVersion = compareWindowsVersions(a.osVersion, b.osVersion);
+    if (byVersion !== 0) return byVersion;
+  }
   return (normalizePlatform(b).osFeatures?.length ?? 0) - (normalizePlatform(a).osFeatures?.length ?? 0);
 }
 
@@ -237,10 +268,12 @@ export function comparePlatforms(
 
 /**
  * The index entry to use for a wanted platform: the best match, and among equally good ones the
- * first in index order (image-spec: "the first SHOULD be used"). Attestations (`unknown/unknown`)
- * are never chosen; entries without a platform count as `linux/amd64`.
+ * first in index order (image-spec: "the first SHOULD be used"). For a Windows platform with an OS
+ * version (a node's), the newest compatible `os.version` wins, as on a Windows node. Attestations
+ * (`unknown/unknown`) are never chosen; entries without a platform count as `linux/amd64`.
  *
  * @example selectManifest(index.manifests, 'linux/arm64')?.digest
+ * @example selectManifest(index.manifests, 'windows(10.0.17763.1)/amd64') // 10.0.17763.2 over .1
  */
 export function selectManifest(
   descriptors: readonly Descriptor[],

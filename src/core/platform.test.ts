@@ -279,11 +279,21 @@ describe('Windows os.version matching by build', () => {
     expect(selectManifest(index, 'windows/amd64:10.0.17763')).toBe(index[1]);
   });
 
-  it('prefers the exact revision and falls back to another revision of the same build', () => {
-    const index = [win('10.0.17763.1000'), win('10.0.17763.1234')];
-    expect(selectManifest(index, 'windows/amd64:10.0.17763.1234')).toBe(index[1]);
+  it('picks the highest revision of the build a node runs, whatever revision the node is on', () => {
+    // What a Windows node pulls: containerd's Windows comparer puts the newest os.version first.
+    const index = [win('10.0.17763.1'), win('10.0.17763.2')];
+    expect(selectManifest(index, 'windows(10.0.17763.1)/amd64')).toBe(index[1]);
+    expect(selectManifest([...index].reverse(), 'windows(10.0.17763.1)/amd64')).toBe(index[1]);
+    // Numbers, not strings: .10 is newer than .9.
+    const tens = [win('10.0.17763.9'), win('10.0.17763.10')];
+    expect(selectManifest(tens, 'windows/amd64:10.0.17763.1')).toBe(tens[1]);
     const other = [win('10.0.20348.1'), win('10.0.17763.1000')];
     expect(selectManifest(other, 'windows/amd64:10.0.17763.1234')).toBe(other[1]);
+  });
+
+  it('keeps index order among Windows images when no OS version is wanted (containerd Only)', () => {
+    const index = [win('10.0.17763.1'), win('10.0.20348.5')];
+    expect(selectManifest(index, 'windows/amd64')).toBe(index[0]);
   });
 
   it('needs the exact build before LTSC 2022 and accepts older stable-ABI builds after it', () => {
@@ -301,6 +311,25 @@ describe('Windows os.version matching by build', () => {
     expect(selectManifest(index, 'windows/amd64:10.0.17763')).toBe(index[1]);
     expect(selectManifest(index.slice(0, 1), 'windows/amd64:10.0.17763')).toBe(index[0]);
   });
+
+  for (const c of v.platform_windows_compat) {
+    it(`a ${c.host} node ${c.shouldRun ? 'runs' : 'does not run'} a ${c.container} image (${c.source})`, () => {
+      expect(createMatcher(`windows(${c.host})/amd64`).match(P(`windows(${c.container})/amd64`))).toBe(
+        c.shouldRun,
+      );
+    });
+  }
+
+  for (const c of v.platform_windows_order) {
+    it(c.name, () => {
+      const compare = comparePlatforms(P(c.host));
+      const sorted = [...(c.input as string[])].sort((a, b) => compare(P(a), P(b)));
+      expect(sorted[0]).toBe(c.first);
+      if (c.expected) expect(sorted).toEqual(c.expected);
+      const index = (c.input as string[]).map((s) => at(s));
+      expect(selectManifest(index, P(c.host))).toBe(index[(c.input as string[]).indexOf(c.first)]);
+    });
+  }
 
   it('ignores os.version off Windows, as containerd does', () => {
     expect(createMatcher('linux/amd64:7.2').rank(P('linux/amd64:7.1'))).toBe(0);

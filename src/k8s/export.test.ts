@@ -15,7 +15,7 @@ import { effectiveRules, ruleApplies, violations } from '../../test/support/kyve
 import { haveTools } from '../../test/support/tools.js';
 import { violationsOf } from './check.js';
 import { exemptionRegex, exportGatekeeper, exportKyverno, gatekeeperRego } from './export.js';
-import { hasDigest, isExempt } from './policy.js';
+import { hasDigest, isExempt, violationMessage } from './policy.js';
 import { applyRuleFlags, defaultRules, type Rules } from './rules.js';
 
 const SHA256 = 'sha256:b0ad43f7ee5edbc0effbc14645ae7055e21bc1973aee5150745632a24a752661';
@@ -59,6 +59,40 @@ describe('Gatekeeper export', () => {
       const regoVerdict = holds(digestOk!, image) && !badRegistered(image);
       expect([image, regoVerdict]).toEqual([image, hasDigest(image)]);
     }
+  });
+
+  it("words its denials as gatekeeper-library's k8simagedigests does, and as check does", () => {
+    const rego = gatekeeperRego();
+    const formats = [...rego.matchAll(/msg := sprintf\("([^"]+)", \[[^\]]+\]\)/g)].map((m) => m[1]!);
+    expect(formats).toHaveLength(2);
+    const [containerFormat, volumeFormat] = formats as [string, string];
+    // Go's %v of a string is the string itself.
+    const render = (format: string, args: string[]) => {
+      let i = 0;
+      return format.replace(/%v/g, () => args[i++]!);
+    };
+    // gatekeeper-library src/general/imagedigests/src.rego, one rule per noun.
+    const upstream = (noun: string) => `${noun} <%v> uses an image without a digest <%v>`;
+    for (const [field, noun] of [
+      ['containers', 'container'],
+      ['initContainers', 'initContainer'],
+      ['ephemeralContainers', 'ephemeralContainer'],
+    ] as const) {
+      const ours = render(containerFormat, [noun, 'app', 'nginx:1.27']);
+      expect(ours).toBe(render(upstream(noun), ['app', 'nginx:1.27']));
+      expect(
+        violationMessage({ field, fieldPath: `spec.${field}[0].image`, name: 'app', image: 'nginx:1.27' }),
+      ).toBe(ours);
+      expect(rego).toContain(`"${field}": "${noun}"`);
+    }
+    expect(
+      violationMessage({
+        field: 'volumes',
+        fieldPath: 'spec.volumes[0].image.reference',
+        name: 'data',
+        image: 'x:1',
+      }),
+    ).toBe(render(volumeFormat, ['data', 'x:1']));
   });
 
   it('covers every workload kind, image volumes, and carries exemptions and namespaces', () => {

@@ -176,7 +176,7 @@ violation[{"msg": msg}] {
   image := container.image
   not digest_ok(image)
   not is_exempt(image)
-  msg := sprintf("%v %v uses an image without a digest %v", [word, object.get(container, "name", "<unnamed>"), image])
+  msg := sprintf("%v <%v> uses an image without a digest <%v>", [word, object.get(container, "name", "unnamed"), image])
 }
 
 violation[{"msg": msg}] {
@@ -185,7 +185,7 @@ violation[{"msg": msg}] {
   image := volume.image.reference
   not digest_ok(image)
   not is_exempt(image)
-  msg := sprintf("volume %v uses an image without a digest %v", [object.get(volume, "name", "<unnamed>"), image])
+  msg := sprintf("volume <%v> uses an image without a digest <%v>", [object.get(volume, "name", "unnamed"), image])
 }
 
 digest_ok(image) {

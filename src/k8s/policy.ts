@@ -78,11 +78,16 @@ const NOUN: Record<ImageField, string> = {
 export type ImageFieldOf = Pick<ImageLocation, 'field' | 'fieldPath' | 'name' | 'image'>;
 
 /**
- * `container <NAME> uses an image without a digest <IMAGE>` (Gatekeeper's wording); volumes say
- * `volume <NAME>`, custom paths `field <PATH>`.
+ * Gatekeeper's message, word for word (gatekeeper-library `k8simagedigests` src.rego:
+ * `container <%v> uses an image without a digest <%v>`, and `initContainer`, `ephemeralContainer`),
+ * so a log grep or a comparison with the cluster's denials finds the same lines. Volumes say
+ * `volume <NAME>` and custom paths `field <PATH>`; a container without a name is `<unnamed>`.
+ * @example violationMessage({ field: 'containers', fieldPath: 'spec.containers[0].image', name: 'app', image: 'nginx:1.27' })
+ * // 'container <app> uses an image without a digest <nginx:1.27>'
  */
 export function violationMessage(location: ImageFieldOf): string {
-  return `${describeLocation(location)} uses an image without a digest ${String(location.image)}`;
+  const who = location.field === 'custom' ? location.fieldPath : (location.name ?? 'unnamed');
+  return `${NOUN[location.field]} <${who}> uses an image without a digest <${String(location.image)}>`;
 }
 
 /** `container app`, `initContainer migrate`, `volume data`, `field spec.x.image`. */

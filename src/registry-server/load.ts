@@ -22,7 +22,7 @@ import type { Descriptor } from '../core/manifest.js';
 import { ANCHORED_PATH_REGEXP, ANCHORED_TAG_REGEXP, parseReference } from '../core/reference.js';
 import { OciLayoutSource, openOciLayout, REF_NAME } from '../sources/local/oci-layout.js';
 import { checkName, type RepoName } from './names.js';
-import type { Registry } from './registry.js';
+import { isServedElsewhere, type Registry } from './registry.js';
 
 /** One image served from a layout. */
 export interface LoadedImage {
@@ -106,8 +106,8 @@ class LayoutLoader {
       for (const child of parsed.value.manifests) await this.copyManifest(repo, child);
     } else {
       for (const blob of [parsed.value.config, ...parsed.value.layers]) {
-        // Foreign layers live at their URLs, not in the layout.
-        if (blob.urls && blob.urls.length > 0) continue;
+        // Foreign layers live at their URLs, not in the layout (the registry's own test).
+        if (isServedElsewhere(blob)) continue;
         await this.copyBlob(repo, blob);
       }
     }

@@ -253,9 +253,43 @@ export class Registry {
 
 function referencedDigests(parsed: ParsedManifest): Digest[] {
   if (parsed.kind === 'index') return parsed.value.manifests.map((d) => d.digest);
-  // Foreign (non-distributable) layers with URLs live elsewhere, as distribution allows.
-  const layers = parsed.value.layers.filter((l) => !(l.urls && l.urls.length > 0));
+  const layers = parsed.value.layers.filter((l) => !isServedElsewhere(l));
   return [parsed.value.config.digest, ...layers.map((l) => l.digest)];
+}
+
+/** The layer media types whose bytes may live outside the registry (image-spec, Docker v2.2). */
+const FOREIGN_LAYER_TYPES: ReadonlySet<string> = new Set([
+  MediaType.OCI_LAYER_ND,
+  MediaType.OCI_LAYER_ND_GZIP,
+  MediaType.OCI_LAYER_ND_ZSTD,
+  MediaType.DOCKER_FOREIGN_LAYER_GZIP,
+]);
+
+/**
+ * Whether a layer's bytes are fetched from its `urls` instead of this registry, so a manifest may
+ * name it without the blob being pushed: only a non-distributable (foreign) layer type, and only
+ * when every entry of `urls` is an absolute http(s) URL without a fragment (distribution's test).
+ * Any other layer with `urls` must still be here, as distribution 3 checks (2.8 skipped the check
+ * for any layer with `urls`, whatever its type).
+ */
+export function isServedElsewhere(layer: Descriptor): boolean {
+  const urls = layer.urls;
+  return (
+    FOREIGN_LAYER_TYPES.has(layer.mediaType) &&
+    Array.isArray(urls) &&
+    urls.length > 0 &&
+    urls.every(isHttpUrl)
+  );
+}
+
+function isHttpUrl(text: unknown): boolean {
+  if (typeof text !== 'string') return false;
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hash === '' && !text.includes('#');
+  } catch {
+    return false;
+  }
 }
 
 function metaOf(parsed: ParsedManifest, contentType: string | undefined): ManifestMeta {

@@ -61,7 +61,9 @@ function wantedPlatform(p: string | Platform): Platform {
 
 /**
  * The digest behind the source's identifier. Without a platform this is what the tag points to (one
- * HEAD on a registry); with one it is the best-matching child of the index.
+ * HEAD on a registry); with one it is the best-matching child of the index, answered from the
+ * index's own descriptor (one GET of the index; the child is not fetched, so an index whose
+ * children were never copied to a mirror still answers).
  */
 export async function resolveDigest(
   source: ImageSource,
@@ -78,12 +80,12 @@ export async function resolveDigest(
       index: null,
     };
   }
-  const { manifest, index, platform } = await imageManifest(source, options);
+  const { descriptor, index, platform } = await choose(source, options, false);
   return {
-    digest: manifest.digest,
+    digest: descriptor.digest,
     kind: 'manifest',
-    mediaType: manifest.mediaType,
-    size: manifest.size,
+    mediaType: descriptor.mediaType,
+    size: descriptor.size,
     platform,
     index,
   };
@@ -108,16 +110,41 @@ export interface ChosenManifest {
 
 /**
  * The image manifest for a platform: the top-level manifest when it is an image, else the best
- * child of the index (nested indexes followed). Without a platform, an index is refused with the
- * list of platforms it offers, unless `defaultPlatform` is given.
+ * child of the index (nested indexes followed), fetched and verified. Without a platform, an index
+ * is refused with the list of platforms it offers, unless `defaultPlatform` is given.
  */
 export async function imageManifest(
   source: ImageSource,
   options: PlatformOptions & { defaultPlatform?: string } = {},
 ): Promise<ChosenManifest> {
+  const { manifest, index, platform, top } = await choose(source, options, true);
+  return { manifest: manifest!, index, platform, top };
+}
+
+interface Choice {
+  /** The image manifest's descriptor: from the index that lists it, or of the top-level image. */
+  descriptor: Descriptor;
+  /** The image manifest itself, when it was fetched. */
+  manifest?: ParsedImageManifest;
+  index: Digest | null;
+  platform: string | null;
+  top: ParsedManifest;
+}
+
+/**
+ * Read the top-level manifest and choose the image for the platform. With `fetch`, the chosen
+ * image manifest is fetched too; without, the answer stops at its descriptor in the index, and
+ * only indexes on the way (a child that is itself an index) are fetched.
+ */
+async function choose(
+  source: ImageSource,
+  options: PlatformOptions & { defaultPlatform?: string },
+  fetch: boolean,
+): Promise<Choice> {
   const top = await source.manifest(undefined, options);
   if (top.kind === 'manifest') {
-    return { manifest: top, index: null, platform: null, top };
+    const descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.size };
+    return { descriptor, manifest: top, index: null, platform: null, top };
   }
   const spec = options.platform ?? options.defaultPlatform;
   if (spec === undefined) {
@@ -128,7 +155,7 @@ export async function imageManifest(
     );
   }
   const wanted = wantedPlatform(spec);
-  const found = await selectIn(source, top, wanted, options, 0);
+  const found = await selectIn(source, top, wanted, { ...options, fetch }, 0);
   if (!found) {
     throw new ImgdigestError(
       'PLATFORM_NOT_FOUND',
@@ -136,21 +163,25 @@ export async function imageManifest(
       { details: { wanted: formatPlatform(wanted), platforms: describePlatforms(top.value.manifests) } },
     );
   }
-  return { manifest: found.manifest, index: top.digest, platform: found.platform, top };
+  return { ...found, index: top.digest, top };
 }
+
+type Found = Pick<Choice, 'descriptor' | 'manifest' | 'platform'>;
 
 /**
  * The best image for `wanted` under an index. Entries that are themselves indexes without a
  * platform (a nested index grouping several platforms) are searched only when no direct entry
- * matches; crane would treat them as linux/amd64, which picks the wrong branch.
+ * matches; crane would treat them as linux/amd64, which picks the wrong branch. A chosen entry
+ * that is an image manifest is fetched only with `fetch`: its digest, media type and size are in
+ * the index already.
  */
 async function selectIn(
   source: ImageSource,
   index: ParsedManifest,
   wanted: Platform,
-  options: PlatformOptions,
+  options: PlatformOptions & { fetch: boolean },
   depth: number,
-): Promise<{ manifest: ParsedImageManifest; platform: string | null } | null> {
+): Promise<Found | null> {
   if (index.kind !== 'index') return null;
   if (depth >= MAX_INDEX_DEPTH) {
     throw new ImgdigestError(
@@ -164,10 +195,16 @@ async function selectIn(
   const child = selectManifest(direct, wanted, { strict: options.strict ?? false });
   if (child) {
     const platform = child.platform ? formatPlatform(platformOfDescriptor(child.platform)) : null;
+    if (!options.fetch && isImageManifestMediaType(child.mediaType)) {
+      return { descriptor: child, platform };
+    }
     const m = await childManifest(source, child, options);
-    if (m.kind === 'manifest') return { manifest: m, platform };
+    if (m.kind === 'manifest') {
+      const descriptor = { mediaType: m.mediaType, digest: m.digest, size: m.size };
+      return { descriptor, manifest: m, platform };
+    }
     const deeper = await selectIn(source, m, wanted, options, depth + 1);
-    if (deeper) return { manifest: deeper.manifest, platform: deeper.platform ?? platform };
+    if (deeper) return { ...deeper, platform: deeper.platform ?? platform };
   }
   for (const group of groups) {
     const found = await selectIn(

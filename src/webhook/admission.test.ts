@@ -88,10 +88,10 @@ describe('validate', () => {
     expect(d.response.allowed).toBe(false);
     expect(d.response.status?.code).toBe(403);
     expect(d.response.status?.message.split('\n')).toEqual([
-      '[image-digest-required] container app uses an image without a digest nginx:1.27',
-      '[image-digest-required] initContainer init uses an image without a digest busybox:1.36',
-      '[image-digest-required] ephemeralContainer debug uses an image without a digest busybox',
-      '[image-digest-required] volume data uses an image without a digest registry.example.com/data:v1',
+      '[image-digest-required] container <app> uses an image without a digest <nginx:1.27>',
+      '[image-digest-required] initContainer <init> uses an image without a digest <busybox:1.36>',
+      '[image-digest-required] ephemeralContainer <debug> uses an image without a digest <busybox>',
+      '[image-digest-required] volume <data> uses an image without a digest <registry.example.com/data:v1>',
     ]);
     expect(d.violations).toBe(4);
   });
@@ -125,10 +125,10 @@ describe('validate', () => {
       },
     };
     expect(validate(req(template), deps()).response.status?.message).toContain(
-      'container c uses an image without a digest a:1',
+      'container <c> uses an image without a digest <a:1>',
     );
     expect(validate(req(cron), deps()).response.status?.message).toContain(
-      'container c uses an image without a digest b:1',
+      'container <c> uses an image without a digest <b:1>',
     );
   });
 
@@ -147,9 +147,9 @@ describe('validate', () => {
     );
     expect(d.verdict).toBe('warned');
     expect(d.response.allowed).toBe(true);
-    expect(d.response.warnings?.[0]).toBe('container a uses an image without a digest nginx:1.27');
+    expect(d.response.warnings?.[0]).toBe('container <a> uses an image without a digest <nginx:1.27>');
     expect(d.response.warnings?.[1]?.length).toBeLessThanOrEqual(MAX_WARNING_LENGTH);
-    expect(d.response.warnings?.[1]).toMatch(/^container b uses an image.*\.\.\..*app:v1\.2\.3$/);
+    expect(d.response.warnings?.[1]).toMatch(/^container <b> uses an image.*\.\.\..*app:v1\.2\.3>$/);
   });
 
   it('dryrun allows with no warnings but counts the violations', () => {
@@ -191,7 +191,7 @@ describe('validate', () => {
     });
     const d = validate(req(added, { operation: 'UPDATE', oldObject: old }), deps());
     expect(d.response.status?.message).toBe(
-      '[image-digest-required] container side uses an image without a digest envoy:1',
+      '[image-digest-required] container <side> uses an image without a digest <envoy:1>',
     );
     expect(
       validate(req(same, { operation: 'UPDATE', oldObject: old }), deps({ allowExistingViolations: false }))
@@ -210,7 +210,7 @@ describe('validate', () => {
       deps(),
     );
     expect(d.response.status?.message).toBe(
-      '[image-digest-required] ephemeralContainer debugger uses an image without a digest busybox:1.36',
+      '[image-digest-required] ephemeralContainer <debugger> uses an image without a digest <busybox:1.36>',
     );
   });
 });

@@ -44,10 +44,10 @@ describe('imgdigest check', () => {
     expect(r.code).toBe(1);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toContain(
-      `${join(dir, 'commented.yaml')}:24:18: Deployment prod/web: container app uses an image without a digest registry.example.com/team/app:1.0`,
+      `${join(dir, 'commented.yaml')}:24:18: Deployment prod/web: container <app> uses an image without a digest <registry.example.com/team/app:1.0>`,
     );
     expect(lines).toContain(
-      `${join(dir, 'multi.yaml')}:49:24: DaemonSet kube-system/agent: volume models uses an image without a digest registry.example.com/team/models:v2`,
+      `${join(dir, 'multi.yaml')}:49:24: DaemonSet kube-system/agent: volume <models> uses an image without a digest <registry.example.com/team/models:v2>`,
     );
     expect(lines).toHaveLength(7);
     expect(r.stderr).toBe(
@@ -130,8 +130,8 @@ describe('imgdigest check', () => {
     const r = await runCli(['check', '-f', '-', '--json'], { stdin: text });
     const out = JSON.parse(r.stdout);
     expect(out.findings.map((f: { message: string }) => f.message)).toEqual([
-      'container app uses an image without a digest registry.example.com/team/app:1.0',
-      'ephemeralContainer debug uses an image without a digest busybox:1.36',
+      'container <app> uses an image without a digest <registry.example.com/team/app:1.0>',
+      'ephemeralContainer <debug> uses an image without a digest <busybox:1.36>',
     ]);
     expect(out.findings[0]).toMatchObject({
       file: '-',

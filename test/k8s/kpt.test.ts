@@ -49,7 +49,7 @@ describe.skipIf(!haveTools('kpt'))('kpt fn eval --exec "imgdigest krm ..."', () 
     expect(results).toEqual(
       expect.arrayContaining([
         {
-          message: 'container app uses an image without a digest registry.example.com/team/app:1.0',
+          message: 'container <app> uses an image without a digest <registry.example.com/team/app:1.0>',
           severity: 'error',
           resourceRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', namespace: 'prod' },
           field: { path: 'spec.template.spec.containers[0].image' },
@@ -57,7 +57,7 @@ describe.skipIf(!haveTools('kpt'))('kpt fn eval --exec "imgdigest krm ..."', () 
         },
         expect.objectContaining({
           message:
-            'initContainer migrate uses an image without a digest registry.example.com/team/migrate:2.1',
+            'initContainer <migrate> uses an image without a digest <registry.example.com/team/migrate:2.1>',
           file: { path: 'commented.yaml' },
         }),
         expect.objectContaining({

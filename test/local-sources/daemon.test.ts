@@ -148,22 +148,28 @@ describe.skipIf(!haveTools('podman', 'skopeo', 'docker-registry'))(
       expect(await source.tags()).toEqual(['latest', 'single']);
     });
 
-    it('lists images with the digests podman lists', async () => {
+    it('lists every RepoDigest podman records, one row per (repository, tag, digest)', async () => {
       const rows = await listDaemonImages({ dockerHost: engine.dockerHost });
-      const single = rows.find((r) => r.repository === repo && r.tag === 'single');
-      expect(single).toMatchObject({
-        digest: sample.single.manifest.digest,
-        id: sample.single.config.digest,
-      });
-      // The tag of an index lists the index digest, as `podman images --digests` does.
-      expect(rows.find((r) => r.repository === repo && r.tag === 'latest')?.digest).toBe(sample.index.digest);
+      const single = rows.filter((r) => r.repository === repo && r.tag === 'single');
+      expect(single).toEqual([
+        expect.objectContaining({ digest: sample.single.manifest.digest, id: sample.single.config.digest }),
+      ]);
+      // The multi-platform tag: the index (what the tag names) first, then the pulled platform's manifest.
+      const latest = rows.filter((r) => r.repository === repo && r.tag === 'latest');
+      expect(latest.map((r) => [r.digest, r.kind])).toEqual([
+        [sample.index.digest, 'index'],
+        [sample.images[0]!.manifest.digest, 'manifest'],
+      ]);
+      // Nothing podman records is left out, and nothing is made up.
       const podman = JSON.parse(engine.podman('images', '--format', 'json')) as Array<{
         Id: string;
         RepoDigests: string[];
       }>;
-      for (const row of rows.filter((r) => r.digest !== null)) {
-        const image = podman.find((p) => `sha256:${p.Id}` === row.id);
-        expect(image?.RepoDigests).toContain(`${row.repository}@${row.digest}`);
+      for (const image of podman) {
+        const listed = rows
+          .filter((r) => r.id === `sha256:${image.Id}` && r.digest !== null)
+          .map((r) => `${r.repository}@${r.digest}`);
+        expect(new Set(listed)).toEqual(new Set(image.RepoDigests));
       }
     });
 
@@ -175,9 +181,22 @@ describe.skipIf(!haveTools('podman', 'skopeo', 'docker-registry'))(
       expect(lines.find((l) => l.startsWith(`${repo} `) && l.includes(' single '))).toMatch(
         new RegExp(`${sample.single.manifest.digest}\\s+${shortId}\\s+`),
       );
+      const latestLines = lines.filter((l) => l.startsWith(`${repo} `) && l.includes(' latest '));
+      expect(latestLines.map((l) => l.split(/\s+/)[2])).toEqual([
+        sample.index.digest,
+        sample.images[0]!.manifest.digest,
+      ]);
       const json = JSON.parse(await imagesCommand(['--json', '--docker-host', engine.dockerHost], {}));
       expect(json).toEqual(
-        expect.arrayContaining([expect.objectContaining({ repository: repo, tag: 'single' })]),
+        expect.arrayContaining([
+          expect.objectContaining({ repository: repo, tag: 'single' }),
+          expect.objectContaining({
+            repository: repo,
+            tag: 'latest',
+            digest: sample.index.digest,
+            kind: 'index',
+          }),
+        ]),
       );
     });
 

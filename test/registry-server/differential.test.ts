@@ -21,7 +21,9 @@ import {
   call,
   imageFixture,
   indexFixture,
+  OCI_CONFIG,
   OCI_INDEX,
+  OCI_LAYER,
   OCI_MANIFEST,
   pushBlob,
   pushImage,
@@ -91,6 +93,12 @@ class Recorder {
 }
 
 const manifestHeaders = { 'content-type': OCI_MANIFEST };
+const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
+const DOCKER_FOREIGN = 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip';
+const ND_TAR = 'application/vnd.oci.image.layer.nondistributable.v1.tar';
+const ND_GZIP = `${ND_TAR}+gzip`;
+const ND_ZSTD = `${ND_TAR}+zstd`;
 
 const SCENARIOS: Record<string, Scenario> = {
   async ping(r) {
@@ -201,6 +209,45 @@ const SCENARIOS: Record<string, Scenario> = {
       headers: manifestHeaders,
     });
   },
+  async 'layers with urls'(r) {
+    // One manifest per layer shape; the layer's blob is never pushed, only the config.
+    let n = 0;
+    const put = async (step: string, mediaType: string, urls: string[] | undefined, docker = false) => {
+      n++;
+      const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', step }));
+      await pushBlob(r.base, 'diff/urls', config);
+      const layer = Buffer.from(`absent layer ${step}`);
+      const manifestType = docker ? DOCKER_MANIFEST : OCI_MANIFEST;
+      const body = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: manifestType,
+        config: {
+          mediaType: docker ? DOCKER_CONFIG : OCI_CONFIG,
+          digest: sha256(config),
+          size: config.byteLength,
+        },
+        layers: [{ mediaType, digest: sha256(layer), size: layer.byteLength, ...(urls ? { urls } : {}) }],
+      });
+      await r.send(step, 'PUT', `/v2/diff/urls/manifests/m${n}`, {
+        body,
+        headers: { 'content-type': manifestType },
+      });
+    };
+    const url = ['https://example.com/layer'];
+    await put('non-distributable tar+gzip with a URL', ND_GZIP, url);
+    await put('non-distributable tar with an http URL', ND_TAR, ['http://example.com/layer']);
+    await put('non-distributable tar+zstd with a URL', ND_ZSTD, url);
+    await put('non-distributable without urls', ND_GZIP, undefined);
+    await put('Docker foreign layer with a URL', DOCKER_FOREIGN, url, true);
+    await put('non-distributable with a non-URL', ND_GZIP, ['not a url']);
+    await put('non-distributable with an ftp URL', ND_GZIP, ['ftp://example.com/layer']);
+    await put('non-distributable with a fragment', ND_GZIP, ['https://example.com/layer#part']);
+    await put('Docker foreign layer without urls', DOCKER_FOREIGN, undefined, true);
+    await put('tar+gzip layer with a URL', `${OCI_LAYER}+gzip`, url);
+    await put('tar+zstd layer with a URL', `${OCI_LAYER}+zstd`, url);
+    await put('artifact blob with a URL', 'application/octet-stream', url);
+    await put('Docker layer with a URL', 'application/vnd.docker.image.rootfs.diff.tar.gzip', url, true);
+  },
   async 'monolithic upload and tag delete'(r) {
     const bytes = Buffer.from('monolithic');
     await r.send('POST ?digest= with body', 'POST', `/v2/diff/mono/blobs/uploads/?digest=${sha256(bytes)}`, {
@@ -263,6 +310,38 @@ const DEVIATIONS: Record<string, Record<string, Deviation>> = {
       distribution: '400 MANIFEST_INVALID "http: request body too large" (spec end-7: 413); same code kept',
     },
   },
+  'layers with urls': {
+    ...Object.fromEntries(
+      [
+        'non-distributable with a non-URL',
+        'non-distributable with an ftp URL',
+        'non-distributable with a fragment',
+        'Docker foreign layer without urls',
+      ].map((step) => [
+        step,
+        {
+          spec: { status: 400, codes: ['MANIFEST_BLOB_UNKNOWN'] },
+          distribution:
+            '500 UNKNOWN, UNKNOWN, MANIFEST_BLOB_UNKNOWN: its URL error has no code; the blob is missing either way',
+        },
+      ]),
+    ),
+    ...Object.fromEntries(
+      [
+        'tar+gzip layer with a URL',
+        'tar+zstd layer with a URL',
+        'artifact blob with a URL',
+        'Docker layer with a URL',
+      ].map((step) => [
+        step,
+        {
+          spec: { status: 400, codes: ['MANIFEST_BLOB_UNKNOWN'] },
+          distribution:
+            '201: 2.8 skips the blob check for any layer with urls; distribution 3 checks every layer that is not a foreign type (ocimanifesthandler.go), as we do',
+        },
+      ]),
+    ),
+  },
   'monolithic upload and tag delete': {
     'POST ?digest= with body': {
       spec: { status: 201, headers: { 'docker-content-digest': sha256('monolithic') } },
@@ -307,7 +386,12 @@ describe.skipIf(!haveTools('docker-registry'))('the embedded registry answers li
   let ours: RunningRegistry;
 
   beforeAll(async () => {
-    distribution = await startDistribution({ auth: 'anonymous', proxy: false });
+    // Without an allow list, distribution 2.8 refuses every layer URL; ours takes http(s) URLs.
+    distribution = await startDistribution({
+      auth: 'anonymous',
+      proxy: false,
+      manifestUrlsAllow: ['^https?://'],
+    });
     ours = await startRegistry({ addr: '127.0.0.1:0', memory: true });
   });
   afterAll(async () => {

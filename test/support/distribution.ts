@@ -26,6 +26,16 @@ export interface DistributionOptions {
   token?: Partial<Omit<TokenIssuerBehaviour, 'users'>> & { keyType?: 'ec' | 'rsa' };
   /** Put the counting proxy in front (default true). */
   proxy?: boolean;
+  /**
+   * `validation.manifests.urls.allow`: the regexes layer `urls` in pushed manifests must match.
+   * Unset, distribution 2.8 refuses every manifest whose checked layers carry `urls`.
+   */
+  manifestUrlsAllow?: string[];
+  /**
+   * Run as a pull-through cache of this registry URL (`proxy.remoteurl`): what it serves it fetches
+   * from there once and keeps, manifest by manifest, as Docker Hub mirrors do.
+   */
+  mirrorOf?: string;
 }
 
 /** One request that went through the proxy. */
@@ -128,6 +138,10 @@ export async function startDistribution(options: DistributionOptions = {}): Prom
       },
       http: { addr: `127.0.0.1:${registryPort}`, secret: 'imgdigest-test-secret' },
       ...(authConfig ? { auth: authConfig } : {}),
+      ...(options.mirrorOf ? { proxy: { remoteurl: options.mirrorOf } } : {}),
+      ...(options.manifestUrlsAllow
+        ? { validation: { manifests: { urls: { allow: options.manifestUrlsAllow } } } }
+        : {}),
     };
     const configPath = join(dir, 'config.yml');
     await writeFile(configPath, JSON.stringify(config, null, 2));

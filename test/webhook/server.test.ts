@@ -62,12 +62,12 @@ describe.skipIf(!haveTools('kubectl'))('webhook server', () => {
   it('validate: answers 200 with the same apiVersion and uid, denying each kubectl-made workload with tags', async () => {
     const expected: Record<string, string[]> = {
       deployment: [
-        'container nginx uses an image without a digest nginx:1.27',
-        'container busybox uses an image without a digest busybox:1.36',
+        'container <nginx> uses an image without a digest <nginx:1.27>',
+        'container <busybox> uses an image without a digest <busybox:1.36>',
       ],
-      job: ['container migrate uses an image without a digest registry.example.com/tools/migrate:2.1'],
-      cronjob: ['container report uses an image without a digest busybox:1.36'],
-      pod: ['container debug uses an image without a digest busybox:1.36'],
+      job: ['container <migrate> uses an image without a digest <registry.example.com/tools/migrate:2.1>'],
+      cronjob: ['container <report> uses an image without a digest <busybox:1.36>'],
+      pod: ['container <debug> uses an image without a digest <busybox:1.36>'],
     };
     for (const [name, object] of Object.entries(objects)) {
       const body = admissionReview(object, { namespace: 'shop' });

@@ -37,7 +37,7 @@ FILE:LINE:COL: KIND NAMESPACE/NAME: MESSAGE, and a summary goes to stderr.
 
 Examples:
   $ imgdigest check -f deploy/
-  deploy/web.yaml:22:18: Deployment demo/web: container app uses an image without a digest localhost:5000/sample/app:1.0
+  deploy/web.yaml:22:18: Deployment demo/web: container <app> uses an image without a digest <localhost:5000/sample/app:1.0>
   $ imgdigest check -f k8s/ --exempt-image 'registry.k8s.io/pause*' --exclude-namespaces kube-system
   $ kustomize build overlays/prod | imgdigest check -f - --format sarif > results.sarif`,
     )

@@ -38,8 +38,11 @@ export function registerDigest(program: Command, ctx: CliContext): void {
     'after',
     `
 One HEAD request resolves a tag (a GET only when the registry sends no Docker-Content-Digest).
-With --platform the index is read and the best match chosen (containerd rules; attestations are
-never chosen). The exit code is 3 when no child matches, and the message lists what the index offers.
+With --platform, one GET of the index: the best match is chosen (containerd rules; attestations are
+never chosen) and its digest, media type and size are taken from the index entry, so the platform
+manifest is not fetched (an index whose children a mirror never copied still answers; only a nested
+index on the way is fetched). The exit code is 3 when no child matches, and the message lists what
+the index offers.
 
 Examples:
   $ imgdigest digest localhost:5000/sample/app:1.0

@@ -1,7 +1,8 @@
 /**
  * @module cli/commands/images
  * `imgdigest images`: the local engine's images with their registry digests, like
- * `docker images --digests` (REPOSITORY TAG DIGEST IMAGE ID CREATED SIZE), over DOCKER_HOST.
+ * `docker images --digests` (REPOSITORY TAG DIGEST IMAGE ID CREATED SIZE, one row per recorded
+ * digest), over DOCKER_HOST.
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
@@ -36,7 +37,10 @@ export function registerImages(program: Command, ctx: CliContext): void {
   program
     .command('images')
     .description("list the local engine's images with their registry digests (like docker images --digests)")
-    .option('--json', 'print [{repository, tag, digest, id, created, size}] (full IDs, ISO dates, bytes)')
+    .option(
+      '--json',
+      'print [{repository, tag, digest, kind, id, created, size}] (full IDs, ISO dates, bytes; kind: index, manifest or unknown)',
+    )
     .option(
       '--docker-host <url>',
       'the engine to ask: unix:///path or tcp://HOST:PORT (default $DOCKER_HOST, else unix:///var/run/docker.sock)',
@@ -44,14 +48,19 @@ export function registerImages(program: Command, ctx: CliContext): void {
     .addHelpText(
       'after',
       `
-DIGEST is the registry digest the engine recorded when it pulled or pushed the image for that
-repository; <none> means it never did (built or loaded locally). Works with dockerd and with
-Podman's API service (podman system service).
+DIGEST is a registry digest the engine recorded when it pulled or pushed the image for that
+repository; <none> means it never did (built or loaded locally). One row per (repository, tag,
+digest), as docker images --digests prints them: Podman records both the index digest and the
+platform manifest's after pulling a multi-platform tag, so such a tag has two rows (the one the
+tag named first). With --json, kind says which digest is the index when the engine tells (Docker's
+image descriptor, Podman's pulled digest), else unknown. Works with dockerd and with Podman's API
+service (podman system service).
 
 Examples:
   $ imgdigest images
   REPOSITORY                 TAG     DIGEST                                                                   IMAGE ID      CREATED      SIZE
   localhost:5000/sample/app  latest  sha256:2d0a69eb3745208138dabd2a3f5758dc5f59353dffd1d0cd7369c5d7116dbb16  d203fa05ac5f  2 years ago  11.0 KiB
+  localhost:5000/sample/app  latest  sha256:e889e8f03e8b8b23332712d0f352cc97844df01ba7f31b234354409882674430  d203fa05ac5f  2 years ago  11.0 KiB
   $ DOCKER_HOST=unix:///run/podman/podman.sock imgdigest images --json`,
     )
     .action(async (flags: ImagesFlags) => {

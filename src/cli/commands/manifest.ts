@@ -23,6 +23,10 @@ export function registerManifest(program: Command, ctx: CliContext): void {
   addRegistryOptions(cmd).addHelpText(
     'after',
     `
+With --platform, two GETs: the index, then the chosen platform's manifest (its bytes, verified
+against the digest the index lists). For the digest alone, "imgdigest digest --platform" needs only
+the index.
+
 Examples:
   $ imgdigest manifest localhost:5000/sample/app:1.0 | sha256sum
   $ imgdigest manifest --platform linux/arm64 --pretty localhost:5000/sample/app:1.0`,

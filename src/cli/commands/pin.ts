@@ -53,7 +53,10 @@ export function registerPin(program: Command, ctx: CliContext): void {
   addFileOptions(cmd);
   addRuleOptions(cmd)
     .option('--drop-tag', 'write repo@digest instead of repo:tag@digest')
-    .option('--platform <os/arch[/variant]>', 'pin the platform manifest instead of the index')
+    .option(
+      '--platform <os/arch[/variant]>',
+      'pin the platform manifest instead of the index (its digest as the index lists it)',
+    )
     .option('-w, --write', 'rewrite the files in place (atomically, mode kept)')
     .option('--diff', 'print a unified diff instead of the files (with --write: write and print the diff)')
     .option('--check', 'change nothing; exit 1 and list what would change')

@@ -13,6 +13,10 @@ import { listDaemonImages, openDockerDaemon, pingDaemon } from './docker-daemon.
 const ID = `sha256:${'a'.repeat(64)}`;
 const DIGEST = `sha256:${'b'.repeat(64)}`;
 const OTHER = `sha256:${'c'.repeat(64)}`;
+const INDEX = `sha256:${'d'.repeat(64)}`;
+const PLATFORM = `sha256:${'e'.repeat(64)}`;
+const PODMAN_ID = `sha256:${'f'.repeat(64)}`;
+const STORE_ID = `sha256:${'1'.repeat(64)}`;
 
 /** What Docker answers, by request path (the engine routes `{name:.*}`, so the name keeps its slashes). */
 const ANSWERS: Record<string, unknown> = {
@@ -40,6 +44,25 @@ const ANSWERS: Record<string, unknown> = {
       Size: 1000,
     },
     { Id: OTHER, RepoTags: ['<none>:<none>'], RepoDigests: [], Created: 1_700_000_000, Size: 5 },
+    // Podman after pulling a multi-platform tag: the index and the platform manifest, and in
+    // `Digest` the one it pulled (the index), listed second here.
+    {
+      Id: PODMAN_ID,
+      RepoTags: ['registry.example/multi:1'],
+      RepoDigests: [`registry.example/multi@${PLATFORM}`, `registry.example/multi@${INDEX}`],
+      Digest: INDEX,
+      Created: 1_700_000_000,
+      Size: 7,
+    },
+    // Docker with the containerd image store: the image's target descriptor names an index.
+    {
+      Id: STORE_ID,
+      RepoTags: ['registry.example/store:1'],
+      RepoDigests: [`registry.example/store@${INDEX}`],
+      Descriptor: { mediaType: 'application/vnd.oci.image.index.v1+json', digest: INDEX, size: 500 },
+      Created: 1_700_000_000,
+      Size: 9,
+    },
   ],
 };
 
@@ -91,34 +114,58 @@ describe('docker-daemon against a Docker-like engine', () => {
     });
   });
 
-  it('lists one row per tag with that repository’s digest, and untagged images', async () => {
+  it('lists one row per (repository, tag, digest), and untagged images', async () => {
     const rows = await listDaemonImages({ dockerHost });
+    const created = '2023-11-14T22:13:20.000Z';
     expect(rows).toEqual([
       {
         repository: 'registry.example/app',
         tag: 'v1',
         digest: DIGEST,
+        kind: 'unknown',
         id: ID,
-        created: '2023-11-14T22:13:20.000Z',
+        created,
         size: 1000,
       },
-      {
-        repository: 'mirror.example/app',
-        tag: 'v1',
-        digest: null,
-        id: ID,
-        created: '2023-11-14T22:13:20.000Z',
-        size: 1000,
-      },
+      { repository: 'mirror.example/app', tag: 'v1', digest: null, kind: null, id: ID, created, size: 1000 },
       {
         repository: 'old.example/app',
         tag: null,
         digest: OTHER,
+        kind: 'unknown',
         id: ID,
-        created: '2023-11-14T22:13:20.000Z',
+        created,
         size: 1000,
       },
-      { repository: null, tag: null, digest: null, id: OTHER, created: '2023-11-14T22:13:20.000Z', size: 5 },
+      { repository: null, tag: null, digest: null, kind: null, id: OTHER, created, size: 5 },
+      // Every digest of the repository, the pulled one (the index) first.
+      {
+        repository: 'registry.example/multi',
+        tag: '1',
+        digest: INDEX,
+        kind: 'index',
+        id: PODMAN_ID,
+        created,
+        size: 7,
+      },
+      {
+        repository: 'registry.example/multi',
+        tag: '1',
+        digest: PLATFORM,
+        kind: 'manifest',
+        id: PODMAN_ID,
+        created,
+        size: 7,
+      },
+      {
+        repository: 'registry.example/store',
+        tag: '1',
+        digest: INDEX,
+        kind: 'index',
+        id: STORE_ID,
+        created,
+        size: 9,
+      },
     ]);
   });
 });

@@ -12,6 +12,7 @@ import { Client } from 'undici';
 import { type Digest, isDigest } from '../../core/digest.js';
 import { ImgdigestError } from '../../core/errors.js';
 import type { Descriptor } from '../../core/manifest.js';
+import { isImageManifestMediaType, isIndexMediaType } from '../../core/media-types.js';
 import { parseReference } from '../../core/reference.js';
 
 const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
@@ -48,6 +49,8 @@ export interface ImageSummary {
   Size?: number;
   /** Podman only: the digest the image was pulled by (docker-daemon prefers it when a repository has several). */
   Digest?: string;
+  /** Docker with a multi-platform (containerd) image store: the descriptor of the image's target. */
+  Descriptor?: Descriptor;
 }
 
 export class Engine {
@@ -234,8 +237,13 @@ export interface DaemonImageRow {
   /** `nginx`, `127.0.0.1:5000/app`, or null for an untagged image. */
   repository: string | null;
   tag: string | null;
-  /** The registry digest recorded for this repository, or null. */
+  /** A registry digest recorded for this repository, or null. */
   digest: Digest | null;
+  /**
+   * What {@link digest} names, when the engine tells: `index` (a multi-platform index), `manifest`
+   * (one platform's image), `unknown` when it does not say; null without a digest.
+   */
+  kind: 'index' | 'manifest' | 'unknown' | null;
   /** The image ID (config digest). */
   id: Digest;
   /** ISO 8601. */
@@ -244,8 +252,10 @@ export interface DaemonImageRow {
 }
 
 /**
- * The engine's images with their registry digests, one row per repository tag (an untagged image
- * with a recorded digest gets a row without a tag), as `docker images --digests` lists them.
+ * The engine's images with their registry digests, one row per (repository, tag, digest) as
+ * `docker images --digests` lists them: a tag whose repository has several recorded digests gets
+ * a row for each (Podman records the index's and the pulled platform manifest's after pulling a
+ * multi-platform tag), and a repository known only by digest gets rows without a tag.
  * Note: Podman 4.3 answers `GET /images/json?digests=true` with an empty body, so the parameter
  * is not sent; RepoDigests are in every answer anyway.
  */
@@ -265,26 +275,73 @@ export function rowsOf(image: ImageSummary): DaemonImageRow[] {
     created: typeof image.Created === 'number' ? new Date(image.Created * 1000).toISOString() : null,
     size: image.Size ?? null,
   };
-  const digests = (image.RepoDigests ?? []).map(splitRepoDigest).filter((d) => d !== null);
+  const entries = (image.RepoDigests ?? []).flatMap((entry) => {
+    const d = splitRepoDigest(entry);
+    return d ? [{ ...d, name: entry.slice(0, entry.lastIndexOf('@')) }] : [];
+  });
+  const kinds = digestKinds(image, entries);
+  // The digest the engine says it pulled comes first: it is what the tag named in the registry.
+  const ordered = [...entries].sort(
+    (a, b) => Number(b.digest === image.Digest) - Number(a.digest === image.Digest),
+  );
+  const digestsOf = (repository: string) => ordered.filter((d) => d.repository === repository);
   const tags = (image.RepoTags ?? []).filter((t) => t !== '<none>:<none>');
-  const rows: DaemonImageRow[] = tags.map((t) => {
+  const rows: DaemonImageRow[] = tags.flatMap((t): DaemonImageRow[] => {
     const colon = t.lastIndexOf(':');
     const repository = colon > t.lastIndexOf('/') ? t.slice(0, colon) : t;
     const tag = colon > t.lastIndexOf('/') ? t.slice(colon + 1) : null;
-    const full = safeRepository(repository);
-    const mine = digests.filter((d) => d.repository === full);
-    const digest = (mine.find((d) => d.digest === image.Digest) ?? mine[0])?.digest ?? null;
-    return { repository, tag, digest, ...base };
+    const mine = digestsOf(safeRepository(repository));
+    if (mine.length === 0) return [{ repository, tag, digest: null, kind: null, ...base }];
+    return mine.map((d) => ({
+      repository,
+      tag,
+      digest: d.digest,
+      kind: kinds.get(d.digest) ?? 'unknown',
+      ...base,
+    }));
   });
-  // Repositories known only by digest (untagged, or the tag moved on): one row each.
-  for (const d of digests) {
+  // Repositories known only by digest (untagged, or the tag moved on): one row per digest.
+  for (const d of ordered) {
     if (!rows.some((r) => r.repository !== null && safeRepository(r.repository) === d.repository)) {
-      const entry = (image.RepoDigests ?? []).find((e) => e.endsWith(`@${d.digest}`)) ?? '';
-      rows.push({ repository: entry.slice(0, entry.lastIndexOf('@')), tag: null, digest: d.digest, ...base });
+      rows.push({
+        repository: d.name,
+        tag: null,
+        digest: d.digest,
+        kind: kinds.get(d.digest) ?? 'unknown',
+        ...base,
+      });
     }
   }
-  if (rows.length === 0) rows.push({ repository: null, tag: null, digest: null, ...base });
+  if (rows.length === 0) rows.push({ repository: null, tag: null, digest: null, kind: null, ...base });
   return rows;
+}
+
+/**
+ * What each recorded digest names, where the engine's answer tells: Docker's image `Descriptor`
+ * (multi-platform image store) gives the target's media type; Podman, after pulling through an
+ * index, records the index's digest beside the platform manifest's for the same repository and
+ * names the index in `Digest` (the digest it pulled), so of several digests of one repository the
+ * one in `Digest` is the index and the others are manifests.
+ */
+function digestKinds(
+  image: ImageSummary,
+  entries: ReadonlyArray<{ repository: string; digest: Digest }>,
+): Map<Digest, 'index' | 'manifest'> {
+  const kinds = new Map<Digest, 'index' | 'manifest'>();
+  const pulled = image.Digest;
+  if (pulled !== undefined) {
+    for (const repository of new Set(entries.map((e) => e.repository))) {
+      const mine = entries.filter((e) => e.repository === repository);
+      if (mine.length < 2 || !mine.some((e) => e.digest === pulled)) continue;
+      for (const e of mine) kinds.set(e.digest, e.digest === pulled ? 'index' : 'manifest');
+    }
+  }
+  const target = image.Descriptor;
+  if (target && isDigest(target.digest)) {
+    if (isIndexMediaType(target.mediaType)) kinds.set(target.digest, 'index');
+    else if (isImageManifestMediaType(target.mediaType)) kinds.set(target.digest, 'manifest');
+  }
+  return kinds;
 }
 
 export function safeRepository(name: string): string {
