@@ -379,7 +379,7 @@ spec:
       page.getByRole('button', { name: 'Check and pin' }).click(),
     ]);
     expect((await page.locator('main').first().textContent()) ?? '').toContain(
-      'pasted.yaml:11:18: Deployment demo/web: container app uses an image without a digest',
+      'pasted.yaml:11:18: Deployment demo/web: container <app> uses an image without a digest <',
     );
     expect((await page.locator('pre.diff .diff-add').first().textContent()) ?? '').toContain(
       `image: ${registry.host}/sample/app:1.0@sha256:`,
