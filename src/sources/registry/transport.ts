@@ -11,6 +11,7 @@
  * Connection pools, TLS settings and proxies are in `dispatcher.ts`.
  */
 import type { Readable } from 'node:stream';
+import { KeyedSemaphore } from '../../core/async.js';
 import { ImgdigestError } from '../../core/errors.js';
 import { Dispatchers } from './dispatcher.js';
 import { networkError, redactUrl } from './errors.js';
@@ -24,7 +25,6 @@ import {
   sleep,
 } from './retry.js';
 import { isSecureOrLoopback } from './scheme.js';
-import { Semaphore } from './semaphore.js';
 import { type Dispatcher, request } from './undici.js';
 
 /** One line of the request log: what the CLI's `-v` prints. Never holds credentials. */
@@ -107,27 +107,26 @@ export class Transport {
   readonly timeoutMs: number;
   readonly #options: TransportOptions;
   readonly #policy: RetryPolicy;
-  readonly #limits = new Map<string, Semaphore>();
-  readonly #concurrency: number;
+  readonly #limits: KeyedSemaphore;
   readonly #dispatchers: Dispatchers;
 
   constructor(options: TransportOptions = {}) {
     this.#options = options;
     this.#policy = retryPolicy(options.retry);
-    this.#concurrency = options.concurrency ?? 8;
+    const concurrency = options.concurrency ?? 8;
     this.timeoutMs = options.timeoutMs ?? 30_000;
-    // Validate now so a bad option fails at construction, not at the first request.
-    new Semaphore(this.#concurrency);
+    // Made now so a bad option fails at construction, not at the first request.
+    this.#limits = new KeyedSemaphore(concurrency);
     this.#dispatchers = new Dispatchers({
       ...options,
-      connections: this.#concurrency,
+      connections: concurrency,
       timeoutMs: this.timeoutMs,
     });
   }
 
   /** Send a request: retries, redirects and the host limit included. Throws only for no-response failures. */
   async send(req: HttpRequest): Promise<HttpResponse> {
-    const release = await this.#limit(req.url.host).acquire(req.signal);
+    const release = await this.#limits.acquire(req.url.host, req.signal);
     try {
       const response = await this.#sendWithRetries(req);
       response.body.once('close', release);
@@ -264,15 +263,6 @@ export class Transport {
       );
     }
     return target;
-  }
-
-  #limit(host: string): Semaphore {
-    let limit = this.#limits.get(host);
-    if (!limit) {
-      limit = new Semaphore(this.#concurrency);
-      this.#limits.set(host, limit);
-    }
-    return limit;
   }
 
   #log(entry: {
