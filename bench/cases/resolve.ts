@@ -11,7 +11,7 @@ import { getManifest } from '@snyk/docker-registry-v2-client';
 import autocannon from 'autocannon';
 import { MANIFEST_ACCEPT } from '../../src/core/media-types.js';
 import { parseReference } from '../../src/core/reference.js';
-import { createResolver } from '../../src/resolver/resolver.js';
+import { openResolver } from '../../src/resolver/open.js';
 import { type Distribution, startDistribution } from '../../test/support/distribution.js';
 import type { BenchContext, Benchmark } from '../lib/context.js';
 import { type HeadTarget, headLoop } from '../lib/head-loop.js';
@@ -181,9 +181,9 @@ async function resolveWithImgdigest(
   concurrency: number,
 ): Promise<number> {
   const start = performance.now();
-  const resolver = await createResolver({
+  const resolver = await openResolver({
     concurrency,
-    maxEntries: order.length * 2,
+    cache: { maxEntries: order.length * 2 },
     registry: {
       concurrency,
       ...(mode === 'token' ? { credentials: dist.credentials } : { anonymous: true }),

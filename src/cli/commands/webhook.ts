@@ -328,8 +328,8 @@ async function deploymentImage(flags: ManifestsFlags, ctx: CliContext): Promise<
     return image;
   }
   const { imageByDigest } = await import('../../webhook/manifests.js');
-  const { createResolver } = await import('../../resolver/resolver.js');
-  const resolver = await createResolver({ registry: await registryOptions(flags, ctx) });
+  const { openResolver } = await import('../../resolver/open.js');
+  const resolver = await openResolver({ registry: await registryOptions(flags, ctx) });
   try {
     return await imageByDigest(image, resolver);
   } finally {

@@ -20,6 +20,7 @@ export class RegistrySource implements ImageSource {
   readonly kind = 'registry' as const;
   readonly name: string;
   readonly identifier: string;
+  readonly reference: Reference;
   readonly #client: RegistryClient;
   readonly #ref: Reference;
   readonly #closeClient: boolean;
@@ -30,6 +31,7 @@ export class RegistrySource implements ImageSource {
     this.#closeClient = options.closeClient === true;
     this.name = ref.repository;
     this.identifier = ref.identifier;
+    this.reference = ref;
   }
 
   #at(identifier?: string): Reference {
