@@ -9,3 +9,4 @@ export * from './core/manifest.js';
 export * from './core/media-types.js';
 export * from './core/platform.js';
 export * from './core/reference.js';
+export * from './core/resolution.js';

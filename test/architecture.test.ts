@@ -37,12 +37,13 @@ const ALLOWED: Record<string, { layers: string[]; packages: RegExp }> = {
   core: { layers: ['core'], packages: /^node:/ },
   sources: {
     layers: ['core', 'sources'],
-    packages: /^(node:|undici$|tar-stream$|fzstd$|p-limit$|lru-cache$)/,
+    packages: /^(node:|undici$|tar-stream$|fzstd$|lru-cache$)/,
   },
   // The image builder pushes through the registry client: no HTTP package of its own.
   builder: { layers: ['core', 'sources', 'builder'], packages: /^(node:|tar-stream$)/ },
-  resolver: { layers: ['core', 'sources', 'resolver'], packages: /^(node:|lru-cache$|p-limit$)/ },
-  k8s: { layers: ['core', 'k8s', 'resolver/types.js'], packages: /^(node:|yaml$|p-limit$)/ },
+  resolver: { layers: ['core', 'sources', 'resolver'], packages: /^(node:|lru-cache$|yaml$)/ },
+  // The resolver's contract and its lock format, never its registry client.
+  k8s: { layers: ['core', 'k8s', 'resolver/types.js', 'resolver/lock.js'], packages: /^(node:|yaml$)/ },
   webhook: { layers: ['core', 'sources', 'resolver', 'k8s', 'webhook'], packages: /^(?!commander$)/ },
   // The demo images come from the builder.
   'registry-server': {

@@ -14,7 +14,7 @@ import autocannon from 'autocannon';
 import { buildSampleImages } from '../../src/builder/index.js';
 import { MANIFEST_ACCEPT } from '../../src/core/media-types.js';
 import { parseReference } from '../../src/core/reference.js';
-import { createResolver } from '../../src/resolver/resolver.js';
+import { openResolver } from '../../src/resolver/open.js';
 import { type Distribution, startDistribution } from '../../test/support/distribution.js';
 import { pushWithClient } from '../../test/support/images.js';
 import type { BenchContext, Benchmark } from '../lib/context.js';
@@ -188,9 +188,9 @@ async function resolveWithImgdigest(
   concurrency: number,
 ): Promise<number> {
   const start = performance.now();
-  const resolver = await createResolver({
+  const resolver = await openResolver({
     concurrency,
-    maxEntries: order.length * 2,
+    cache: { maxEntries: order.length * 2 },
     registry: {
       concurrency,
       ...(mode === 'token' ? { credentials: dist.credentials } : { anonymous: true }),
@@ -326,7 +326,7 @@ async function countPlatformDigest(ctx: BenchContext, rec: Recorder, dist: Distr
   await pushWithClient(new URL(dist.registryUrl).host, 'bench/platform', sample);
   let manifestRequests = 0;
   for (const image of sample.images) {
-    const resolver = await createResolver({ registry: { anonymous: true } });
+    const resolver = await openResolver({ registry: { anonymous: true } });
     dist.resetCounts();
     try {
       const answer = await resolver.resolve(parseReference(`${dist.host}/bench/platform:latest`), {

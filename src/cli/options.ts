@@ -4,8 +4,10 @@
  * into library options. Credentials given on the command line come only through stdin
  * (`--password-stdin`), never as a flag value that would land in shell history and `ps`.
  */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ImgdigestError } from '../core/errors.js';
+import type { OpenResolverOptions } from '../resolver/open.js';
 import type { RegistryClientOptions } from '../sources/registry/index.js';
 import type { CliContext } from './context.js';
 import { wholeNumber } from './flags.js';
@@ -78,5 +80,21 @@ export async function registryOptions(flags: RegistryFlags, ctx: CliContext): Pr
       ctx.err(`${e.method} ${e.url} ${e.status ?? 'ERR'} ${Math.round(e.ms)}ms`);
     };
   }
+  return options;
+}
+
+/**
+ * `openResolver` options from a command's flags: the `--from-lock` files when given (no network,
+ * no credentials read), else the registry flags; `concurrency` is per registry.
+ */
+export async function resolverOptions(
+  flags: RegistryFlags & { fromLock?: string[]; concurrency?: number },
+  ctx: CliContext,
+): Promise<OpenResolverOptions> {
+  const options: OpenResolverOptions =
+    flags.fromLock && flags.fromLock.length > 0
+      ? { locks: flags.fromLock.map((p) => resolve(ctx.io.cwd, p)) }
+      : { registry: await registryOptions(flags, ctx) };
+  if (flags.concurrency !== undefined) options.concurrency = flags.concurrency;
   return options;
 }

@@ -25,7 +25,7 @@ export const ERROR_CODES = {
   MANIFEST_TOO_LARGE: 3,
   MANIFEST_UNSUPPORTED: 3,
   PLATFORM_NOT_FOUND: 3,
-  // registry, network and local sources (exit 3)
+  // registry, network, local sources and the file system (exit 3)
   REGISTRY_ERROR: 3,
   AUTH_FAILED: 3,
   NETWORK_ERROR: 3,
@@ -35,11 +35,13 @@ export const ERROR_CODES = {
   LOCK_MISSING: 3,
   /** A request to a host outside the client's allow-list (`allowedHosts`), refused before sending. */
   HOST_NOT_ALLOWED: 3,
+  /** A file could not be written (a read-only or missing folder, a full disk): not bad input. */
+  WRITE_FAILED: 3,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** Exit codes of the CLI: 0 success, 1 findings, 2 bad input or usage, 3 registry/network/source failure. */
+/** Exit codes of the CLI: 0 success, 1 findings, 2 bad input or usage, 3 registry/network/source/file-system failure. */
 export const EXIT = { OK: 0, FINDINGS: 1, USAGE: 2, FAILURE: 3 } as const;
 
 const BRAND = Symbol.for('imgdigest.error');

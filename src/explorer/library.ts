@@ -29,7 +29,7 @@ export {
   type Rules,
   unifiedDiff,
 } from '../k8s/index.js';
-export { createResolver } from '../resolver/resolver.js';
+export { openResolver } from '../resolver/index.js';
 export {
   childManifest,
   type ImageSource,

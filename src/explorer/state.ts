@@ -7,9 +7,9 @@ import { type Address, identifierOf } from './address.js';
 import { LayerCache } from './layer-cache.js';
 import {
   compileAllowList,
-  createResolver,
   type ImageSource,
   ImgdigestError,
+  openResolver,
   openSource,
   RegistryClient,
   type RegistryClientOptions,
@@ -48,7 +48,7 @@ export class ExplorerState {
   readonly client: RegistryClient;
   readonly layers: LayerCache;
   readonly #local = new Map<string, Promise<ImageSource>>();
-  #resolver: ReturnType<typeof createResolver> | null = null;
+  #resolver: ReturnType<typeof openResolver> | null = null;
 
   constructor(options: ExplorerOptions = {}) {
     this.options = options;
@@ -90,8 +90,8 @@ export class ExplorerState {
   }
 
   /** The resolver `pin` uses on the Kubernetes page (the library's, with this explorer's client options). */
-  resolver(): ReturnType<typeof createResolver> {
-    this.#resolver ??= createResolver({
+  resolver(): ReturnType<typeof openResolver> {
+    this.#resolver ??= openResolver({
       registry: {
         ...this.options.registry,
         ...(this.options.allowedRegistries ? { allowedHosts: this.options.allowedRegistries } : {}),

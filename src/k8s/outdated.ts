@@ -40,10 +40,19 @@ export interface OutdatedResult {
   failures: OutdatedFailure[];
 }
 
+export interface OutdatedOptions {
+  rules: Rules;
+  /** Answers every tag, all asked at once: the resolver bounds concurrency (as `openResolver`'s does). */
+  resolver: Resolver;
+  /** @deprecated Ignored: the resolver bounds concurrency (`openResolver`'s `concurrency`). */
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
 /** Find `name:tag@digest` images and compare each with what its tag resolves to now. */
 export async function findOutdated(
   inputs: readonly InputFile[],
-  options: { rules: Rules; resolver: Resolver; concurrency?: number; signal?: AbortSignal },
+  options: OutdatedOptions,
 ): Promise<OutdatedResult> {
   const { rules } = options;
   const pinned: Array<{ site: ImageSite; image: string; digest: string; tag: Reference }> = [];
@@ -69,7 +78,6 @@ export async function findOutdated(
   for (const p of pinned) if (!tags.has(p.tag.canonical)) tags.set(p.tag.canonical, p.tag);
   const answers = await resolveEach(tags, {
     resolver: options.resolver,
-    concurrency: options.concurrency,
     platform: rules.platform,
     signal: options.signal,
   });

@@ -21,8 +21,12 @@ import { editableAt, editFile, type PlannedSplice, planEdit } from './yaml-edit.
 
 export interface PinOptions {
   rules: Rules;
+  /**
+   * Answers every unique reference; all are asked at once, so the resolver is what bounds
+   * concurrency (`openResolver` limits per registry; see its `concurrency`).
+   */
   resolver: Resolver;
-  /** Resolutions in flight at once (default 8). */
+  /** @deprecated Ignored: the resolver bounds concurrency (`openResolver`'s `concurrency`). */
   concurrency?: number;
   signal?: AbortSignal;
   /** Called as resolutions finish: progress for a TTY. */
@@ -84,9 +88,13 @@ interface Candidate extends FileSite {
   key: string;
 }
 
-/** Pin already-read files. Throws `YAML_INVALID` (listing every bad file) before resolving anything. */
+/**
+ * Pin already-read files. Throws `YAML_INVALID` (listing every bad file) before resolving anything.
+ * Each unique reference is asked of `options.resolver` once, all at the same time: the resolver
+ * bounds how many are in flight (one from `openResolver` does, per registry).
+ */
 export async function pinFiles(inputs: readonly InputFile[], options: PinOptions): Promise<PinResult> {
-  const { rules, resolver, concurrency, signal, onProgress } = options;
+  const { rules, resolver, signal, onProgress } = options;
   const parsed = parseFiles(inputs);
   const notes: PinNote[] = [];
   const failures: PinFailure[] = [];
@@ -97,7 +105,6 @@ export async function pinFiles(inputs: readonly InputFile[], options: PinOptions
   for (const c of candidates) groups.set(c.key, [...(groups.get(c.key) ?? []), c]);
   const answers = await resolveEach(new Map([...groups].map(([key, group]) => [key, group[0]!.ref])), {
     resolver,
-    concurrency,
     platform: rules.platform,
     signal,
     onProgress,

@@ -1,32 +1,49 @@
 /**
  * @module resolver/resolver
- * "Reference -> digest" for everything that needs many answers: pin, outdated, the webhook and the
- * quick start. Three things matter at that scale, and each is here once:
+ * "Reference -> digest" for everything that needs many answers: pin, outdated, krm, the webhook.
+ * Three things matter at that scale, and each is here once:
  * - caching (LRU with a TTL: tags move, so answers expire),
  * - coalescing (a thousand admissions of `nginx:1.27` at once make one registry request),
- * - a bounded number of resolutions in flight (registries and rate limits are finite).
+ * - a bounded number of resolutions in flight per registry (registries and rate limits are
+ *   finite, and one slow registry must not hold the resolutions of another).
+ *
+ * `openResolver` (open.ts) puts a registry or lock files behind this; a `BaseResolve` of your own
+ * gets the same cache, coalescing and limits.
  */
 import { LRUCache } from 'lru-cache';
+import { abortable, KeyedSemaphore } from '../core/async.js';
 import { ImgdigestError } from '../core/errors.js';
 import type { Reference } from '../core/reference.js';
-import type { RegistryClientOptions } from '../sources/registry/index.js';
 import type { Resolution, ResolveOptions, Resolver } from './types.js';
 
-/** What a base resolver returns; the caching layer adds `via` and `resolvedAt`. */
-export type BaseResolution = Omit<Resolution, 'via' | 'resolvedAt'>;
+/**
+ * What a base resolve function answers: a {@link Resolution} whose `resolvedAt` (default: now)
+ * and `via` (default `registry`) may be left to the caching layer.
+ */
+export type BaseResolution = Omit<Resolution, 'via' | 'resolvedAt'> &
+  Partial<Pick<Resolution, 'via' | 'resolvedAt'>>;
+/**
+ * The question a {@link CachingResolver} asks when its cache cannot answer. It is given no signal:
+ * the answer is shared by every caller waiting for it.
+ */
 export type BaseResolve = (reference: Reference, options: ResolveOptions) => Promise<BaseResolution>;
+
+/** The result events {@link CachingResolverOptions.onResult} reports (the webhook's metrics). */
+export type ResolverEvent = 'hit' | 'miss' | 'coalesced' | 'error';
 
 export interface CachingResolverOptions {
   /** Most answers kept (default 1000). */
   maxEntries?: number;
   /** How long an answer stays fresh, in ms (default 60 s; 0 disables caching but keeps coalescing). */
   ttlMs?: number;
-  /** Resolutions in flight at once (default 16). */
+  /** Resolutions in flight at once, per registry (default 16). */
   concurrency?: number;
   /** Platform used when a call does not give one. */
   platform?: string;
   /** Called for every answer (for metrics): `hit` from cache, `coalesced` joined an in-flight request. */
-  onResult?: (event: 'hit' | 'miss' | 'coalesced' | 'error', reference: Reference) => void;
+  onResult?: (event: ResolverEvent, reference: Reference) => void;
+  /** Called once by `close()`: release what the base holds (the registry client's connections). */
+  onClose?: () => Promise<void>;
 }
 
 export interface ResolverStats {
@@ -34,75 +51,43 @@ export interface ResolverStats {
   misses: number;
   coalesced: number;
   errors: number;
+  /** Queued resolutions dropped because every caller waiting for them gave up before they started. */
+  dropped: number;
 }
 
-/** A small counting semaphore: `run` waits for a free slot. */
-class Limiter {
-  private active = 0;
-  private readonly queue: Array<() => void> = [];
-  constructor(private readonly max: number) {}
-
-  async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    if (this.active >= this.max) {
-      await new Promise<void>((resolve, reject) => {
-        const go = () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        };
-        const onAbort = () => {
-          const i = this.queue.indexOf(go);
-          if (i >= 0) this.queue.splice(i, 1);
-          reject(abortError(signal));
-        };
-        signal?.addEventListener('abort', onAbort, { once: true });
-        this.queue.push(go);
-      });
-    }
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.queue.shift()?.();
-    }
-  }
+/** One resolution in flight, shared by every caller that asked for the same key meanwhile. */
+interface Flight {
+  readonly promise: Promise<Resolution>;
+  /** Callers still waiting (a caller without a signal never stops). */
+  waiters: number;
+  /** True once a permit was granted and the base was asked. */
+  started: boolean;
+  /** Aborted to drop the flight while it waits for a permit. */
+  readonly drop: AbortController;
 }
 
-function abortError(signal: AbortSignal | undefined): ImgdigestError {
-  const reason = signal?.reason;
+/** The error a caller whose signal aborted sees (a coded reason is passed through). */
+function abortError(signal: AbortSignal): ImgdigestError {
+  const reason = signal.reason;
   if (reason instanceof ImgdigestError) return reason;
   return new ImgdigestError('TIMEOUT', 'resolution cancelled: the time budget ran out', { cause: reason });
 }
 
-/** Wait for `promise`, but give up when `signal` aborts (the shared request keeps going for others). */
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
-
 /**
- * Wraps a base resolve function with an LRU+TTL cache, in-flight coalescing and a concurrency
- * bound. Errors are not cached: the next call tries again.
+ * A {@link Resolver} over a base resolve function, with an LRU+TTL cache, in-flight coalescing and
+ * a concurrency bound per registry. Errors are not cached: the next call tries again. Queued work
+ * that nobody waits for any more is dropped before it reaches the base.
+ *
+ * @example
+ * const resolver = new CachingResolver(async (reference) => ({ reference, ...lookUp(reference) }));
+ * const { digest } = await resolver.resolve(parseReference('nginx:1.27'));
  */
 export class CachingResolver implements Resolver {
-  readonly stats: ResolverStats = { hits: 0, misses: 0, coalesced: 0, errors: 0 };
+  readonly stats: ResolverStats = { hits: 0, misses: 0, coalesced: 0, errors: 0, dropped: 0 };
   private readonly cache: LRUCache<string, Resolution> | null;
-  private readonly inflight = new Map<string, Promise<Resolution>>();
-  private readonly limiter: Limiter;
+  private readonly inflight = new Map<string, Flight>();
+  private readonly limits: KeyedSemaphore;
+  private closed: Promise<void> | undefined;
 
   constructor(
     private readonly base: BaseResolve,
@@ -110,7 +95,7 @@ export class CachingResolver implements Resolver {
   ) {
     const ttl = options.ttlMs ?? 60_000;
     this.cache = ttl > 0 ? new LRUCache({ max: options.maxEntries ?? 1000, ttl }) : null;
-    this.limiter = new Limiter(Math.max(1, options.concurrency ?? 16));
+    this.limits = new KeyedSemaphore(Math.max(1, options.concurrency ?? 16));
   }
 
   async resolve(reference: Reference, options: ResolveOptions = {}): Promise<Resolution> {
@@ -122,73 +107,88 @@ export class CachingResolver implements Resolver {
       this.options.onResult?.('hit', reference);
       return { ...cached, via: 'cache' };
     }
-    const pending = this.inflight.get(key);
-    if (pending) {
+    let flight = this.inflight.get(key);
+    if (flight) {
       this.stats.coalesced++;
       this.options.onResult?.('coalesced', reference);
-      return raceSignal(pending, options.signal);
+    } else {
+      this.stats.misses++;
+      this.options.onResult?.('miss', reference);
+      flight = this.start(key, reference, platform);
     }
-    this.stats.misses++;
-    this.options.onResult?.('miss', reference);
-    // The shared request is not tied to the first caller's signal: other callers may still wait
-    // for it. Each caller's own signal only stops that caller waiting.
-    const request = this.limiter
-      .run(async () => {
-        const base = await this.base(reference, platform === undefined ? {} : { platform });
-        const answer: Resolution = { ...base, resolvedAt: new Date().toISOString(), via: 'registry' };
-        this.cache?.set(key, answer);
-        return answer;
-      })
-      .catch((e: unknown) => {
-        this.stats.errors++;
-        this.options.onResult?.('error', reference);
-        throw e;
-      })
-      .finally(() => {
-        this.inflight.delete(key);
-      });
-    this.inflight.set(key, request);
-    return raceSignal(request, options.signal);
+    return this.wait(flight, key, options.signal);
   }
 
   /** Forget everything cached (the webhook does this on config reload). */
   clear(): void {
     this.cache?.clear();
   }
-}
 
-export interface CreateResolverOptions extends CachingResolverOptions {
-  /** Options for the registry client (credentials, TLS, retries, logger). */
-  registry?: RegistryClientOptions;
-}
+  /** Release what the base holds (once; later calls wait for the same close). */
+  close(): Promise<void> {
+    this.closed ??= this.options.onClose?.() ?? Promise.resolve();
+    return this.closed;
+  }
 
-/** A resolver backed by the registry client: HEAD per tag, GET of the index only with a platform. */
-export async function createResolver(
-  options: CreateResolverOptions = {},
-): Promise<CachingResolver & { close(): Promise<void> }> {
-  const { RegistryClient } = await import('../sources/registry/index.js');
-  const { resolveDigest } = await import('../sources/image.js');
-  const client = new RegistryClient(options.registry ?? {});
-  const base: BaseResolve = async (reference, opts) => {
-    const source = client.openSource(reference);
-    const answer = await resolveDigest(source, {
-      ...(opts.platform === undefined ? {} : { platform: opts.platform }),
-      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
-    });
-    const result: BaseResolution = {
-      reference,
-      digest: answer.digest,
-      // A registry only ever names an index or a manifest.
-      kind: answer.kind === 'index' ? 'index' : 'manifest',
-      mediaType: answer.mediaType,
-      size: answer.size,
+  /**
+   * Start a shared resolution. It is not tied to the first caller's signal: others may join and
+   * wait for it; each caller's own signal only stops that caller waiting.
+   */
+  private start(key: string, reference: Reference, platform: string | undefined): Flight {
+    const drop = new AbortController();
+    const run = async (): Promise<Resolution> => {
+      const release = await this.limits.acquire(reference.registryHost, drop.signal);
+      try {
+        if (drop.signal.aborted) throw drop.signal.reason;
+        flight.started = true;
+        const base = await this.base(reference, platform === undefined ? {} : { platform });
+        const answer: Resolution = {
+          ...base,
+          resolvedAt: base.resolvedAt ?? new Date().toISOString(),
+          via: base.via ?? 'registry',
+        };
+        this.cache?.set(key, answer);
+        return answer;
+      } finally {
+        release();
+      }
     };
-    if (opts.platform !== undefined && answer.platform) result.platform = answer.platform;
-    return result;
-  };
-  const resolver = new CachingResolver(base, options) as CachingResolver & { close(): Promise<void> };
-  resolver.close = async () => {
-    await client.close?.();
-  };
-  return resolver;
+    const promise = run()
+      .catch((e: unknown) => {
+        if (drop.signal.aborted && !flight.started) this.stats.dropped++;
+        else {
+          this.stats.errors++;
+          this.options.onResult?.('error', reference);
+        }
+        throw e;
+      })
+      .finally(() => this.forget(key, flight));
+    const flight: Flight = { promise, waiters: 0, started: false, drop };
+    this.inflight.set(key, flight);
+    return flight;
+  }
+
+  /** Wait for a flight until `signal` aborts; the last waiter to leave drops it if it has not started. */
+  private wait(flight: Flight, key: string, signal: AbortSignal | undefined): Promise<Resolution> {
+    flight.waiters++;
+    if (!signal) return flight.promise;
+    const leave = () => {
+      flight.waiters--;
+      if (flight.waiters === 0 && !flight.started) {
+        this.forget(key, flight);
+        flight.drop.abort(new ImgdigestError('TIMEOUT', 'resolution dropped: nobody waits for it'));
+      }
+    };
+    if (signal.aborted) leave();
+    else {
+      signal.addEventListener('abort', leave, { once: true });
+      const done = () => signal.removeEventListener('abort', leave);
+      flight.promise.then(done, done);
+    }
+    return abortable(flight.promise, signal, abortError);
+  }
+
+  private forget(key: string, flight: Flight): void {
+    if (this.inflight.get(key) === flight) this.inflight.delete(key);
+  }
 }

@@ -25,6 +25,8 @@ import {
   platformOfDescriptor,
   selectManifest,
 } from '../core/platform.js';
+import type { Reference } from '../core/reference.js';
+import { digestKindOf, type Resolution } from '../core/resolution.js';
 import type { CallOptions, ImageSource } from './source.js';
 
 /** Nested indexes deeper than this are refused (a loop or a hostile index). */
@@ -32,21 +34,14 @@ const MAX_INDEX_DEPTH = 8;
 /** Config blobs are small JSON documents; refuse absurd ones instead of buffering them. */
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
-export interface DigestAnswer {
-  digest: Digest;
-  /**
-   * `index` for a multi-platform index or list, `manifest` for one image, `config` when the source
-   * only knows the image ID (a `docker save` archive), `unknown` when it knows the digest but not
-   * what it names (a Docker engine's RepoDigests).
-   */
-  kind: 'index' | 'manifest' | 'config' | 'unknown';
-  mediaType: string;
-  size: number;
-  /** The platform of the chosen child (with --platform), else of the image when known. */
-  platform: string | null;
-  /** The index the child was chosen from (with --platform on an index). */
-  index: Digest | null;
-}
+export type { DigestKind, Resolution, ResolutionVia } from '../core/resolution.js';
+
+/**
+ * What {@link resolveDigest} answers: a {@link Resolution} whose reference is null for a local
+ * source (a layout, an archive, an engine has no registry reference).
+ * @deprecated Use `Resolution<Reference | null>`; this name stays for existing code.
+ */
+export type DigestAnswer = Resolution<Reference | null>;
 
 export interface PlatformOptions extends CallOptions {
   /** `os/arch[/variant]`, or a parsed platform. */
@@ -68,34 +63,37 @@ function wantedPlatform(p: string | Platform): Platform {
 export async function resolveDigest(
   source: ImageSource,
   options: PlatformOptions = {},
-): Promise<DigestAnswer> {
+): Promise<Resolution<Reference | null>> {
+  const asked = {
+    reference: source.reference ?? null,
+    resolvedAt: new Date().toISOString(),
+    via: source.kind === 'registry' ? ('registry' as const) : ('source' as const),
+  };
   if (options.platform === undefined) {
     const d = await source.head(undefined, options);
-    return {
+    const answer: Resolution<Reference | null> = {
+      ...asked,
       digest: d.digest,
-      kind: kindOfMediaType(d.mediaType),
+      kind: digestKindOf(d.mediaType),
       mediaType: d.mediaType,
       size: d.size,
-      platform: d.platform ? formatPlatform(platformOfDescriptor(d.platform)) : null,
-      index: null,
+      descriptor: d,
     };
+    if (d.platform) answer.platform = formatPlatform(platformOfDescriptor(d.platform));
+    return answer;
   }
   const { descriptor, index, platform } = await choose(source, options, false);
-  return {
+  const answer: Resolution<Reference | null> = {
+    ...asked,
     digest: descriptor.digest,
     kind: 'manifest',
     mediaType: descriptor.mediaType,
     size: descriptor.size,
-    platform,
-    index,
+    descriptor,
   };
-}
-
-function kindOfMediaType(mediaType: string): DigestAnswer['kind'] {
-  if (isIndexMediaType(mediaType)) return 'index';
-  if (isImageManifestMediaType(mediaType)) return 'manifest';
-  if (mediaType === MediaType.DOCKER_CONFIG || mediaType === MediaType.OCI_CONFIG) return 'config';
-  return mediaType === '' ? 'unknown' : 'manifest';
+  if (platform !== null) answer.platform = platform;
+  if (index !== null) answer.index = index;
+  return answer;
 }
 
 export interface ChosenManifest {

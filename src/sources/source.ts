@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import type { Digest } from '../core/digest.js';
 import type { Descriptor, ParsedManifest } from '../core/manifest.js';
+import type { Reference } from '../core/reference.js';
 
 export type SourceKind = 'registry' | 'oci-layout' | 'docker-archive' | 'docker-daemon';
 
@@ -39,6 +40,8 @@ export interface ImageSource {
   readonly name: string;
   /** The tag or digest this source was opened with (`latest` when none was given). */
   readonly identifier: string;
+  /** The registry reference this source was opened with (registry sources only). */
+  readonly reference?: Reference;
 
   /**
    * The descriptor of what `identifier` (default: the source's own) names, as cheaply as the source

@@ -26,6 +26,7 @@
  * real request would have produced the same way and which changes nothing in the cluster.
  */
 import { setMaxListeners } from 'node:events';
+import { abortable } from '../core/async.js';
 import { ImgdigestError, isImgdigestError } from '../core/errors.js';
 import { parseReference, type Reference } from '../core/reference.js';
 import { isViolation, RULE_ID } from '../k8s/check.js';
@@ -226,25 +227,6 @@ function deadlineSignal(deadline: number): AbortSignal {
   return signal;
 }
 
-/** Wait for `promise` until `signal` aborts (a resolver that ignores the signal cannot overrun the budget). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, timeout: () => Error): Promise<T> {
-  if (signal.aborted) return Promise.reject(timeout());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(timeout());
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
-
 /** Mutate: pin every tag to its digest, within the resolution budget, as `failureMode` says on failure. */
 export async function mutate(
   request: AdmissionRequest,
@@ -288,11 +270,12 @@ export async function mutate(
         'TIMEOUT',
         `no answer within the resolution budget of ${settings.resolutionBudgetMs} ms`,
       );
-    // One resolution per distinct reference; the resolver coalesces across requests too.
+    // One resolution per distinct reference; the resolver coalesces across requests too. The
+    // budget is kept here as well: a resolver that ignores the signal cannot overrun it.
     const pending = new Map<string, Promise<Resolution>>();
     for (const c of candidates) {
       if (!pending.has(c.ref.canonical)) {
-        pending.set(c.ref.canonical, untilAborted(resolver.resolve(c.ref, options), signal, timeout));
+        pending.set(c.ref.canonical, abortable(resolver.resolve(c.ref, options), signal, timeout));
       }
     }
     const results = await Promise.allSettled(candidates.map((c) => pending.get(c.ref.canonical)!));

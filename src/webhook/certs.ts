@@ -10,9 +10,10 @@
  * on the same folder reuses the CA, so the serving certificate rotates without touching caBundle.
  */
 import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImgdigestError } from '../core/errors.js';
+import { writeAtomic } from '../core/write.js';
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 86_400_000;
@@ -202,19 +203,6 @@ export const CERT_FILES = {
   caBundle: 0o644,
 } as const;
 
-/** Write a file atomically: a temporary file in the same folder, then rename over the target. */
-export async function writeFileAtomic(path: string, data: string, mode: number): Promise<void> {
-  const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
-  try {
-    await writeFile(tmp, data, { mode });
-    await chmod(tmp, mode); // the umask may have taken bits away
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw new ImgdigestError('INPUT_INVALID', `cannot write ${path}: ${(e as Error).message}`, { cause: e });
-  }
-}
-
 /**
  * Write ca.crt, ca.key, tls.crt, tls.key and caBundle into `dir` (created if missing). The key of
  * a pair is written before its certificate, so a watcher never sees a new certificate beside an
@@ -232,7 +220,7 @@ export async function writeCertificates(dir: string, certs: WebhookCertificates)
   const written: string[] = [];
   for (const [name, data] of Object.entries(content) as Array<[keyof typeof CERT_FILES, string]>) {
     const path = join(dir, name);
-    await writeFileAtomic(path, data, CERT_FILES[name]);
+    await writeAtomic(path, data, { mode: CERT_FILES[name], forceMode: true });
     written.push(path);
   }
   return written;

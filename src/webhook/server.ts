@@ -22,12 +22,8 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { isImgdigestError } from '../core/errors.js';
-import {
-  type BaseResolve,
-  CachingResolver,
-  type CachingResolverOptions,
-  createResolver,
-} from '../resolver/resolver.js';
+import { openResolver } from '../resolver/open.js';
+import type { BaseResolve } from '../resolver/resolver.js';
 import type { RegistryClientOptions } from '../sources/registry/index.js';
 import { type AdmissionDeps, mutate, validate } from './admission.js';
 import { defaultWebhookConfig, loadWebhookConfig, type WebhookConfig } from './config.js';
@@ -96,34 +92,6 @@ export interface RunningWebhook {
   close(): Promise<void>;
 }
 
-interface Resolving {
-  resolver: CachingResolver;
-  close?: () => Promise<void>;
-}
-
-async function makeResolver(
-  options: WebhookServerOptions,
-  config: WebhookConfig,
-  metrics: WebhookMetrics,
-): Promise<Resolving> {
-  const { webhook } = config;
-  const cache: CachingResolverOptions = {
-    ttlMs: webhook.cacheTtlSeconds * 1000,
-    maxEntries: webhook.cacheMaxEntries,
-    concurrency: webhook.resolveConcurrency,
-    onResult: metrics.resolverResult,
-  };
-  if (options.resolveBase) return { resolver: new CachingResolver(options.resolveBase, cache) };
-  // A registry request is shared by every admission waiting for that tag (coalescing), so it may
-  // outlive the budget of the one that started it; each admission still stops waiting at its own.
-  const registry: RegistryClientOptions = {
-    timeoutMs: webhook.resolutionBudgetMs + 2000,
-    ...options.registry,
-  };
-  const resolver = await createResolver({ ...cache, registry });
-  return { resolver, close: () => resolver.close() };
-}
-
 function listen(server: Server | HttpsServer, addr: string, what: string): Promise<AddressInfo> {
   const { host, port } = parseAddr(addr, what);
   return new Promise((resolve, reject) => {
@@ -151,7 +119,16 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     : (options.config ?? defaultWebhookConfig());
   let tls = await readTlsFiles(options.tls);
   metrics.certificateExpiry(tls.notAfter);
-  const { resolver, close: closeResolver } = await makeResolver(options, config, metrics);
+  const { webhook } = config;
+  const resolver = await openResolver({
+    // A registry request is shared by every admission waiting for that tag (coalescing), so it may
+    // outlive the budget of the one that started it; each admission still stops waiting at its own.
+    registry: { timeoutMs: webhook.resolutionBudgetMs + 2000, ...options.registry },
+    ...(options.resolveBase ? { base: options.resolveBase } : {}),
+    concurrency: webhook.resolveConcurrency,
+    cache: { ttlMs: webhook.cacheTtlSeconds * 1000, maxEntries: webhook.cacheMaxEntries },
+    onResult: metrics.resolverResult,
+  });
   let deps: AdmissionDeps = { rules: config.rules, settings: config.webhook, resolver };
   let closing = false;
 
@@ -328,7 +305,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   } catch (e) {
     for (const w of watchers) w.close();
     server.close();
-    await closeResolver?.();
+    await resolver.close();
     throw e;
   }
   logger.info({ url: urlOf('https', address), metricsUrl, config: config.source }, 'webhook listening');
@@ -354,7 +331,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       server.closeIdleConnections();
       metricsServer?.closeIdleConnections();
       await done;
-      await closeResolver?.();
+      await resolver.close();
       logger.flush();
     },
   };

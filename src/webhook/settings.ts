@@ -16,7 +16,7 @@
  *   allowExistingViolations: true # UPDATE: images that were already there and unchanged are not judged
  *   cacheTtlSeconds: 300         # tag -> digest answers kept this long (0: no cache)
  *   cacheMaxEntries: 1000
- *   resolveConcurrency: 16       # registry resolutions in flight at once
+ *   resolveConcurrency: 16       # resolutions in flight at once, per registry
  * ```
  */
 import { ImgdigestError } from '../core/errors.js';
@@ -40,9 +40,48 @@ export interface WebhookSettings {
   resolveConcurrency: number;
 }
 
-/** Kubernetes caps `timeoutSeconds` at 30; the budget must leave time to answer. */
-export const MAX_BUDGET_MS = 29_000;
+/** The longest `timeoutSeconds` the API server allows a webhook. */
+export const MAX_TIMEOUT_SECONDS = 30;
+/** Time kept after the resolution budget for answering (the review back to the API server). */
+const ANSWER_MARGIN_MS = 1000;
+
+/** The largest resolution budget that still answers within `timeoutSeconds`. */
+export function maxBudgetMs(timeoutSeconds: number): number {
+  return timeoutSeconds * 1000 - ANSWER_MARGIN_MS;
+}
+
+/**
+ * The budget of any webhook: within the longest timeout. `webhook serve` cannot know the
+ * `timeoutSeconds` it is deployed with, so this is all a rules file is held to there.
+ */
+export const MAX_BUDGET_MS = maxBudgetMs(MAX_TIMEOUT_SECONDS);
 export const DEFAULT_BUDGET_MS = 8_000;
+
+/**
+ * Check that mutation answers before the API server stops waiting: `resolutionBudgetMs` must
+ * leave time to answer within `timeoutSeconds` (validation resolves nothing, so `mode: 'validate'`
+ * passes). `timeoutName` names the timeout in the message (a flag, a field). Throws
+ * `CONFIG_INVALID`.
+ *
+ * @example
+ * checkBudget(config.webhook, 10, { mode: 'both', timeoutName: '--timeout-seconds' });
+ */
+export function checkBudget(
+  settings: Pick<WebhookSettings, 'resolutionBudgetMs'>,
+  timeoutSeconds: number,
+  options: { mode?: 'validate' | 'mutate' | 'both'; timeoutName?: string } = {},
+): void {
+  if (options.mode === 'validate') return;
+  const budget = settings.resolutionBudgetMs;
+  const max = maxBudgetMs(timeoutSeconds);
+  if (budget > max) {
+    throw new ImgdigestError(
+      'CONFIG_INVALID',
+      `resolutionBudgetMs ${budget} leaves no time to answer within ${options.timeoutName ?? 'timeoutSeconds'} ${timeoutSeconds}: keep it at most ${max}`,
+      { details: { resolutionBudgetMs: budget, timeoutSeconds, max } },
+    );
+  }
+}
 
 /** The settings with nothing configured; `failureMode` follows the rules' failurePolicy. */
 export function defaultWebhookSettings(failurePolicy: 'Fail' | 'Ignore' = 'Fail'): WebhookSettings {

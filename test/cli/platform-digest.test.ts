@@ -12,7 +12,7 @@ import { parseReference } from '../../src/core/reference.js';
 import { type RunningRegistry, startRegistry } from '../../src/registry-server/index.js';
 import { loadImageSet } from '../../src/registry-server/load.js';
 import type { RepoName } from '../../src/registry-server/names.js';
-import { createResolver } from '../../src/resolver/resolver.js';
+import { openResolver } from '../../src/resolver/index.js';
 import { runCli } from '../support/cli.js';
 import { type Distribution, startDistribution } from '../support/distribution.js';
 import { pushWithClient } from '../support/images.js';
@@ -98,7 +98,7 @@ describe.skipIf(!haveTools('docker-registry'))('platform digests from the index:
   });
 
   it('the resolver behind pin, outdated and the webhook sends the same one GET per platform digest', async () => {
-    const resolver = await createResolver({ registry: { anonymous: true } });
+    const resolver = await openResolver({ registry: { anonymous: true } });
     try {
       reg.resetCounts();
       const answer = await resolver.resolve(parseReference(ref), { platform: 'linux/arm64' });

@@ -219,6 +219,24 @@ describe('imgdigest pin (offline, from a build-output lock)', () => {
     expect(again.stdout).toBe(r.stdout);
   });
 
+  it('fails with WRITE_FAILED (exit 3) when the lock cannot be written, and changes no manifest', async () => {
+    const dir = workdir('flow.yaml');
+    const before = readFileSync(join(dir, 'flow.yaml'), 'utf8');
+    // A path under a file: no permission bits involved, so it fails for root too.
+    const r = await runCli(
+      ['pin', '-f', 'flow.yaml', '--from-lock', lockFor(dir), '--lock-file', 'flow.yaml/images.lock', '-w'],
+      { cwd: dir },
+    );
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^imgdigest: cannot write .*flow\.yaml\/images\.lock: ENOTDIR/m);
+    expect(readFileSync(join(dir, 'flow.yaml'), 'utf8')).toBe(before);
+    const debug = await runCli(
+      ['--debug', 'pin', '-f', 'flow.yaml', '--from-lock', lockFor(dir), '--lock-file', 'flow.yaml/x'],
+      { cwd: dir },
+    );
+    expect(debug.stderr).toContain('WRITE_FAILED');
+  });
+
   it('exits 2 for invalid YAML without resolving or writing anything', async () => {
     const r = await runCli([
       'pin',

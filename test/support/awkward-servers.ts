@@ -564,6 +564,36 @@ export async function startResettingRegistry(failures = 1): Promise<AwkwardServe
   return Object.assign(server, { image });
 }
 
+/**
+ * Serves one image under every tag, but holds the manifest requests of the tags in `held` until
+ * `release()`: a registry that hangs for some references and answers others at once.
+ */
+export async function startHoldingRegistry(
+  held: readonly string[],
+): Promise<AwkwardServer & { image: TinyImage; release(): void; manifestRequests(tag: string): number }> {
+  const image = tinyImage('holding');
+  const waiting: Array<() => void> = [];
+  let released = false;
+  const server = await startAwkwardServer(`holds ${held.join(', ')}`, (req, res, url) => {
+    if (url.pathname === '/v2/') return ping(res);
+    const tag = MANIFEST_PATH.exec(url.pathname)?.[2];
+    const answer = () => {
+      if (!res.destroyed) serveImage(req, res, url, image, { [tag ?? '']: image.manifest });
+    };
+    if (tag && held.includes(tag) && !released) waiting.push(answer);
+    else if (!serveImage(req, res, url, image, tag ? { [tag]: image.manifest } : {})) notFound(res);
+  });
+  return Object.assign(server, {
+    image,
+    release() {
+      released = true;
+      for (const answer of waiting.splice(0)) answer();
+    },
+    manifestRequests: (tag: string) =>
+      server.requests.filter((r) => MANIFEST_PATH.exec(r.path)?.[2] === tag).length,
+  });
+}
+
 /** Sends a blob's headers and its first bytes, then nothing more (a stalled download). */
 export async function startStalledBodyRegistry(): Promise<AwkwardServer & { image: TinyImage }> {
   const image = tinyImage('stalled');

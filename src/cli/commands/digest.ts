@@ -82,7 +82,15 @@ Examples:
         flags.platform === undefined ? {} : { platform: flags.platform },
       );
       if (flags.json) {
-        ctx.json({ reference: input, ...answer });
+        ctx.json({
+          reference: input,
+          digest: answer.digest,
+          kind: answer.kind,
+          mediaType: answer.mediaType,
+          size: answer.size,
+          platform: answer.platform ?? null,
+          index: answer.index ?? null,
+        });
         return;
       }
       if (flags.fullRef) {

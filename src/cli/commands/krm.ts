@@ -6,8 +6,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { addRuleOptions, collect, type RuleOptions, rulesFromOptions } from '../flags.js';
-import { addRegistryOptions, type RegistryFlags, readStdin } from '../options.js';
-import { openResolver } from './pin.js';
+import { addRegistryOptions, type RegistryFlags, readStdin, resolverOptions } from '../options.js';
 
 export function registerKrm(program: Command, ctx: CliContext): void {
   const krm = program
@@ -48,7 +47,8 @@ Examples:
     const rules = await rulesFromOptions(flags);
     const text = await readStdin(ctx);
     const { krmPin } = await import('../../k8s/krm.js');
-    const resolver = await openResolver(flags, ctx);
+    const { openResolver } = await import('../../resolver/open.js');
+    const resolver = await openResolver(await resolverOptions(flags, ctx));
     try {
       const out = await krmPin(text, rules, resolver);
       ctx.io.stdout.write(out.output);

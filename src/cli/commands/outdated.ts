@@ -14,8 +14,7 @@ import {
   rulesFromOptions,
   wholeNumber,
 } from '../flags.js';
-import { addRegistryOptions, type RegistryFlags } from '../options.js';
-import { openResolver } from './pin.js';
+import { addRegistryOptions, type RegistryFlags, resolverOptions } from '../options.js';
 
 interface OutdatedFlags extends RuleOptions, FileOptions, RegistryFlags {
   json?: boolean;
@@ -35,7 +34,7 @@ export function registerOutdated(program: Command, ctx: CliContext): void {
       'compare with the platform manifest (when the manifests pin those)',
     )
     .option('--json', 'print {outdated, checked, untagged, failures} as JSON')
-    .option('--concurrency <n>', 'registry lookups in flight at once', '8');
+    .option('--concurrency <n>', 'lookups in flight at once, per registry', '8');
   addRegistryOptions(cmd).addHelpText(
     'after',
     `
@@ -54,10 +53,11 @@ Examples:
     const files = await readManifests(ctx, paths);
     const { findOutdated } = await import('../../k8s/outdated.js');
     const { formatSite } = await import('../../k8s/sites.js');
-    const resolver = await openResolver({ ...flags, concurrency }, ctx);
+    const { openResolver } = await import('../../resolver/open.js');
+    const resolver = await openResolver(await resolverOptions({ ...flags, concurrency }, ctx));
     let result: Awaited<ReturnType<typeof findOutdated>>;
     try {
-      result = await findOutdated(files, { rules, resolver, concurrency });
+      result = await findOutdated(files, { rules, resolver });
     } finally {
       await resolver.close();
     }

@@ -6,7 +6,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
-import type { Resolver } from '../../resolver/types.js';
 import type { CliContext } from '../context.js';
 import {
   addFileOptions,
@@ -19,7 +18,7 @@ import {
   rulesFromOptions,
   wholeNumber,
 } from '../flags.js';
-import { addRegistryOptions, type RegistryFlags, registryOptions } from '../options.js';
+import { addRegistryOptions, type RegistryFlags, resolverOptions } from '../options.js';
 
 interface PinFlags extends RuleOptions, FileOptions, RegistryFlags {
   write?: boolean;
@@ -28,22 +27,6 @@ interface PinFlags extends RuleOptions, FileOptions, RegistryFlags {
   lockFile?: string;
   fromLock?: string[];
   concurrency: string;
-}
-
-/** A registry-backed resolver, or one answering from lock files only (no network at all). */
-export async function openResolver(
-  flags: RegistryFlags & { fromLock?: string[]; platform?: string; concurrency?: number },
-  ctx: CliContext,
-): Promise<Resolver & { close(): Promise<void> }> {
-  if (flags.fromLock && flags.fromLock.length > 0) {
-    const { lockResolver, readLocks } = await import('../../k8s/lock.js');
-    const locks = flags.fromLock.map((p) => resolve(ctx.io.cwd, p));
-    return Object.assign(lockResolver(await readLocks(locks)), { close: async () => undefined });
-  }
-  const { createResolver } = await import('../../resolver/resolver.js');
-  const options: Parameters<typeof createResolver>[0] = { registry: await registryOptions(flags, ctx) };
-  if (flags.concurrency) options.concurrency = flags.concurrency;
-  return createResolver(options);
 }
 
 export function registerPin(program: Command, ctx: CliContext): void {
@@ -66,7 +49,7 @@ export function registerPin(program: Command, ctx: CliContext): void {
       'pin offline from a lock or build output (REF@DIGEST lines, gcloud JSON); repeatable',
       collect,
     )
-    .option('--concurrency <n>', 'registry lookups in flight at once', '8');
+    .option('--concurrency <n>', 'lookups in flight at once, per registry', '8');
   addRegistryOptions(cmd).addHelpText(
     'after',
     `
@@ -93,14 +76,14 @@ Examples:
     const rules = await rulesFromOptions(flags);
     const files = await readManifests(ctx, paths, ', nothing written');
     const { failureError, formatFailure, pinFiles } = await import('../../k8s/pin.js');
-    const resolver = await openResolver({ ...flags, concurrency }, ctx);
+    const { openResolver } = await import('../../resolver/open.js');
+    const resolver = await openResolver(await resolverOptions({ ...flags, concurrency }, ctx));
     const tty = Boolean(ctx.io.stderr.isTTY) && !ctx.globals().quiet;
     let result: Awaited<ReturnType<typeof pinFiles>>;
     try {
       result = await pinFiles(files, {
         rules,
         resolver,
-        concurrency,
         onProgress: tty ? (done, total) => ctx.io.stderr.write(`\rresolving ${done}/${total}`) : undefined,
       });
     } finally {
@@ -112,25 +95,15 @@ Examples:
       for (const f of result.failures) ctx.err(formatFailure(f));
       throw failureError(result.failures);
     }
-    await writeOutputs(ctx, flags, result);
     if (flags.lockFile) {
-      const { entryOf, formatLock, mergeLock, parseLock } = await import('../../k8s/lock.js');
-      const { formatSite } = await import('../../k8s/sites.js');
-      const { writeAtomic } = await import('../../k8s/write.js');
-      const { readFile } = await import('node:fs/promises');
-      const lockPath = resolve(ctx.io.cwd, flags.lockFile);
-      const old = await readFile(lockPath, 'utf8').then(
-        (t) => parseLock(t, flags.lockFile!),
-        () => [],
-      );
-      const fresh = result.resolutions.map((r) =>
-        entryOf(
-          r.resolution,
-          r.sites.map((s) => formatSite(s, 'file:line')),
-        ),
-      );
-      await writeAtomic(lockPath, formatLock(mergeLock(old, fresh)));
+      // The lock first: when it cannot be written, no manifest has been changed yet.
+      const { updateLockFile } = await import('../../resolver/lock.js');
+      const { lockedResolutions } = await import('../../k8s/lock.js');
+      await updateLockFile(resolve(ctx.io.cwd, flags.lockFile), lockedResolutions(result.resolutions), {
+        name: flags.lockFile,
+      });
     }
+    await writeOutputs(ctx, flags, result);
     if (!ctx.globals().quiet) {
       const changedFiles = result.files.filter((f) => f.changed).length;
       const verb = flags.check ? 'would pin' : 'pinned';
@@ -158,10 +131,12 @@ async function writeOutputs(
     if (!flags.write) return;
   }
   if (flags.write) {
-    const { writeAtomic } = await import('../../k8s/write.js');
+    const { writeAtomic } = await import('../../core/write.js');
     for (const f of result.files) {
       if (f.path === '-' && !flags.diff) ctx.io.stdout.write(f.text);
-      else if (f.changed) await writeAtomic(resolve(ctx.io.cwd, f.path), f.text, f.mode);
+      else if (f.changed) {
+        await writeAtomic(resolve(ctx.io.cwd, f.path), f.text, f.mode === undefined ? {} : { mode: f.mode });
+      }
     }
     return;
   }

@@ -269,16 +269,11 @@ Examples:
         '--cert-manager issues the certificate and injects caBundle: drop --ca-bundle and --tls-dir',
       );
     }
-    const timeoutSeconds = wholeNumber(flags.timeoutSeconds, '--timeout-seconds', 1, 30);
+    const { checkBudget, MAX_TIMEOUT_SECONDS } = await import('../../webhook/settings.js');
+    const timeoutSeconds = wholeNumber(flags.timeoutSeconds, '--timeout-seconds', 1, MAX_TIMEOUT_SECONDS);
     const configText = flags.config ? await readText(flags.config, 'config') : DEFAULT_CONFIG_TEXT;
     const config = parseWebhookConfig(configText, flags.config ?? 'the default config');
-    const budget = config.webhook.resolutionBudgetMs;
-    if (mode !== 'validate' && budget > timeoutSeconds * 1000 - 1000) {
-      throw new ImgdigestError(
-        'USAGE',
-        `resolutionBudgetMs ${budget} leaves no time to answer within --timeout-seconds ${timeoutSeconds}: keep it at most ${timeoutSeconds * 1000 - 1000}`,
-      );
-    }
+    checkBudget(config.webhook, timeoutSeconds, { mode, timeoutName: '--timeout-seconds' });
     const { caBundleFromText } = await import('../../webhook/certs.js');
     let caBundle = flags.caBundle
       ? caBundleFromText(await readText(flags.caBundle, 'CA bundle'), `--ca-bundle ${flags.caBundle}`)
@@ -333,8 +328,8 @@ async function deploymentImage(flags: ManifestsFlags, ctx: CliContext): Promise<
     return image;
   }
   const { imageByDigest } = await import('../../webhook/manifests.js');
-  const { createResolver } = await import('../../resolver/resolver.js');
-  const resolver = await createResolver({ registry: await registryOptions(flags, ctx) });
+  const { openResolver } = await import('../../resolver/open.js');
+  const resolver = await openResolver({ registry: await registryOptions(flags, ctx) });
   try {
     return await imageByDigest(image, resolver);
   } finally {

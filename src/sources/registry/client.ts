@@ -44,7 +44,7 @@ import {
   getManifest,
   headManifest,
   manifestPath,
-  type ResolvedDescriptor,
+  type RegistryResolution,
   resolve,
   throwResponseError,
 } from './manifests.js';
@@ -91,8 +91,8 @@ export interface RegistryClientOptions extends TransportOptions {
   scheme?: 'auto' | 'https';
 }
 
-/** The result of {@link RegistryClient.resolve}. */
-export type Resolved = ResolvedDescriptor;
+/** @deprecated Use `RegistryResolution` (a `Resolution`); this name stays for existing code. */
+export type Resolved = RegistryResolution;
 
 export class RegistryClient {
   /** The options this client was made with (frozen). */
@@ -173,7 +173,7 @@ export class RegistryClient {
   }
 
   /** The digest behind a reference: one HEAD when possible, else a GET whose bytes are hashed. */
-  resolve(ref: Reference, options: CallOptions = {}): Promise<Resolved> {
+  resolve(ref: Reference, options: CallOptions = {}): Promise<RegistryResolution> {
     return resolve(this.#for(ref), ref, options);
   }
 

@@ -3,6 +3,8 @@
  * The registry client of imgdigest: `RegistryClient` and the parts it is made of (keychains,
  * auth helpers, retry timing, rate-limit parsing), for callers that need them one by one.
  */
+
+export type { DigestKind, Resolution, ResolutionVia } from '../../core/resolution.js';
 export { compileAllowList, type HostAllowList } from './allowed-hosts.js';
 export {
   CATALOG_SCOPE,
@@ -43,7 +45,12 @@ export {
 } from './credentials/keychain.js';
 export { parseErrorBody, type RegistryErrorEntry, redactUrl } from './errors.js';
 export type { ListOptions, ListPage, PageOptions, TagsPage } from './listing.js';
-export type { CallOptions, GetManifestOptions, ResolvedDescriptor } from './manifests.js';
+export type {
+  CallOptions,
+  GetManifestOptions,
+  RegistryResolution,
+  ResolvedDescriptor,
+} from './manifests.js';
 export type { PushBlobOptions, PushManifestOptions, StreamedBlob } from './push.js';
 export { parseRateLimit, type RateLimit } from './ratelimit.js';
 export { type ReferrersOptions, referrersTag } from './referrers.js';

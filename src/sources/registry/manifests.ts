@@ -21,6 +21,7 @@ import {
 } from '../../core/manifest.js';
 import { MANIFEST_ACCEPT } from '../../core/media-types.js';
 import type { Reference } from '../../core/reference.js';
+import { digestKindOf, type Resolution } from '../../core/resolution.js';
 import { repositoryScope } from './auth.js';
 import { registryError } from './errors.js';
 import { parseRetryAfter } from './retry.js';
@@ -36,13 +37,11 @@ export interface GetManifestOptions extends CallOptions {
   accept?: readonly string[];
 }
 
-/** How `resolve` found the digest: from a HEAD's header, or by hashing a GET's bytes. */
-export interface ResolvedDescriptor {
-  descriptor: Descriptor;
-  via: 'head' | 'get';
-  /** The manifest, when a GET was needed (so the caller need not fetch it again). */
-  manifest?: ParsedManifest;
-}
+/** What `resolve` answers: a {@link Resolution} with the descriptor the registry described. */
+export type RegistryResolution = Resolution & { descriptor: Descriptor };
+
+/** @deprecated Use {@link RegistryResolution} (a `Resolution`); this name stays for existing code. */
+export type ResolvedDescriptor = RegistryResolution;
 
 /** Error bodies are small; a registry sending megabytes of error is not read to the end. */
 export const MAX_ERROR_BODY = 64 * 1024;
@@ -166,15 +165,28 @@ export async function resolve(
   session: RegistrySession,
   ref: Reference,
   options: CallOptions = {},
-): Promise<ResolvedDescriptor> {
+): Promise<RegistryResolution> {
   try {
     const outcome = await head(session, ref, options);
-    if (outcome.kind === 'found') return { descriptor: outcome.descriptor, via: 'head' };
+    if (outcome.kind === 'found') return resolutionOf(ref, outcome.descriptor, 'head');
   } catch (error) {
     if (!fallsBackToGet(error)) throw error;
   }
   const manifest = await getManifest(session, ref, options);
-  return { descriptor: descriptorOf(manifest), via: 'get', manifest };
+  return { ...resolutionOf(ref, descriptorOf(manifest), 'get'), manifest };
+}
+
+function resolutionOf(ref: Reference, descriptor: Descriptor, via: 'head' | 'get'): RegistryResolution {
+  return {
+    reference: ref,
+    digest: descriptor.digest,
+    kind: digestKindOf(descriptor.mediaType),
+    mediaType: descriptor.mediaType,
+    size: descriptor.size,
+    resolvedAt: new Date().toISOString(),
+    via,
+    descriptor,
+  };
 }
 
 /** The reference `identifier` (a tag or a digest) names in `ref`'s repository. */

@@ -12,6 +12,7 @@
  *    for a cached token drops it and retries once. Anything else is `AUTH_FAILED`, naming the
  *    registry and where the credentials came from, never the credentials.
  */
+import { abortable } from '../../core/async.js';
 import { ImgdigestError } from '../../core/errors.js';
 import {
   basicAuthorization,
@@ -268,24 +269,4 @@ export class RegistrySession {
       kind,
     });
   }
-}
-
-/** Await a shared promise, giving up (for this caller only) when its own signal aborts. */
-export function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

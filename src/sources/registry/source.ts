@@ -45,6 +45,7 @@ export class RegistrySource implements ImageSource {
   readonly kind = 'registry' as const;
   readonly name: string;
   readonly identifier: string;
+  readonly reference: Reference;
   readonly #client: RepositoryReader;
   readonly #ref: Reference;
   readonly #closeClient: boolean;
@@ -55,6 +56,7 @@ export class RegistrySource implements ImageSource {
     this.#closeClient = options.closeClient === true;
     this.name = ref.repository;
     this.identifier = ref.identifier;
+    this.reference = ref;
   }
 
   #at(identifier?: string): Reference {

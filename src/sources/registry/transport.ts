@@ -11,6 +11,7 @@
  * Connection pools, TLS settings and proxies are in `dispatcher.ts`.
  */
 import { Readable } from 'node:stream';
+import { KeyedSemaphore } from '../../core/async.js';
 import { ImgdigestError } from '../../core/errors.js';
 import { compileAllowList, type HostAllowList, hostNotAllowed } from './allowed-hosts.js';
 import { Dispatchers } from './dispatcher.js';
@@ -25,7 +26,6 @@ import {
   sleep,
 } from './retry.js';
 import { isSecureOrLoopback } from './scheme.js';
-import { Semaphore } from './semaphore.js';
 import { type Dispatcher, request } from './undici.js';
 
 /** One line of the request log: what the CLI's `-v` prints. Never holds credentials. */
@@ -121,8 +121,7 @@ export class Transport {
   readonly timeoutMs: number;
   readonly #options: TransportOptions;
   readonly #policy: RetryPolicy;
-  readonly #limits = new Map<string, Semaphore>();
-  readonly #concurrency: number;
+  readonly #limits: KeyedSemaphore;
   readonly #dispatchers: Dispatchers;
   readonly #allowList: HostAllowList | null;
 
@@ -130,13 +129,13 @@ export class Transport {
     this.#options = options;
     this.#allowList = options.allowedHosts ? compileAllowList(options.allowedHosts) : null;
     this.#policy = retryPolicy(options.retry);
-    this.#concurrency = options.concurrency ?? 8;
+    const concurrency = options.concurrency ?? 8;
     this.timeoutMs = options.timeoutMs ?? 30_000;
-    // Validate now so a bad option fails at construction, not at the first request.
-    new Semaphore(this.#concurrency);
+    // Made now so a bad option fails at construction, not at the first request.
+    this.#limits = new KeyedSemaphore(concurrency);
     this.#dispatchers = new Dispatchers({
       ...options,
-      connections: this.#concurrency,
+      connections: concurrency,
       timeoutMs: this.timeoutMs,
     });
   }
@@ -144,7 +143,7 @@ export class Transport {
   /** Send a request: retries, redirects and the host limit included. Throws only for no-response failures. */
   async send(req: HttpRequest): Promise<HttpResponse> {
     this.#checkHost(req.method, req.url, '');
-    const release = await this.#limit(req.url.host).acquire(req.signal);
+    const release = await this.#limits.acquire(req.url.host, req.signal);
     try {
       const response = await this.#sendWithRetries(req);
       response.body.once('close', release);
@@ -290,15 +289,6 @@ export class Transport {
     if (this.#allowList && !this.#allowList.allows(url)) {
       throw hostNotAllowed(method, url, this.#allowList, why);
     }
-  }
-
-  #limit(host: string): Semaphore {
-    let limit = this.#limits.get(host);
-    if (!limit) {
-      limit = new Semaphore(this.#concurrency);
-      this.#limits.set(host, limit);
-    }
-    return limit;
   }
 
   #log(entry: {

@@ -1,0 +1,139 @@
+/**
+ * @module core/async
+ * The two waiting tools every layer shares: a counting semaphore whose permits are released
+ * explicitly, and "wait for this, unless my signal aborts".
+ *
+ * Permits are released by the holder, not when a function returns, because the registry
+ * transport's limit must cover a response until its body has been read: a streamed blob holds a
+ * connection long after its headers arrived, so a promise-wrapping limiter (p-limit) would release
+ * too early. The resolver holds a permit for the span of one resolution the same way.
+ */
+
+/**
+ * Wait for `promise`, but stop waiting when `signal` aborts: the promise itself keeps going (it
+ * may be shared with other callers; only this caller gives up). The rejection is `signal.reason`,
+ * or what `reason` makes of the signal.
+ *
+ * @example
+ * const token = await abortable(sharedTokenFetch, request.signal);
+ */
+export function abortable<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  reason: (signal: AbortSignal) => unknown = (s) => s.reason,
+): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) {
+    promise.catch(() => undefined); // nobody else may be waiting for it
+    return Promise.reject(reason(signal));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(reason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * A counting semaphore: {@link Semaphore.acquire} waits for a permit and returns the function that
+ * gives it back. Waiters are served in order; an aborted signal takes a waiter out of the queue.
+ *
+ * @example
+ * const release = await semaphore.acquire(signal);
+ * try { await work(); } finally { release(); }
+ */
+export class Semaphore {
+  readonly #max: number;
+  #active = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(max: number) {
+    if (!Number.isInteger(max) || max < 1)
+      throw new RangeError(`concurrency must be an integer >= 1, got ${max}`);
+    this.#max = max;
+  }
+
+  /** Permits in use. */
+  get active(): number {
+    return this.#active;
+  }
+
+  /** Callers waiting for a permit. */
+  get pending(): number {
+    return this.#waiting.length;
+  }
+
+  /**
+   * Wait for a permit; the returned function gives it back (calling it twice is harmless). An
+   * aborted signal stops the wait, rejecting with `signal.reason`.
+   */
+  acquire(signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#active < this.#max) {
+      this.#active++;
+      return Promise.resolve(this.#releaser());
+    }
+    return new Promise((resolve, reject) => {
+      const grant = () => {
+        signal?.removeEventListener('abort', onAbort);
+        this.#active++;
+        resolve(this.#releaser());
+      };
+      const onAbort = () => {
+        const at = this.#waiting.indexOf(grant);
+        if (at !== -1) this.#waiting.splice(at, 1);
+        reject(signal?.reason);
+      };
+      this.#waiting.push(grant);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  #releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#active--;
+      this.#waiting.shift()?.();
+    };
+  }
+}
+
+/**
+ * One {@link Semaphore} per key, each with the same limit: the transport limits requests per
+ * host, the resolver resolutions per registry, so one slow registry never holds another's work.
+ */
+export class KeyedSemaphore {
+  readonly #max: number;
+  readonly #byKey = new Map<string, Semaphore>();
+
+  constructor(max: number) {
+    new Semaphore(max); // the same check, at construction rather than at the first acquire
+    this.#max = max;
+  }
+
+  /** The semaphore of `key` (made on first use). */
+  for(key: string): Semaphore {
+    let semaphore = this.#byKey.get(key);
+    if (!semaphore) {
+      semaphore = new Semaphore(this.#max);
+      this.#byKey.set(key, semaphore);
+    }
+    return semaphore;
+  }
+
+  /** Wait for a permit of `key`'s semaphore. */
+  acquire(key: string, signal?: AbortSignal): Promise<() => void> {
+    return this.for(key).acquire(signal);
+  }
+}

@@ -1,0 +1,37 @@
+/** The resolution budget rule: mutation must answer before the API server stops waiting. */
+import { describe, expect, it } from 'vitest';
+import { isImgdigestError } from '../core/errors.js';
+import { checkBudget, defaultWebhookSettings, MAX_BUDGET_MS, MAX_TIMEOUT_SECONDS } from './settings.js';
+
+function failure(fn: () => void): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
+describe('checkBudget', () => {
+  it('keeps a second of timeoutSeconds for answering, and says what to keep the budget at', () => {
+    expect(() => checkBudget({ resolutionBudgetMs: 4000 }, 5)).not.toThrow();
+    const e = failure(() =>
+      checkBudget({ resolutionBudgetMs: 4001 }, 5, { timeoutName: '--timeout-seconds' }),
+    );
+    expect(isImgdigestError(e) && e.code).toBe('CONFIG_INVALID');
+    expect((e as Error).message).toBe(
+      'resolutionBudgetMs 4001 leaves no time to answer within --timeout-seconds 5: keep it at most 4000',
+    );
+  });
+
+  it('lets a validating webhook through whatever its budget: validation resolves nothing', () => {
+    expect(() => checkBudget({ resolutionBudgetMs: 20_000 }, 5, { mode: 'validate' })).not.toThrow();
+    expect(() => checkBudget({ resolutionBudgetMs: 20_000 }, 5, { mode: 'mutate' })).toThrow(/at most 4000/);
+  });
+
+  it('holds the defaults to the default timeout, and the largest budget a rules file may set to the longest', () => {
+    expect(() => checkBudget(defaultWebhookSettings(), 10)).not.toThrow();
+    expect(() => checkBudget({ resolutionBudgetMs: MAX_BUDGET_MS }, MAX_TIMEOUT_SECONDS)).not.toThrow();
+    expect(() => checkBudget({ resolutionBudgetMs: MAX_BUDGET_MS + 1 }, MAX_TIMEOUT_SECONDS)).toThrow();
+  });
+});
