@@ -7,6 +7,9 @@
  * Paths are matched as sent, undecoded: the repository grammar has no character that needs
  * percent-encoding, so `%2e%2e`, `%2f` and friends simply fail validation (NAME_INVALID). Only `%3A`
  * in the last segment is decoded, because some clients escape the colon of a digest.
+ *
+ * Every answer carries `X-Content-Type-Options: nosniff`, so a browser never guesses a type other
+ * than the one sent.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Authenticator } from './auth.js';
@@ -64,6 +67,7 @@ export function createRegistryHandler(options: HandlerOptions): RequestListener 
   const log = options.log ?? silentLogger;
   return (req, res) => {
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
     if (options.accessLog) {
       const started = performance.now();
       res.once('finish', () => {
