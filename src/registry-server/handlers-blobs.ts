@@ -5,6 +5,7 @@
  * end-13 (upload status) and end-14 (cancel).
  */
 import type { Digest } from '../core/digest.js';
+import { clientKey } from './connections.js';
 import { registryError } from './errors.js';
 import { intHeader, parseContentRange, resolveRange, sendEmpty } from './http.js';
 import { checkDigest, checkName, isUploadId } from './names.js';
@@ -70,7 +71,7 @@ export async function startUpload(ctx: RouteContext): Promise<void> {
     // Not mountable: the spec says to answer 202 with a new session instead.
   }
   const digestParam = query.get('digest');
-  const session = await uploads.create(name, query.get('digest-algorithm') ?? undefined);
+  const session = await uploads.create(name, query.get('digest-algorithm') ?? undefined, clientKey(ctx.req));
   if (digestParam !== null) {
     // Monolithic upload (end-4b): the body is the whole blob.
     try {

@@ -8,6 +8,7 @@ import { MediaType } from '../core/media-types.js';
 import { registryError } from './errors.js';
 import { nextLink, paginate, readBody, sendEmpty, sendJson } from './http.js';
 import { checkDigest, checkTag, isTag, looksLikeDigest } from './names.js';
+import { MANIFEST_TYPES } from './registry.js';
 import type { RouteContext } from './route-context.js';
 
 /** GET/HEAD `/v2/<name>/manifests/<reference>`. */
@@ -24,7 +25,8 @@ export async function getManifest(ctx: RouteContext, reference: string): Promise
     });
   }
   const headers = {
-    'Content-Type': meta.mediaType,
+    // A root written by an older version may hold a manifest stored under any pushed type.
+    'Content-Type': MANIFEST_TYPES.includes(meta.mediaType) ? meta.mediaType : 'application/octet-stream',
     'Docker-Content-Digest': meta.digest,
     'Content-Length': meta.size,
     ETag: `"${meta.digest}"`,

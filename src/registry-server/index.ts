@@ -16,8 +16,10 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ImgdigestError } from '../core/errors.js';
 import { type Authenticator, loadHtpasswd } from './auth.js';
+import { ConnectionGuard } from './connections.js';
 import { loadDemoImages } from './demo.js';
 import { FsStorage } from './fs-storage.js';
+import { type RegistryLimits, resolveLimits } from './limits.js';
 import { type LoadedImage, loadImageSet, loadLayout } from './load.js';
 import { Registry } from './registry.js';
 import { type RegistryLogger, silentLogger } from './route-context.js';
@@ -25,6 +27,7 @@ import { createRegistryHandler } from './server.js';
 import { MemoryStorage, type Storage } from './storage.js';
 import { UploadManager } from './uploads.js';
 
+export { DEFAULT_LIMITS, type RegistryLimits } from './limits.js';
 export type { LoadedImage } from './load.js';
 export type { RegistryLogger } from './route-context.js';
 export type { ManifestMeta, Storage, UploadTarget } from './storage.js';
@@ -54,6 +57,8 @@ export interface StartRegistryOptions {
   storage?: Storage;
   /** Environment used for the default root (defaults to process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Defences against hostile clients (see `limits.ts` for each one and its default). */
+  limits?: Partial<RegistryLimits>;
 }
 
 export interface RunningRegistry {
@@ -114,7 +119,14 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     );
   }
   const log = options.logger ?? silentLogger;
-  const auth: Authenticator | undefined = options.htpasswd ? await loadHtpasswd(options.htpasswd) : undefined;
+  const limits = resolveLimits(options.limits);
+  const auth: Authenticator | undefined = options.htpasswd
+    ? await loadHtpasswd(options.htpasswd, {
+        maxFailures: limits.authMaxFailures,
+        failureWindowMs: limits.authFailureWindowMs,
+        log,
+      })
+    : undefined;
   const tls = options.tls ? await readTls(options.tls) : undefined;
   const storage =
     options.storage ??
@@ -124,23 +136,40 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   const loaded: LoadedImage[] = options.demo ? await loadDemoImages(registry) : [];
   for (const spec of options.load ?? []) loaded.push(...(await loadLayout(registry, spec)));
 
-  const uploads = new UploadManager(registry);
-  const handler = createRegistryHandler({ registry, uploads, auth, log, accessLog: options.accessLog });
+  const uploads = new UploadManager(registry, {
+    maxSessions: limits.maxUploads,
+    maxPerClient: limits.maxUploadsPerClient,
+    idleMs: limits.uploadIdleMs,
+  });
+  const guard = auth ? new ConnectionGuard(limits.maxUnauthenticatedConnections, log) : undefined;
+  const handler = createRegistryHandler({
+    registry,
+    uploads,
+    auth,
+    log,
+    accessLog: options.accessLog,
+    limits,
+    guard,
+  });
   let server: Server;
   try {
     server = tls ? createHttpsServer(tls, handler) : createHttpServer(handler);
   } catch (error) {
     await uploads.close();
+    await auth?.close();
     throw new ImgdigestError(
       'CONFIG_INVALID',
       `cannot use the TLS certificate and key: ${(error as Error).message}`,
     );
   }
-  // Large layers over slow links must not be cut by Node's default 5-minute request timeout.
+  // Large layers over slow links must not be cut by Node's default 5-minute request timeout: a
+  // minimum body rate bounds slow bodies instead (limits.bodyMinBytesPerSecond).
   server.requestTimeout = 0;
+  if (guard) server.on(tls ? 'secureConnection' : 'connection', (socket) => guard.add(socket));
   server.keepAliveTimeout = 65_000;
   await listen(server, host, port).catch(async (error) => {
     await uploads.close();
+    await auth?.close();
     throw error;
   });
   const actual = (server.address() as { port: number }).port;
@@ -155,6 +184,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     server,
     async close() {
       await uploads.close();
+      await auth?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -12,7 +12,7 @@ import { LRUCache } from 'lru-cache';
 import type { Digest } from '../core/digest.js';
 import { isImgdigestError } from '../core/errors.js';
 import { artifactTypeOf, type Descriptor, type ParsedManifest, parseManifest } from '../core/manifest.js';
-import { MediaType } from '../core/media-types.js';
+import { MediaType, SCHEMA1_MEDIA_TYPES } from '../core/media-types.js';
 import { registryError } from './errors.js';
 import type { RepoName } from './names.js';
 import type { ByteRange, ManifestMeta, RepositoryRecord, Storage } from './storage.js';
@@ -134,7 +134,8 @@ export class Registry {
   }
 
   /**
-   * Store a manifest after checking it: valid JSON of a known shape (MANIFEST_INVALID), the digest
+   * Store a manifest after checking it: pushed as a manifest media type that the document agrees
+   * with, valid JSON of a known shape (MANIFEST_INVALID), the digest
    * in the URL matches the bytes (DIGEST_INVALID), and every config and layer is a blob of this
    * repository and every index child a manifest of it (MANIFEST_BLOB_UNKNOWN, one error per missing
    * digest, as distribution answers). A `subject` may point anywhere (distribution-spec: MUST accept).
@@ -158,7 +159,7 @@ export class Registry {
           more: rest.map((d) => ({ code: 'MANIFEST_BLOB_UNKNOWN' as const, detail: d })),
         });
       }
-      const meta = metaOf(parsed, contentType);
+      const meta = metaOf(parsed, manifestMediaType(contentType));
       await this.storage.putBlobBytes(parsed.digest, bytes);
       const target = await this.ensure(name);
       if (!target.manifests.has(parsed.digest)) {
@@ -175,8 +176,10 @@ export class Registry {
   }
 
   private parse(bytes: Buffer, contentType: string | undefined, expected?: Digest): ParsedManifest {
+    const declared = manifestMediaType(contentType);
+    let parsed: ParsedManifest;
     try {
-      return parseManifest(bytes, { contentType, expectedDigest: expected });
+      parsed = parseManifest(bytes, { contentType: declared, expectedDigest: expected });
     } catch (error) {
       if (!isImgdigestError(error)) throw error;
       if (error.code === 'DIGEST_MISMATCH') {
@@ -184,6 +187,8 @@ export class Registry {
       }
       throw registryError('MANIFEST_INVALID', { message: error.message });
     }
+    checkAgreement(parsed, declared);
+    return parsed;
   }
 
   /**
@@ -292,11 +297,67 @@ function isHttpUrl(text: unknown): boolean {
   }
 }
 
-function metaOf(parsed: ParsedManifest, contentType: string | undefined): ManifestMeta {
-  const declared = contentType?.split(';')[0]?.trim();
-  // The pushed Content-Type is what clients get back (distribution-spec); a generic or missing one
-  // falls back to the document's own media type.
-  const mediaType = declared && declared !== 'application/json' ? declared : parsed.mediaType;
+/**
+ * The media types a manifest may be pushed and served as: OCI image manifest and index, Docker
+ * schema 2 manifest and manifest list. Not the OCI 1.1 release candidates' artifact manifest
+ * (`application/vnd.oci.artifact.manifest.v1+json`): image-spec 1.1.0 dropped it for image
+ * manifests with an `artifactType`, distribution refuses it, and clients no longer push it.
+ */
+export const MANIFEST_TYPES: readonly string[] = [
+  MediaType.OCI_MANIFEST,
+  MediaType.OCI_INDEX,
+  MediaType.DOCKER_MANIFEST,
+  MediaType.DOCKER_LIST,
+];
+
+/**
+ * The pushed Content-Type as a manifest media type (parameters dropped, lower case, as
+ * distribution's `mime.ParseMediaType` does), or MANIFEST_INVALID. Serving what a client declared
+ * is what the spec asks, so anything else (text/html, a missing type) would be stored to be served
+ * back under the registry's origin: refused, as distribution does.
+ */
+function manifestMediaType(contentType: string | undefined): string {
+  const type = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (MANIFEST_TYPES.includes(type)) return type;
+  if (SCHEMA1_MEDIA_TYPES.includes(type)) {
+    throw registryError('MANIFEST_INVALID', {
+      message: `Docker schema 1 manifests (${type}) are deprecated and not accepted; push the image again with a current client`,
+    });
+  }
+  throw registryError('MANIFEST_INVALID', {
+    message: `${type === '' ? 'a manifest PUT without a Content-Type' : `Content-Type "${type.slice(0, 100)}"`} is not accepted: push a manifest as one of ${MANIFEST_TYPES.join(', ')}`,
+    detail: { contentType: type.slice(0, 100) },
+  });
+}
+
+/**
+ * The document must be what its Content-Type says (the image-spec's fix for ambiguous documents,
+ * GHSA-mc8v-mgrf-8f4m, which distribution enforces): a `mediaType` field equal to the declared type
+ * (required for Docker types, whose schema has it), no `manifests` in an image manifest and no
+ * `config` or `layers` in an index.
+ */
+function checkAgreement(parsed: ParsedManifest, declared: string): void {
+  const body = parsed.value as unknown as Record<string, unknown>;
+  const own = body.mediaType as string | undefined;
+  const invalid = (message: string) =>
+    registryError('MANIFEST_INVALID', { message, detail: { contentType: declared } });
+  if (own !== undefined && own !== declared) {
+    throw invalid(
+      `the manifest's mediaType "${own.slice(0, 100)}" does not match its Content-Type "${declared}"`,
+    );
+  }
+  if (own === undefined && (declared === MediaType.DOCKER_MANIFEST || declared === MediaType.DOCKER_LIST)) {
+    throw invalid(`a ${declared} document must carry its mediaType`);
+  }
+  if (parsed.kind === 'manifest' && body.manifests !== undefined) {
+    throw invalid('an image manifest must not have "manifests" (that would make it an index too)');
+  }
+  if (parsed.kind === 'index' && (body.config !== undefined || body.layers !== undefined)) {
+    throw invalid('an index must not have "config" or "layers" (that would make it an image manifest too)');
+  }
+}
+
+function metaOf(parsed: ParsedManifest, mediaType: string): ManifestMeta {
   const meta: ManifestMeta = { digest: parsed.digest, mediaType, size: parsed.size };
   if (parsed.value.subject) meta.subject = parsed.value.subject.digest;
   const artifactType = artifactTypeOf(parsed);

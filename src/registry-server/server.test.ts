@@ -10,7 +10,7 @@ import {
   sha256,
   withDigest,
 } from '../../test/registry-server/client.js';
-import { type RunningRegistry, startRegistry } from './index.js';
+import { MemoryStorage, type RunningRegistry, startRegistry } from './index.js';
 
 let reg: RunningRegistry;
 let base: string;
@@ -266,8 +266,8 @@ describe('manifests', () => {
   });
 
   it('serves the media type the manifest was pushed with', async () => {
-    const docker = imageFixture('docker-type');
     const dockerType = 'application/vnd.docker.distribution.manifest.v2+json';
+    const docker = imageFixture('docker-type', { mediaType: dockerType });
     for (const blob of [docker.config, ...docker.layers]) await pushBlob(base, 'man/docker', blob);
     const put = await call(base, 'PUT', '/v2/man/docker/manifests/d', {
       body: docker.manifest,
@@ -367,5 +367,61 @@ describe('manifests', () => {
     const res = await call(base, 'POST', '/v2/man/app/manifests/v1');
     expect(res.status).toBe(405);
     expect(res.codes()).toEqual(['UNSUPPORTED']);
+  });
+});
+
+describe('content types a browser could misread', () => {
+  it('refuses a manifest pushed as text/html, so the registry never serves it back as a page', async () => {
+    const page = imageFixture('html', { annotations: { x: '<script>alert(1)</script>' } });
+    for (const blob of [page.config, ...page.layers]) await pushBlob(base, 'xss/page', blob);
+    const put = await call(base, 'PUT', '/v2/xss/page/manifests/html', {
+      body: page.manifest,
+      headers: { 'content-type': 'text/html' },
+    });
+    expect(put.status).toBe(400);
+    expect(put.codes()).toEqual(['MANIFEST_INVALID']);
+    expect(put.json<{ errors: Array<{ message: string }> }>().errors[0]!.message).toMatch(
+      /Content-Type "text\/html" is not accepted/,
+    );
+    expect((await call(base, 'GET', '/v2/xss/page/manifests/html')).status).toBe(404);
+  });
+
+  it('sends X-Content-Type-Options: nosniff with every answer', async () => {
+    const image = imageFixture('nosniff');
+    expect((await pushImage(base, 'sniff/app', image, 'v1')).status).toBe(201);
+    const answers = [
+      await call(base, 'GET', '/v2/'),
+      await call(base, 'GET', '/v2/sniff/app/manifests/v1'),
+      await call(base, 'HEAD', '/v2/sniff/app/manifests/v1'),
+      await call(base, 'GET', `/v2/sniff/app/blobs/${sha256(image.layers[0]!)}`),
+      await call(base, 'GET', '/v2/sniff/app/tags/list'),
+      await call(base, 'GET', '/v2/sniff/app/manifests/missing'),
+      await call(base, 'POST', '/v2/sniff/app/blobs/uploads/'),
+      await call(base, 'GET', '/nowhere'),
+    ];
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 404, 202, 404]);
+    for (const answer of answers) expect(answer.headers['x-content-type-options']).toBe('nosniff');
+  });
+
+  it('serves a manifest an older version stored under a non-manifest type as application/octet-stream', async () => {
+    const storage = new MemoryStorage();
+    const image = imageFixture('legacy');
+    const digest = image.digest;
+    await storage.putBlobBytes(digest, image.manifest);
+    await storage.putManifestMeta('legacy/app', {
+      digest,
+      mediaType: 'text/html',
+      size: image.manifest.length,
+    });
+    await storage.putTag('legacy/app', 'old', digest);
+    const legacy = await startRegistry({ addr: '127.0.0.1:0', storage });
+    try {
+      const res = await call(legacy.url, 'GET', '/v2/legacy/app/manifests/old');
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toBe('application/octet-stream');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+    } finally {
+      await legacy.close();
+    }
   });
 });

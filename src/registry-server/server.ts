@@ -7,9 +7,15 @@
  * Paths are matched as sent, undecoded: the repository grammar has no character that needs
  * percent-encoding, so `%2e%2e`, `%2f` and friends simply fail validation (NAME_INVALID). Only `%3A`
  * in the last segment is decoded, because some clients escape the colon of a digest.
+ *
+ * Every answer carries `X-Content-Type-Options: nosniff`, so a browser never guesses a type other
+ * than the one sent. A request refused by authentication (401, 429) while its body is still coming
+ * is answered at once and its connection closed: the body of a client without credentials is never
+ * read (see `connections.ts`).
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Authenticator } from './auth.js';
+import { answerAndClose, type ConnectionGuard, watchBody } from './connections.js';
 import { isRegistryError, type RegistryError, registryError, sendRegistryError } from './errors.js';
 import { deleteBlob, getBlob, startUpload, uploadSession } from './handlers-blobs.js';
 import {
@@ -21,6 +27,7 @@ import {
   putManifest,
 } from './handlers-manifests.js';
 import { afterBody } from './http.js';
+import type { RegistryLimits } from './limits.js';
 import { checkName, type RepoName } from './names.js';
 import type { Registry } from './registry.js';
 import { type RegistryLogger, type RouteContext, silentLogger } from './route-context.js';
@@ -57,6 +64,10 @@ export interface HandlerOptions {
   log?: RegistryLogger;
   /** Log one `info` line per request (method, path, status, time); off by default for speed. */
   accessLog?: boolean;
+  /** The minimum body rate (see `limits.ts`); default none. */
+  limits?: Pick<RegistryLimits, 'bodyMinBytesPerSecond' | 'bodyGraceMs'>;
+  /** Told when a connection has authenticated (it then no longer counts as unauthenticated). */
+  guard?: ConnectionGuard;
 }
 
 /** The request listener of the registry, for `http.createServer` or `https.createServer`. */
@@ -64,6 +75,9 @@ export function createRegistryHandler(options: HandlerOptions): RequestListener 
   const log = options.log ?? silentLogger;
   return (req, res) => {
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    if (options.limits) watchBody(req, res, options.limits, log);
+    options.guard?.answeringOn(req.socket, res);
     if (options.accessLog) {
       const started = performance.now();
       res.once('finish', () => {
@@ -73,6 +87,10 @@ export function createRegistryHandler(options: HandlerOptions): RequestListener 
     }
     handle(req, res, options, log).catch((error: unknown) => {
       const answer = toRegistryError(error, log, req);
+      if ((answer.status === 401 || answer.status === 429) && !req.complete) {
+        answerAndClose(req, res, answer);
+        return;
+      }
       afterBody(req, (close) => {
         if (close) answer.headers.Connection = 'close';
         sendRegistryError(res, answer, req.method === 'HEAD');
@@ -94,7 +112,10 @@ async function handle(
   const head = req.method === 'HEAD';
   const method = head ? 'GET' : (req.method ?? 'GET');
   if (!path.startsWith('/v2')) throw notFound(path);
-  if (options.auth) await options.auth.check(req);
+  if (options.auth) {
+    await options.auth.check(req);
+    options.guard?.authenticated(req.socket);
+  }
 
   const ctx: RouteContext = {
     registry: options.registry,

@@ -16,7 +16,7 @@ import {
   parseImageConfig,
   parseManifest,
 } from '../core/manifest.js';
-import { isImageManifestMediaType, isIndexMediaType, MediaType } from '../core/media-types.js';
+import { isImageManifestMediaType, isIndexMediaType } from '../core/media-types.js';
 import {
   describePlatforms,
   formatPlatform,

@@ -5,7 +5,7 @@
  * image fixtures (config, layers, manifests, artifacts) built from bytes the test controls.
  */
 import { createHash } from 'node:crypto';
-import { request } from 'undici';
+import { type Dispatcher, request } from 'undici';
 
 export interface Answer {
   status: number;
@@ -20,6 +20,8 @@ export interface Answer {
 export interface CallOptions {
   headers?: Record<string, string>;
   body?: string | Buffer;
+  /** E.g. an Agent bound to another local address, to be another client. */
+  dispatcher?: Dispatcher;
 }
 
 /** Send one request to `base` + `path` (path may be an absolute Location). */
@@ -34,6 +36,7 @@ export async function call(
     method: method as 'GET',
     headers: options.headers,
     body: options.body,
+    dispatcher: options.dispatcher,
   });
   const body = Buffer.from(await res.body.arrayBuffer());
   const headers: Record<string, string> = {};
@@ -74,13 +77,14 @@ export async function pushBlob(
   base: string,
   repo: string,
   bytes: Buffer | string,
+  headers: Record<string, string> = {},
 ): Promise<`sha256:${string}`> {
   const digest = sha256(bytes);
-  const started = await call(base, 'POST', `/v2/${repo}/blobs/uploads/`);
+  const started = await call(base, 'POST', `/v2/${repo}/blobs/uploads/`, { headers });
   if (started.status !== 202) throw new Error(`POST upload: ${started.status} ${started.body}`);
   const done = await call(base, 'PUT', withDigest(started.headers.location!, digest, base), {
     body: bytes,
-    headers: { 'content-type': 'application/octet-stream' },
+    headers: { ...headers, 'content-type': 'application/octet-stream' },
   });
   if (done.status !== 201) throw new Error(`PUT upload: ${done.status} ${done.body}`);
   return digest;
@@ -88,6 +92,8 @@ export async function pushBlob(
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+export const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
 export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
 export const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar';
 
@@ -120,11 +126,12 @@ export async function pushImage(
   repo: string,
   image: ImageFixture,
   reference: string,
+  headers: Record<string, string> = {},
 ): Promise<Answer> {
-  for (const blob of [image.config, ...image.layers]) await pushBlob(base, repo, blob);
+  for (const blob of [image.config, ...image.layers]) await pushBlob(base, repo, blob, headers);
   return call(base, 'PUT', `/v2/${repo}/manifests/${reference}`, {
     body: image.manifest,
-    headers: { 'content-type': OCI_MANIFEST },
+    headers: { ...headers, 'content-type': OCI_MANIFEST },
   });
 }
 

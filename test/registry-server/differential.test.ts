@@ -19,6 +19,8 @@ import {
   type Answer,
   type CallOptions,
   call,
+  DOCKER_LIST,
+  DOCKER_MANIFEST,
   imageFixture,
   indexFixture,
   OCI_CONFIG,
@@ -93,7 +95,6 @@ class Recorder {
 }
 
 const manifestHeaders = { 'content-type': OCI_MANIFEST };
-const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
 const DOCKER_FOREIGN = 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip';
 const ND_TAR = 'application/vnd.oci.image.layer.nondistributable.v1.tar';
@@ -247,6 +248,53 @@ const SCENARIOS: Record<string, Scenario> = {
     await put('tar+zstd layer with a URL', `${OCI_LAYER}+zstd`, url);
     await put('artifact blob with a URL', 'application/octet-stream', url);
     await put('Docker layer with a URL', 'application/vnd.docker.image.rootfs.diff.tar.gzip', url, true);
+  },
+  async 'manifest media types'(r) {
+    // A manifest is stored and served under the type it is pushed with: only manifest types are
+    // accepted, and the document must agree with the declared type (no text/html from the
+    // registry's origin, no image manifest served as an index).
+    const image = imageFixture('media types');
+    for (const blob of [image.config, ...image.layers]) await pushBlob(r.base, 'diff/types', blob);
+    const body = JSON.parse(image.manifest.toString('utf8')) as Record<string, unknown>;
+    const { mediaType: _own, ...bare } = body;
+    const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+    const index = indexFixture([image]);
+    const indexBody = JSON.parse(index.bytes.toString('utf8')) as Record<string, unknown>;
+    const { mediaType: _indexOwn, ...bareIndex } = indexBody;
+    const cases: Array<[step: string, bytes: Buffer, contentType: string | undefined]> = [
+      ['text/html', image.manifest, 'text/html'],
+      ['no Content-Type', image.manifest, undefined],
+      ['application/json', image.manifest, 'application/json'],
+      ['OCI artifact manifest type', image.manifest, 'application/vnd.oci.artifact.manifest.v1+json'],
+      ['image manifest declared as an index', image.manifest, OCI_INDEX],
+      ['image manifest declared as a Docker list', image.manifest, DOCKER_LIST],
+      ['OCI body declared as Docker', image.manifest, DOCKER_MANIFEST],
+      ['Docker body declared as OCI', json({ ...body, mediaType: DOCKER_MANIFEST }), OCI_MANIFEST],
+      ['Docker body declared as Docker', json({ ...body, mediaType: DOCKER_MANIFEST }), DOCKER_MANIFEST],
+      ['no mediaType, declared OCI', json(bare), OCI_MANIFEST],
+      ['no mediaType, declared Docker', json(bare), DOCKER_MANIFEST],
+      ['no mediaType, declared index', json(bare), OCI_INDEX],
+      ['manifest with manifests too', json({ ...bare, manifests: [] }), OCI_MANIFEST],
+      ['type in capitals', image.manifest, OCI_MANIFEST.toUpperCase()],
+      ['type with a parameter', image.manifest, `${OCI_MANIFEST}; charset=utf-8`],
+      ['index declared as an index', index.bytes, OCI_INDEX],
+      ['index declared as a manifest', index.bytes, OCI_MANIFEST],
+      ['OCI index declared as a Docker list', index.bytes, DOCKER_LIST],
+      ['index without mediaType declared as a manifest', json(bareIndex), OCI_MANIFEST],
+      ['index with a config too', json({ ...indexBody, config: body.config }), OCI_INDEX],
+    ];
+    let n = 0;
+    for (const [step, bytes, contentType] of cases) {
+      const tag = `t${n++}`;
+      const put = await r.send(`PUT ${step}`, 'PUT', `/v2/diff/types/manifests/${tag}`, {
+        body: bytes,
+        headers: contentType === undefined ? {} : { 'content-type': contentType },
+      });
+      if (put.status !== 201) continue;
+      await r.send(`GET ${step}`, 'GET', `/v2/diff/types/manifests/${tag}`, {
+        headers: { accept: [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST].join(', ') },
+      });
+    }
   },
   async 'monolithic upload and tag delete'(r) {
     const bytes = Buffer.from('monolithic');

@@ -147,6 +147,30 @@ describe('imgdigest registry serve', () => {
     },
   );
 
+  it('passes the limit flags to the registry, and refuses a limit that is not a number in range (exit 2)', async () => {
+    const server = await start([
+      'registry',
+      'serve',
+      '--addr',
+      '127.0.0.1:0',
+      '--memory',
+      '--max-uploads-per-client',
+      '1',
+    ]);
+    const url = /(http:\/\/\S+)/.exec(server.line)?.[1];
+    expect(url, server.stderr()).toBeDefined();
+    expect((await call(url!, 'POST', '/v2/limited/app/blobs/uploads/')).status).toBe(202);
+    const second = await call(url!, 'POST', '/v2/limited/app/blobs/uploads/');
+    expect(second.status).toBe(429);
+    expect(second.codes()).toEqual(['TOOMANYREQUESTS']);
+    server.child.kill('SIGTERM');
+    expect(await server.exit).toBe(0);
+
+    const bad = await start(['registry', 'serve', '--addr', '127.0.0.1:0', '--memory', '--body-grace', '0']);
+    expect(await bad.exit).toBe(2);
+    expect(bad.stderr().trim()).toBe('imgdigest: --body-grace must be a positive integer, got "0"');
+  });
+
   it('documents the flags with an example and its output line', async () => {
     const help = execFileSync(process.execPath, ['--import', 'tsx', SERVE, 'registry', 'serve', '--help'], {
       encoding: 'utf8',
@@ -161,6 +185,14 @@ describe('imgdigest registry serve', () => {
       '--allow-anonymous',
       '--load',
       '--demo',
+      '--body-min-rate',
+      '--body-grace',
+      '--max-unauthenticated',
+      '--auth-max-failures',
+      '--auth-failure-window',
+      '--max-uploads',
+      '--max-uploads-per-client',
+      '--upload-idle',
     ]) {
       expect(help).toContain(flag);
     }

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
-import { collect } from '../flags.js';
+import { collect, wholeNumber } from '../flags.js';
 import { untilSignal } from '../signals.js';
 
 interface ServeFlags {
@@ -18,7 +18,18 @@ interface ServeFlags {
   allowAnonymous?: boolean;
   load: string[];
   demo?: boolean;
+  bodyMinRate: number;
+  bodyGrace: number;
+  maxUnauthenticated: number;
+  authMaxFailures: number;
+  authFailureWindow: number;
+  maxUploads: number;
+  maxUploadsPerClient: number;
+  uploadIdle: number;
 }
+
+/** A commander parser for a whole-number flag of at least `min`. */
+const number = (flag: string, min: number) => (value: string) => wholeNumber(value, flag, min);
 
 export function registerRegistry(program: Command, ctx: CliContext): void {
   const registry = program
@@ -39,6 +50,44 @@ export function registerRegistry(program: Command, ctx: CliContext): void {
     .option('--allow-anonymous', 'allow a non-loopback --addr without --htpasswd')
     .option('--load <oci:DIR>', 'also serve the images of an OCI layout (repeatable)', collect, [])
     .option('--demo', 'also serve the demo images (sample/app:1.0, :1.1, :latest, :single, sample/worker:2)')
+    .option(
+      '--body-min-rate <KiB/s>',
+      'a request body slower than this over a whole --body-grace window is cut (408); 0: no minimum',
+      number('--body-min-rate', 0),
+      1,
+    )
+    .option('--body-grace <seconds>', 'the window of --body-min-rate', number('--body-grace', 1), 60)
+    .option(
+      '--max-unauthenticated <n>',
+      'with --htpasswd, connections without valid credentials yet; a new one closes the oldest',
+      number('--max-unauthenticated', 1),
+      256,
+    )
+    .option(
+      '--auth-max-failures <n>',
+      'failed logins per client address in --auth-failure-window, then 429 with Retry-After',
+      number('--auth-max-failures', 1),
+      10,
+    )
+    .option(
+      '--auth-failure-window <seconds>',
+      'see --auth-max-failures',
+      number('--auth-failure-window', 1),
+      60,
+    )
+    .option('--max-uploads <n>', 'open upload sessions in total, then 503', number('--max-uploads', 1), 1000)
+    .option(
+      '--max-uploads-per-client <n>',
+      'open upload sessions per client address, then 429',
+      number('--max-uploads-per-client', 1),
+      100,
+    )
+    .option(
+      '--upload-idle <seconds>',
+      'an upload session unused this long is dropped with its data',
+      number('--upload-idle', 1),
+      600,
+    )
     .addHelpText(
       'after',
       `
@@ -48,6 +97,12 @@ after DIR's basename. Every blob is verified against its digest while it is load
 
 --demo serves the demo images (what imgdigest demo and the README use), built in memory, the
 same bytes on every run.
+
+Limits against hostile clients (defaults never cut a real client, a 1 GiB push over a slow link
+included): a request body must average --body-min-rate KiB/s over each --body-grace window; with
+--htpasswd a request without valid credentials is answered 401 before its body is read and its
+connection closed, and password guessing is limited per client address. Manifests are accepted
+only as OCI or Docker manifest and index types that agree with the document.
 
 Examples:
   $ imgdigest registry serve --addr 127.0.0.1:0 --memory
@@ -88,6 +143,16 @@ Examples:
         load: flags.load.map((spec) => (spec.startsWith('oci:') ? `oci:${path(spec.slice(4))}` : spec)),
         demo: flags.demo,
         env: ctx.io.env,
+        limits: {
+          bodyMinBytesPerSecond: flags.bodyMinRate * 1024,
+          bodyGraceMs: flags.bodyGrace * 1000,
+          maxUnauthenticatedConnections: flags.maxUnauthenticated,
+          authMaxFailures: flags.authMaxFailures,
+          authFailureWindowMs: flags.authFailureWindow * 1000,
+          maxUploads: flags.maxUploads,
+          maxUploadsPerClient: flags.maxUploadsPerClient,
+          uploadIdleMs: flags.uploadIdle * 1000,
+        },
         accessLog: globals.verbose,
         logger: {
           info: globals.verbose ? say : () => {},
