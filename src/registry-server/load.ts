@@ -19,8 +19,14 @@ import type { ImageSet } from '../builder/image-set.js';
 import type { Digest } from '../core/digest.js';
 import { ImgdigestError } from '../core/errors.js';
 import type { Descriptor } from '../core/manifest.js';
-import { ANCHORED_PATH_REGEXP, ANCHORED_TAG_REGEXP, parseReference } from '../core/reference.js';
-import { OciLayoutSource, openOciLayout, REF_NAME } from '../sources/local/oci-layout.js';
+import { Annotation } from '../core/media-types.js';
+import {
+  ANCHORED_PATH_REGEXP,
+  ANCHORED_TAG_REGEXP,
+  DEFAULT_DOMAIN,
+  parseReference,
+} from '../core/reference.js';
+import { OciLayoutSource, openOciLayout } from '../sources/local/oci-layout.js';
 import { checkName, type RepoName } from './names.js';
 import type { Registry } from './registry.js';
 
@@ -41,7 +47,7 @@ export function loadTarget(
   try {
     // Docker's normalisation decides what is a domain (`team/app` has none; `ghcr.io/x` has one).
     const ref = parseReference(annotation);
-    const repository = ref.domain === 'docker.io' ? ref.familiarRepository : ref.path;
+    const repository = ref.domain === DEFAULT_DOMAIN ? ref.familiarRepository : ref.path;
     if (ref.tag && ANCHORED_PATH_REGEXP.test(repository)) return { repository, tag: ref.tag };
   } catch {
     // Not a reference: maybe a plain tag.
@@ -77,7 +83,7 @@ export async function loadLayout(registry: Registry, spec: string): Promise<Load
   const loader = new LayoutLoader(registry, source);
   const loaded: LoadedImage[] = [];
   for (const entry of source.layoutIndex().value.manifests) {
-    const target = loadTarget(entry.annotations?.[REF_NAME], folderRepo);
+    const target = loadTarget(entry.annotations?.[Annotation.REF_NAME], folderRepo);
     const repo = checkName(target.repository);
     await loader.copyManifest(repo, entry);
     if (target.tag) {

@@ -27,10 +27,11 @@
  */
 import { setMaxListeners } from 'node:events';
 import { ImgdigestError, isImgdigestError } from '../core/errors.js';
+import { isRecord } from '../core/json.js';
 import { parseReference, type Reference } from '../core/reference.js';
 import { isViolation, RULE_ID } from '../k8s/check.js';
 import type { KubeObject } from '../k8s/locations.js';
-import { isRecord, objectMeta } from '../k8s/objects.js';
+import { objectMeta } from '../k8s/objects.js';
 import { pinnedValue } from '../k8s/pin.js';
 import { describeLocation, objectMatches, violationMessage } from '../k8s/policy.js';
 import type { Rules } from '../k8s/rules.js';

@@ -9,7 +9,7 @@
  * @see https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#response
  */
 import { ImgdigestError } from '../core/errors.js';
-import { isRecord } from '../k8s/objects.js';
+import { isRecord } from '../core/json.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 export const ADMISSION_KIND = 'AdmissionReview';

@@ -22,11 +22,9 @@ import {
   type ParsedManifest,
   parseManifest,
 } from '../../core/manifest.js';
+import { Annotation } from '../../core/media-types.js';
 import { fileError } from '../file-error.js';
 import type { BlobReader, ImageSource, SourceKind } from '../source.js';
-
-/** The `index.json` annotation that names a tag. */
-export const REF_NAME = 'org.opencontainers.image.ref.name';
 
 /** Where the files of a layout live: a directory, or the entries of a tar file. */
 export interface LayoutStore {
@@ -93,7 +91,7 @@ async function readLayoutIndex(store: LayoutStore): Promise<ParsedIndex> {
 
 /** The tag an `index.json` entry carries, if any. */
 function refName(d: Descriptor): string | undefined {
-  return d.annotations?.[REF_NAME];
+  return d.annotations?.[Annotation.REF_NAME];
 }
 
 /**

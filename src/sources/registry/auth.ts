@@ -8,7 +8,7 @@
  * scope.md) and its challenge parser (internal/client/auth/challenge/authchallenge.go).
  */
 import { ImgdigestError } from '../../core/errors.js';
-import { isLoopbackHost, splitHostPort } from './scheme.js';
+import { isLoopbackHost, splitHostPort } from '../../core/net.js';
 
 /** One challenge of a `WWW-Authenticate` header: the scheme (lower case) and its parameters. */
 export interface Challenge {

@@ -3,6 +3,8 @@
  * The registry client of imgdigest: `RegistryClient` and the parts it is made of (keychains,
  * auth helpers, retry timing, rate-limit parsing), for callers that need them one by one.
  */
+
+export { isLoopbackHost } from '../../core/net.js';
 export {
   CATALOG_SCOPE,
   type Challenge,
@@ -44,6 +46,6 @@ export type { PushBlobOptions, PushManifestOptions, StreamedBlob } from './push.
 export { parseRateLimit, type RateLimit } from './ratelimit.js';
 export { type ReferrersOptions, referrersTag } from './referrers.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
-export { isLoopbackHost, schemeFor } from './scheme.js';
+export { schemeFor } from './scheme.js';
 export { RegistrySource, type RegistrySourceOptions, type RepositoryReader } from './source.js';
 export type { RequestLogEntry, RequestLogger, TransportOptions } from './transport.js';
