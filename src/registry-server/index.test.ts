@@ -1,19 +1,19 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../test/registry-server/client.js';
+import { removeTempDir, tempDir } from '../../test/support/tmp.js';
 import { haveTools } from '../../test/support/tools.js';
 import { parseHtpasswd } from './auth.js';
 import { defaultRoot, isLoopback, parseAddr, startRegistry } from './index.js';
 
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'imgdigest-regopts-'));
+  dir = await tempDir('regopts');
 });
-afterAll(() => rm(dir, { recursive: true, force: true }));
+afterAll(() => removeTempDir(dir));
 
 describe('addresses', () => {
   it('parses host:port, [v6]:port and :port', () => {

@@ -15,9 +15,10 @@ import { openSource } from '../../src/sources/open.js';
 import type { ImageSource } from '../../src/sources/source.js';
 import { type Distribution, startDistribution } from '../support/distribution.js';
 import { pushWithClient } from '../support/images.js';
+import { sha256 } from '../support/sha256.js';
 import { cleanupTempDirs } from '../support/tmp.js';
 import { haveTools } from '../support/tools.js';
-import { run, sha256 } from './fixtures.js';
+import { run } from './fixtures.js';
 import { type PodmanService, startPodmanService } from './podman.js';
 
 async function bytesOf(source: ImageSource, digest: Digest): Promise<Buffer> {

@@ -2,7 +2,6 @@ import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type AwkwardServer,
-  sha256,
   startFlakyRegistry,
   startHttpRealmRegistry,
   startHubLikeRegistry,
@@ -13,6 +12,7 @@ import {
   startSlowRegistry,
   startWrongBytesRegistry,
 } from './awkward-servers.js';
+import { sha256 } from './sha256.js';
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  sha256,
   startAwkwardServer,
   startFailingThenOkRegistry,
   startFlakyRegistry,
@@ -13,6 +12,7 @@ import {
   startSlowRegistry,
   startWrongBytesRegistry,
 } from '../../../test/support/awkward-servers.js';
+import { sha256 } from '../../../test/support/sha256.js';
 import { parseReference } from '../../core/reference.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
 import type { RequestLogEntry } from './transport.js';
