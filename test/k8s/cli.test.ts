@@ -6,8 +6,8 @@ import { chmodSync, cpSync, readFileSync, statSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { runCli } from '../support/cli.js';
 import { removeTempDir, tempDirSync } from '../support/tmp.js';
-import { runCli } from './support/cli.js';
 import { fakeDigest } from './support/fake-resolver.js';
 
 const CORPUS = join(import.meta.dirname, '../fixtures/k8s/corpus');

@@ -9,9 +9,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { runCli } from '../support/cli.js';
 import { removeTempDir, tempDirSync } from '../support/tmp.js';
 import { haveTools } from '../support/tools.js';
-import { runCli } from './support/cli.js';
 import { type FakeApiServer, startFakeApiServer } from './support/fake-apiserver.js';
 import { fakeDigest } from './support/fake-resolver.js';
 

@@ -5,11 +5,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
 import { type Distribution, startDistribution } from '../support/distribution.js';
 import { type SeededImages, seedRegistry } from '../support/images.js';
 import { removeTempDir, tempDirSync } from '../support/tmp.js';
 import { haveTools } from '../support/tools.js';
-import { runCli } from './support/cli.js';
 
 describe.skipIf(!haveTools('docker-registry'))('pin and outdated against a real registry', () => {
   let registry: Distribution;

@@ -2,17 +2,14 @@
  * docker-daemon: against Podman's real Docker-compatible API service, with images pulled from the
  * real CNCF registry, compared with what Podman's API and skopeo say about the same images.
  */
-import { PassThrough } from 'node:stream';
-import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSampleImages, type SampleImages } from '../../src/builder/index.js';
-import { registerImages } from '../../src/cli/commands/images.js';
-import type { CliContext } from '../../src/cli/context.js';
 import type { Digest } from '../../src/core/digest.js';
 import { MediaType } from '../../src/core/media-types.js';
 import { listDaemonImages, openDockerDaemon, pingDaemon } from '../../src/sources/local/docker-daemon.js';
 import { openSource } from '../../src/sources/open.js';
 import type { ImageSource } from '../../src/sources/source.js';
+import { runCli } from '../support/cli.js';
 import { type Distribution, startDistribution } from '../support/distribution.js';
 import { pushWithClient } from '../support/images.js';
 import { sha256 } from '../support/sha256.js';
@@ -28,25 +25,11 @@ async function bytesOf(source: ImageSource, digest: Digest): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** Run `imgdigest images` in-process with the command this module registers. */
+/** `imgdigest images ARGS...` in-process: its stdout, after checking it succeeded. */
 async function imagesCommand(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  const stdout = new PassThrough();
-  let out = '';
-  stdout.on('data', (c: Buffer) => {
-    out += c.toString('utf8');
-  });
-  const program = new Command('imgdigest').exitOverride();
-  const ctx: CliContext = {
-    io: { stdout, stderr: new PassThrough(), stdin: new PassThrough(), env, cwd: process.cwd() },
-    globals: () => ({ debug: false, verbose: false, quiet: false }),
-    out: (t) => stdout.write(t.endsWith('\n') ? t : `${t}\n`),
-    err: () => {},
-    json: (v) => stdout.write(`${JSON.stringify(v)}\n`),
-    setExitCode: () => {},
-  };
-  registerImages(program, ctx);
-  await program.parseAsync(['images', ...args], { from: 'user' });
-  return out;
+  const result = await runCli(['images', ...args], { env });
+  expect(result.code, result.stderr).toBe(0);
+  return result.stdout;
 }
 
 describe.skipIf(!haveTools('podman', 'skopeo', 'docker-registry'))(
