@@ -218,7 +218,12 @@ function deadlineSignal(deadline: number): AbortSignal {
   const at = Math.ceil(deadline / SIGNAL_GRANULARITY_MS) * SIGNAL_GRANULARITY_MS;
   let signal = deadlineSignals.get(at);
   if (!signal) {
-    signal = AbortSignal.timeout(Math.max(1, at - Date.now()));
+    // A timer rather than AbortSignal.timeout: the same TimeoutError, the same unref'd timer, but
+    // one a test's fake clock can move.
+    const controller = new AbortController();
+    const reason = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+    setTimeout(() => controller.abort(reason), Math.max(1, at - Date.now())).unref();
+    signal = controller.signal;
     // Every waiting admission listens on it; that is expected, not a leak.
     setMaxListeners(0, signal);
     deadlineSignals.set(at, signal);

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { runCli } from '../support/cli.js';
+import { fakeDigest } from '../support/fake-resolver.js';
 import { removeTempDir, tempDirSync } from '../support/tmp.js';
-import { fakeDigest } from './support/fake-resolver.js';
 
 const CORPUS = join(import.meta.dirname, '../fixtures/k8s/corpus');
 const BAD = join(import.meta.dirname, '../fixtures/k8s/bad');

@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { runCli } from '../support/cli.js';
+import { fakeDigest } from '../support/fake-resolver.js';
 import { removeTempDir, tempDirSync } from '../support/tmp.js';
 import { haveTools } from '../support/tools.js';
 import { type FakeApiServer, startFakeApiServer } from './support/fake-apiserver.js';
-import { fakeDigest } from './support/fake-resolver.js';
 
 function kubectl(args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
