@@ -2,11 +2,12 @@
  * @module registry-server/load
  * `--load oci:DIR`: serve the images of an OCI image layout from the embedded registry.
  *
- * Naming (the issue leaves the choice to us, this is it): every `index.json` entry whose
+ * Naming (the image-layout spec leaves ref.name's form open; containerd and buildkit write a full
+ * name, umoci and skopeo a bare tag, so both are read): every `index.json` entry whose
  * `org.opencontainers.image.ref.name` annotation is a full `repo:tag` (`alpine:3.19`,
  * `team/app:v1`, `ghcr.io/org/app:v1` whose domain is dropped, `docker.io/library/alpine:3.19`
- * which is served as `alpine`) is served as that repository and tag. Any other annotation (`v1`, `latest`) is a tag of the repository named after
- * the layout folder (its basename, lowercased, other characters turned into `-`). Entries without
+ * which is served as `alpine`) is served as that repository and tag. Any other annotation (`v1`,
+ * `latest`) is a tag of the repository named after the layout folder (its basename, lowercased, other characters turned into `-`). Entries without
  * the annotation are served by digest only, in the folder's repository.
  *
  * Every blob and manifest is verified against its digest while it is copied in (the layout reader

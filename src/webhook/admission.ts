@@ -7,7 +7,7 @@
  * - {@link mutate}: resolve each tag to its digest through the resolver and answer with a JSON
  *   Patch that replaces exactly the image strings that changed (`name:tag@digest`, as pin writes).
  *
- * Which objects are left alone, and why (k8s-pinning.md sections 6-7):
+ * Which objects are left alone, and why:
  * - DELETE and CONNECT: nothing is created.
  * - Mirror pods (`kubernetes.io/config.mirror`): the kubelet's copies of static pods; the good
  *   practices say not to mutate them, and denying them only hides a pod that runs anyway.
@@ -24,6 +24,7 @@
  * `dryRun` requests get the same answer as real ones. The webhook has no side effects
  * (`sideEffects: None`); the only state a dry run leaves is a cached tag -> digest answer, which a
  * real request would have produced the same way and which changes nothing in the cluster.
+ * @see https://kubernetes.io/docs/concepts/cluster-administration/admission-webhooks-good-practices/
  */
 import { setMaxListeners } from 'node:events';
 import { ImgdigestError, isImgdigestError } from '../core/errors.js';

@@ -5,7 +5,7 @@
  *
  * Only v1 is accepted: the response must carry the apiVersion of the request, and v1beta1 was
  * removed from the API server in Kubernetes 1.22; the WebhookConfigurations we print ask for
- * `admissionReviewVersions: [v1]` (k8s-pinning.md section 6).
+ * `admissionReviewVersions: [v1]`.
  * @see https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#response
  */
 import { ImgdigestError } from '../core/errors.js';

@@ -3,7 +3,7 @@
  * `docker-archive:FILE[:REF]`: a `docker save` tarball (uncompressed or gzip) as a source, read by
  * offset through {@link openTar} so a multi-GiB archive is never loaded.
  *
- * What an archive can and cannot say (issue "Local image sources"):
+ * What an archive can and cannot say:
  * - It holds the image config and the layers as Docker stores them (uncompressed tars whose digests
  *   are the config's `diff_ids`), plus `manifest.json` ([{Config, RepoTags, Layers}]).
  * - It does NOT hold the manifest a registry serves, so the registry digest is not in it. `head()`
