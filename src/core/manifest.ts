@@ -19,6 +19,9 @@ import {
   MediaType,
 } from './media-types.js';
 
+/** The media types and annotation keys, so `imgdigest/manifest` carries the whole vocabulary. */
+export * from './media-types.js';
+
 /** Manifests larger than this are refused before they are parsed (the spec's SHOULD-accept floor). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
