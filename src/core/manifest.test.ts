@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { errorOf } from '../../test/support/errors.js';
 import { sha256 } from '../../test/support/sha256.js';
 import { loadVectors } from '../../test/support/vectors.js';
-import { isImgdigestError } from './errors.js';
 import {
   artifactTypeOf,
   type Descriptor,
@@ -26,16 +26,6 @@ const d = (n: number, mediaType: string = MediaType.OCI_MANIFEST, extra: Record<
   size: 1000 + n,
   ...extra,
 });
-
-function errorOf(fn: () => unknown): { code: string; message: string } | null {
-  try {
-    fn();
-    return null;
-  } catch (e) {
-    if (!isImgdigestError(e)) throw e;
-    return { code: e.code, message: e.message };
-  }
-}
 
 const ociIndex = {
   schemaVersion: 2,

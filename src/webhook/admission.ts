@@ -178,17 +178,8 @@ export function validate(request: AdmissionRequest, deps: AdmissionDeps): Decisi
   if (found.length === 0) return decision;
   const messages = found.map((site) => violationMessage(site));
   if (settings.enforcement === 'deny') {
-    decision.verdict = 'denied';
-    decision.response = {
-      uid: request.uid,
-      allowed: false,
-      // Gatekeeper's form: one `[constraint] message` line per violation.
-      status: {
-        code: 403,
-        reason: 'Forbidden',
-        message: messages.map((m) => `[${RULE_ID}] ${m}`).join('\n'),
-      },
-    };
+    // Gatekeeper's form: one `[constraint] message` line per violation.
+    deny(decision, 403, 'Forbidden', messages.map((m) => `[${RULE_ID}] ${m}`).join('\n'));
   } else if (settings.enforcement === 'warn') {
     decision.verdict = 'warned';
     decision.response.warnings = messages.map((m) => fitWarning(m));
@@ -201,6 +192,12 @@ export function validate(request: AdmissionRequest, deps: AdmissionDeps): Decisi
 interface Candidate extends FoundSite {
   image: string;
   ref: Reference;
+}
+
+/** Turn `decision` into a refusal with a Kubernetes `Status` (its uid kept). */
+function deny(decision: Decision, code: number, reason: string, message: string): void {
+  decision.verdict = 'denied';
+  decision.response = { uid: decision.response.uid, allowed: false, status: { code, reason, message } };
 }
 
 function messageOf(e: unknown): string {
@@ -313,16 +310,8 @@ export async function mutate(
     });
   }
   if (failures.length > 0 && settings.failureMode === 'deny') {
-    decision.verdict = 'denied';
-    decision.response = {
-      uid: request.uid,
-      allowed: false,
-      status: {
-        code: 503,
-        reason: 'ServiceUnavailable',
-        message: `cannot pin ${failures.length === 1 ? 'an image' : `${failures.length} images`} to a digest: ${failures.join('; ')}`,
-      },
-    };
+    const images = failures.length === 1 ? 'an image' : `${failures.length} images`;
+    deny(decision, 503, 'ServiceUnavailable', `cannot pin ${images} to a digest: ${failures.join('; ')}`);
     return decision;
   }
   if (operations.length > 0) {

@@ -25,6 +25,7 @@ import { type PodmanService, startPodmanService } from '../local-sources/podman.
 import { type Distribution, startDistribution } from '../support/distribution.js';
 import { pushWithClient } from '../support/images.js';
 import { sha256 } from '../support/sha256.js';
+import { blobBytes } from '../support/sources.js';
 import { cleanupTempDirs, tempDir } from '../support/tmp.js';
 import { haveTools } from '../support/tools.js';
 
@@ -43,13 +44,6 @@ interface Fixture {
 let sample: SampleImages;
 /** The text of the sample's app layer; found inside uncompressed layers to tamper with them. */
 const APP_TEXT = 'hello from contract on single platform\n';
-
-async function bytesOf(source: ImageSource, digest: Digest): Promise<Buffer> {
-  const reader = await source.blob({ digest });
-  const chunks: Buffer[] = [];
-  for await (const c of reader.stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 /** Flip one byte of `file` at the first occurrence of `needle` (keeps the length, breaks the digest). */
 async function flipByteAt(file: string, needle: string | Buffer): Promise<void> {
@@ -191,7 +185,7 @@ describe.skipIf(!haveTools('skopeo', 'podman', 'docker-registry'))(
           expect(layers).toHaveLength(sample.single.layers.length);
           expect(config.config.rootfs?.diff_ids).toEqual(sample.single.layers.map((l) => l.diffId));
           for (const layer of layers) {
-            const bytes = await bytesOf(source, layer.digest as Digest);
+            const bytes = await blobBytes(source, layer.digest as Digest);
             expect(sha256(bytes)).toBe(layer.digest);
             expect(bytes.length).toBe(layer.size);
           }
@@ -215,7 +209,7 @@ describe.skipIf(!haveTools('skopeo', 'podman', 'docker-registry'))(
         await withSource(async (source) => {
           const { manifest } = await imageManifest(source);
           const app = manifest.value.layers.at(-1)!;
-          const error = await bytesOf(source, app.digest as Digest).catch((e: unknown) => e);
+          const error = await blobBytes(source, app.digest as Digest).catch((e: unknown) => e);
           expect(isImgdigestError(error), String(error)).toBe(true);
           expect(error).toMatchObject({ code: 'DIGEST_MISMATCH' });
         });
