@@ -7,7 +7,7 @@
  * - {@link mutate}: resolve each tag to its digest through the resolver and answer with a JSON
  *   Patch that replaces exactly the image strings that changed (`name:tag@digest`, as pin writes).
  *
- * Which objects are left alone, and why (k8s-pinning.md sections 6-7):
+ * Which objects are left alone, and why:
  * - DELETE and CONNECT: nothing is created.
  * - Mirror pods (`kubernetes.io/config.mirror`): the kubelet's copies of static pods; the good
  *   practices say not to mutate them, and denying them only hides a pod that runs anyway.
@@ -24,14 +24,16 @@
  * `dryRun` requests get the same answer as real ones. The webhook has no side effects
  * (`sideEffects: None`); the only state a dry run leaves is a cached tag -> digest answer, which a
  * real request would have produced the same way and which changes nothing in the cluster.
+ * @see https://kubernetes.io/docs/concepts/cluster-administration/admission-webhooks-good-practices/
  */
 import { setMaxListeners } from 'node:events';
 import { abortable } from '../core/async.js';
 import { ImgdigestError, isImgdigestError } from '../core/errors.js';
+import { isRecord } from '../core/json.js';
 import { parseReference, type Reference } from '../core/reference.js';
 import { isViolation, RULE_ID } from '../k8s/check.js';
 import type { KubeObject } from '../k8s/locations.js';
-import { isRecord, objectMeta } from '../k8s/objects.js';
+import { objectMeta } from '../k8s/objects.js';
 import { pinnedValue } from '../k8s/pin.js';
 import { describeLocation, objectMatches, violationMessage } from '../k8s/policy.js';
 import type { Rules } from '../k8s/rules.js';
@@ -177,17 +179,8 @@ export function validate(request: AdmissionRequest, deps: AdmissionDeps): Decisi
   if (found.length === 0) return decision;
   const messages = found.map((site) => violationMessage(site));
   if (settings.enforcement === 'deny') {
-    decision.verdict = 'denied';
-    decision.response = {
-      uid: request.uid,
-      allowed: false,
-      // Gatekeeper's form: one `[constraint] message` line per violation.
-      status: {
-        code: 403,
-        reason: 'Forbidden',
-        message: messages.map((m) => `[${RULE_ID}] ${m}`).join('\n'),
-      },
-    };
+    // Gatekeeper's form: one `[constraint] message` line per violation.
+    deny(decision, 403, 'Forbidden', messages.map((m) => `[${RULE_ID}] ${m}`).join('\n'));
   } else if (settings.enforcement === 'warn') {
     decision.verdict = 'warned';
     decision.response.warnings = messages.map((m) => fitWarning(m));
@@ -200,6 +193,12 @@ export function validate(request: AdmissionRequest, deps: AdmissionDeps): Decisi
 interface Candidate extends FoundSite {
   image: string;
   ref: Reference;
+}
+
+/** Turn `decision` into a refusal with a Kubernetes `Status` (its uid kept). */
+function deny(decision: Decision, code: number, reason: string, message: string): void {
+  decision.verdict = 'denied';
+  decision.response = { uid: decision.response.uid, allowed: false, status: { code, reason, message } };
 }
 
 function messageOf(e: unknown): string {
@@ -218,7 +217,12 @@ function deadlineSignal(deadline: number): AbortSignal {
   const at = Math.ceil(deadline / SIGNAL_GRANULARITY_MS) * SIGNAL_GRANULARITY_MS;
   let signal = deadlineSignals.get(at);
   if (!signal) {
-    signal = AbortSignal.timeout(Math.max(1, at - Date.now()));
+    // A timer rather than AbortSignal.timeout: the same TimeoutError, the same unref'd timer, but
+    // one a test's fake clock can move.
+    const controller = new AbortController();
+    const reason = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+    setTimeout(() => controller.abort(reason), Math.max(1, at - Date.now())).unref();
+    signal = controller.signal;
     // Every waiting admission listens on it; that is expected, not a leak.
     setMaxListeners(0, signal);
     deadlineSignals.set(at, signal);
@@ -289,16 +293,8 @@ export async function mutate(
     });
   }
   if (failures.length > 0 && settings.failureMode === 'deny') {
-    decision.verdict = 'denied';
-    decision.response = {
-      uid: request.uid,
-      allowed: false,
-      status: {
-        code: 503,
-        reason: 'ServiceUnavailable',
-        message: `cannot pin ${failures.length === 1 ? 'an image' : `${failures.length} images`} to a digest: ${failures.join('; ')}`,
-      },
-    };
+    const images = failures.length === 1 ? 'an image' : `${failures.length} images`;
+    deny(decision, 503, 'ServiceUnavailable', `cannot pin ${images} to a digest: ${failures.join('; ')}`);
     return decision;
   }
   if (operations.length > 0) {
