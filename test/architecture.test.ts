@@ -37,7 +37,7 @@ const ALLOWED: Record<string, { layers: string[]; packages: RegExp }> = {
   core: { layers: ['core'], packages: /^node:/ },
   sources: {
     layers: ['core', 'sources'],
-    packages: /^(node:|undici$|tar-stream$|fzstd$|p-limit$|lru-cache$)/,
+    packages: /^(node:|undici$|tar-stream$|p-limit$|lru-cache$)/,
   },
   // The image builder pushes through the registry client: no HTTP package of its own.
   builder: { layers: ['core', 'sources', 'builder'], packages: /^(node:|tar-stream$)/ },
