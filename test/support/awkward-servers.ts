@@ -581,3 +581,81 @@ export async function startConnectProxy(targetPort: number): Promise<AwkwardServ
     },
   });
 }
+
+/** How {@link startLayerRegistry} answers the download of its one layer. */
+export type LayerMisbehaviour =
+  /** Send the layer as it is (a layer that is itself broken: truncated gzip, corrupt tar). */
+  | 'honest'
+  /** Send these bytes instead, with the layer's Content-Length when they are as long. */
+  | { replaceWith: Uint8Array }
+  /** Send the headers and the first `hangUpAfter` bytes, then close the connection. */
+  | { hangUpAfter: number };
+
+/**
+ * Serves `app:latest`: an image with one layer whose descriptor is computed from `layer` (so its
+ * digest and size are the true ones), and answers the layer's download as `misbehaviour` says.
+ * The layer is reachable by tag (through the manifest) and as `app@LAYERDIGEST`.
+ */
+export async function startLayerRegistry(
+  layer: { bytes: Uint8Array; mediaType: string },
+  misbehaviour: LayerMisbehaviour = 'honest',
+): Promise<AwkwardServer & { image: TinyImage; layerDigest: `sha256:${string}` }> {
+  const layerDigest = sha256(layer.bytes);
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
+  );
+  const mediaType = 'application/vnd.oci.image.manifest.v1+json';
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType,
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: sha256(config),
+        size: config.length,
+      },
+      layers: [{ mediaType: layer.mediaType, digest: layerDigest, size: layer.bytes.length }],
+    }),
+  );
+  const image: TinyImage = {
+    manifest,
+    digest: sha256(manifest),
+    mediaType,
+    config,
+    layer: Buffer.from(layer.bytes),
+    blobs: new Map([[sha256(config), config]]),
+  };
+  const name =
+    misbehaviour === 'honest'
+      ? 'serves a broken layer'
+      : 'replaceWith' in misbehaviour
+        ? 'serves other bytes for a layer'
+        : 'hangs up in the middle of a layer';
+  const server = await startAwkwardServer(name, (req, res, url) => {
+    if (url.pathname === '/v2/') return ping(res);
+    if (BLOB_PATH.exec(url.pathname)?.[2] !== layerDigest) {
+      if (!serveImage(req, res, url, image, { latest: manifest })) notFound(res);
+      return;
+    }
+    const body =
+      typeof misbehaviour === 'object' && 'replaceWith' in misbehaviour
+        ? Buffer.from(misbehaviour.replaceWith)
+        : Buffer.from(layer.bytes);
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length':
+        typeof misbehaviour === 'object' && 'hangUpAfter' in misbehaviour ? layer.bytes.length : body.length,
+      'docker-content-digest': layerDigest,
+    });
+    if (req.method === 'HEAD') return res.end();
+    if (typeof misbehaviour === 'object' && 'hangUpAfter' in misbehaviour) {
+      res.write(body.subarray(0, misbehaviour.hangUpAfter), () => {
+        // Let the bytes leave before the connection goes.
+        setTimeout(() => res.destroy(), 50);
+      });
+      return;
+    }
+    res.end(body);
+  });
+  return Object.assign(server, { image, layerDigest });
+}

@@ -3,6 +3,7 @@
  * `imgdigest catalog REGISTRY`: the repositories of a registry (`/v2/_catalog`), one a line.
  */
 import type { Command } from 'commander';
+import { escapeText } from '../../core/terminal-text.js';
 import type { CliContext } from '../context.js';
 import { addRegistryOptions, type RegistryFlags, registryOptions } from '../options.js';
 
@@ -39,7 +40,7 @@ Example:
       const repositories = await client.catalog(domain);
       if (flags.json) ctx.json({ registry: domain, repositories });
       else if (repositories.length > 0) {
-        ctx.out(repositories.map((r) => (flags.fullRef ? `${domain}/${r}` : r)).join('\n'));
+        ctx.out(repositories.map((r) => escapeText(flags.fullRef ? `${domain}/${r}` : r)).join('\n'));
       }
     } finally {
       await client.close();

@@ -3,6 +3,7 @@
  * `imgdigest tags REPO`: one tag a line; with `--digest`, only the tags that point at that digest.
  */
 import type { Command } from 'commander';
+import { escapeText } from '../../core/terminal-text.js';
 import type { CliContext } from '../context.js';
 import { wholeNumber } from '../flags.js';
 import { addRegistryOptions, type RegistryFlags } from '../options.js';
@@ -53,7 +54,7 @@ Examples:
       if (flags.json) {
         const repository = spec.transport === 'registry' ? spec.reference.repository : source.name;
         ctx.json(flags.digest ? { repository, digest: flags.digest, tags } : { repository, tags });
-      } else if (tags.length > 0) ctx.out(tags.join('\n'));
+      } else if (tags.length > 0) ctx.out(tags.map(escapeText).join('\n'));
     });
   });
 }
