@@ -659,3 +659,89 @@ export async function startLayerRegistry(
   });
   return Object.assign(server, { image, layerDigest });
 }
+
+/**
+ * A registry whose every text is a terminal attack: tag names, a config's labels and environment,
+ * index annotations and artifact types, and an error body (`app:broken` answers 400) all carry
+ * escape sequences and control characters. `evil` is the text used.
+ */
+export async function startHostileTextRegistry(
+  evil = '\u001b]0;owned\u0007\u001b[2J\u009b31m\r\n',
+): Promise<AwkwardServer & { evil: string; image: TinyImage }> {
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: {
+        Env: [`PATH=/bin${evil}`],
+        Labels: { [`label${evil}`]: `value${evil}` },
+        WorkingDir: `/w${evil}`,
+      },
+      rootfs: { type: 'layers', diff_ids: [] },
+    }),
+  );
+  const layer = Buffer.from('layer of the hostile text registry\n');
+  const mediaType = 'application/vnd.oci.image.manifest.v1+json';
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType,
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: sha256(config),
+        size: config.length,
+      },
+      layers: [
+        { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length },
+      ],
+      annotations: { [`note${evil}`]: evil },
+    }),
+  );
+  const indexType = 'application/vnd.oci.image.index.v1+json';
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: indexType,
+      manifests: [
+        {
+          mediaType,
+          digest: sha256(manifest),
+          size: manifest.length,
+          platform: { os: 'linux', architecture: 'amd64', variant: `v${evil}` },
+          annotations: { [`a${evil}`]: evil },
+        },
+      ],
+    }),
+  );
+  const image: TinyImage = {
+    manifest,
+    digest: sha256(manifest),
+    mediaType,
+    config,
+    layer,
+    blobs: new Map([
+      [sha256(config), config],
+      [sha256(layer), layer],
+    ]),
+  };
+  const tags = ['1.0', `latest${evil}`, 'index'];
+  const server = await startAwkwardServer('every text is an escape sequence', (req, res, url) => {
+    if (url.pathname === '/v2/') return ping(res);
+    if (url.pathname === '/v2/app/tags/list') return sendJson(res, 200, { name: 'app', tags });
+    if (url.pathname === '/v2/_catalog') return sendJson(res, 200, { repositories: ['app', `evil${evil}`] });
+    const ref = MANIFEST_PATH.exec(url.pathname)?.[2];
+    if (ref === 'broken') {
+      return sendJson(res, 400, { errors: [{ code: 'DENIED', message: `denied${evil}because` }] });
+    }
+    if (ref === 'index' || ref === sha256(index)) {
+      res.writeHead(200, {
+        'content-type': indexType,
+        'content-length': index.length,
+        'docker-content-digest': sha256(index),
+      });
+      return res.end(req.method === 'HEAD' ? undefined : index);
+    }
+    if (!serveImage(req, res, url, image, { '1.0': manifest })) notFound(res);
+  });
+  return Object.assign(server, { evil, image });
+}
