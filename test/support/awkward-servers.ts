@@ -745,3 +745,66 @@ export async function startHostileTextRegistry(
   });
   return Object.assign(server, { evil, image });
 }
+
+/**
+ * Blob downloads without a size: GET streams chunked (no Content-Length) for as long as the client
+ * reads, up to `cap` bytes (a bound for the test's sake), under the digest of `image`'s layer.
+ * HEAD answers with the layer's true Content-Length, or none with `headLength: false`.
+ */
+export async function startEndlessBlobRegistry(
+  options: { headLength?: boolean; cap?: number } = {},
+): Promise<AwkwardServer & { image: TinyImage; sent: () => number }> {
+  const image = tinyImage('endless');
+  const cap = options.cap ?? 256 * 1024 * 1024;
+  let sent = 0;
+  const server = await startAwkwardServer('blob body without end', (req, res, url) => {
+    if (url.pathname === '/v2/') return ping(res);
+    const digest = BLOB_PATH.exec(url.pathname)?.[2];
+    if (digest !== sha256(image.layer)) {
+      if (!serveImage(req, res, url, image, { latest: image.manifest })) notFound(res);
+      return;
+    }
+    if (req.method === 'HEAD') {
+      const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream' };
+      if (options.headLength !== false) headers['content-length'] = image.layer.length;
+      res.writeHead(200, headers);
+      return res.end();
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' });
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    const pump = () => {
+      while (sent < cap && !res.destroyed) {
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
+  });
+  return Object.assign(server, { image, sent: () => sent });
+}
+
+/**
+ * A tag list (and catalog) that never ends: every page holds `pageSize` new names and a Link to
+ * the next, up to `maxPages` pages (a bound for the test's sake).
+ */
+export async function startEndlessListRegistry(
+  pageSize = 1000,
+  maxPages = 100_000,
+): Promise<AwkwardServer & { pages: () => number }> {
+  let pages = 0;
+  const server = await startAwkwardServer('tag list without end', (_req, res, url) => {
+    if (url.pathname === '/v2/') return ping(res);
+    const m = /^\/v2\/(.+)\/tags\/list$/.exec(url.pathname);
+    const catalog = url.pathname === '/v2/_catalog';
+    if (!m && !catalog) return notFound(res, 'NAME_UNKNOWN');
+    const page = Number(url.searchParams.get('page') ?? '0');
+    pages++;
+    const names = Array.from({ length: pageSize }, (_, i) => `t${String(page).padStart(6, '0')}-${i}`);
+    const path = catalog ? '/v2/_catalog' : `/v2/${m![1]}/tags/list`;
+    const headers: Record<string, string> =
+      page + 1 < maxPages ? { link: `<${path}?page=${page + 1}>; rel="next"` } : {};
+    sendJson(res, 200, catalog ? { repositories: names } : { name: m![1], tags: names }, headers);
+  });
+  return Object.assign(server, { pages: () => pages });
+}

@@ -22,6 +22,7 @@ import { isDockerHub } from './credentials/docker-config.js';
 import { anonymousKeychain, defaultKeychain, type Keychain, staticKeychain } from './credentials/keychain.js';
 import {
   catalogPage,
+  type ListLimits,
   type ListOptions,
   type ListPage,
   listCatalog,
@@ -183,7 +184,7 @@ export class RegistryClient {
   }
 
   /** Tag -> digest from the tags list itself (Google registries), or null when the registry has no such map. */
-  tagDigests(repo: Reference, options: CallOptions = {}): Promise<Map<string, Digest> | null> {
+  tagDigests(repo: Reference, options: CallOptions & ListLimits = {}): Promise<Map<string, Digest> | null> {
     return listTagDigests(this.#for(repo), repo, options);
   }
 
