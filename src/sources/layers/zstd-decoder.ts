@@ -322,11 +322,21 @@ function decodeHuffmanStream(
 ): void {
   const bits = new BackwardBits(data, start, end);
   const { maxBits, symbol, bits: lengths } = table;
+  const mask = (1 << maxBits) - 1;
+  // The hot loop of literal-heavy layers, so the bit reads are inline: maxBits <= 11 plus a shift
+  // of at most 7 fits in three bytes.
+  let left = bits.left;
   for (let i = 0; i < count; i++) {
-    const v = bits.peek(maxBits);
+    const p = left - maxBits;
+    let v: number;
+    if (p >= 0) {
+      const j = start + (p >> 3);
+      v = ((data[j]! | (data[j + 1]! << 8) | (data[j + 2]! << 16)) >>> (p & 7)) & mask;
+    } else v = bitsAt(data, start, p, maxBits);
     out[from + i] = symbol[v]!;
-    bits.left -= lengths[v]!;
+    left -= lengths[v]!;
   }
+  bits.left = left;
   if (bits.left !== 0) throw corrupt('Huffman stream not consumed exactly');
 }
 
