@@ -153,9 +153,13 @@ describe('imgdigest files against a hostile layer', () => {
       expect(r.code).toBe(3);
       expect(oneLine(r.stderr)).toMatch(
         new RegExp(
-          `^imgdigest: layer ${layer.digest} declares a zstd window (of 1 GiB, more than|larger than) the 128 MiB limit`,
+          `^imgdigest: layer ${layer.digest} declares a zstd window (of 1 GiB, more than|larger than) the 128 MiB limit.*--zstd-window-limit raises the limit$`,
         ),
       );
+      // A user who trusts the layer raises the limit; memory follows the output, not the window.
+      const raised = await files(['--zstd-window-limit', '1024', `${reg.host}/app:latest`]);
+      expect(raised.code, raised.stderr).toBe(0);
+      expect(raised.stdout).toBe('a\n');
     },
   );
 

@@ -9,6 +9,7 @@ import { ImgdigestError, isImgdigestError } from '../../core/errors.js';
 import { jsonText } from '../../core/terminal-text.js';
 import type { BlobReader, ImageSource } from '../../sources/source.js';
 import type { CliContext } from '../context.js';
+import { wholeNumber } from '../flags.js';
 import { addRegistryOptions, type RegistryFlags } from '../options.js';
 import { withSource } from '../source.js';
 
@@ -17,6 +18,7 @@ interface FilesFlags extends RegistryFlags {
   long?: boolean;
   json?: boolean;
   verifyFirst?: boolean;
+  zstdWindowLimit: string;
 }
 
 export function registerFiles(program: Command, ctx: CliContext): void {
@@ -30,6 +32,11 @@ export function registerFiles(program: Command, ctx: CliContext): void {
     .option(
       '--verify-first',
       'download each layer to a temporary file and check its digest before listing it (disk space: the layer)',
+    )
+    .option(
+      '--zstd-window-limit <MiB>',
+      'refuse zstd layers declaring a larger window (memory the decoder would need)',
+      '128',
     );
   addRegistryOptions(cmd).addHelpText(
     'after',
@@ -41,13 +48,15 @@ Entries are printed as the bytes arrive, before the layer's digest is checked at
 check (or the download, or the archive) fails, the last line on stderr says how many printed
 entries were not verified, and the exit code is 3. --verify-first prints only verified layers.
 Names are quoted as tar --list quotes them (control characters as \\n, \\033, ...).
-zstd layers declaring a window above 128 MiB are refused (as zstd does without --long).
+zstd layers declaring a window above --zstd-window-limit (128 MiB, as zstd -d without --long) are
+refused before any memory is spent on them.
 
 Examples:
   $ imgdigest files --platform linux/amd64 localhost:5000/sample/app:1.0
   $ imgdigest files -l localhost:5000/sample/app@sha256:430b094dfaaf59e777a6bf23298f9a222937256c94ebc53237fd857f158bcf21`,
   );
   cmd.action(async (input: string, flags: FilesFlags) => {
+    const maxZstdWindow = wholeNumber(flags.zstdWindowLimit, '--zstd-window-limit', 1, 2048) * 1024 * 1024;
     await withSource(input, flags, ctx, async (source, spec) => {
       const { walkLayer, formatEntry } = await import('../../sources/layers/layer-files.js');
       const { imageManifest } = await import('../../sources/image.js');
@@ -88,7 +97,11 @@ Examples:
               if (flags.json) ctx.io.stdout.write(`${jsonText({ layer: layer.digest, ...entry })}\n`);
               else ctx.io.stdout.write(`${formatEntry(entry, flags.long)}\n`);
             },
-            { what: `layer ${layer.digest}`, ...(flags.verifyFirst ? { verifyFirst: true } : {}) },
+            {
+              what: `layer ${layer.digest}`,
+              maxZstdWindow,
+              ...(flags.verifyFirst ? { verifyFirst: true } : {}),
+            },
           );
         } catch (e) {
           throw unverifiedListing(e, printed > 0 && !verified ? printed : 0);
@@ -103,6 +116,12 @@ Examples:
  * failure came from bytes that never verified (0: nothing to say).
  */
 function unverifiedListing(e: unknown, printed: number): unknown {
+  if (isImgdigestError(e) && typeof e.details.windowSize !== 'undefined' && printed === 0) {
+    return new ImgdigestError(e.code, `${e.message}; --zstd-window-limit raises the limit`, {
+      cause: e,
+      details: e.details,
+    });
+  }
   if (printed === 0 || !isImgdigestError(e)) return e;
   const what = printed === 1 ? 'the 1 entry' : `the ${printed} entries`;
   return new ImgdigestError(
