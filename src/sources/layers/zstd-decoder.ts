@@ -68,6 +68,9 @@ function bitsAt(data: Uint8Array, start: number, pos: number, n: number): number
  */
 class BackwardBits {
   left: number;
+  /** A 32-bit word of the stream holding bits [base, base + 32), refilled as reads move down. */
+  #word = 0;
+  #base: number;
   constructor(
     private readonly data: Uint8Array,
     private readonly start: number,
@@ -77,20 +80,34 @@ class BackwardBits {
     const last = data[end - 1]!;
     if (last === 0) throw corrupt('bitstream without its end marker');
     this.left = (end - start) * 8 - (8 - (31 - Math.clz32(last)));
+    this.#base = this.left + 1;
   }
 
+  /** The next `n` bits (the `n` highest of those left), as a little-endian number. */
   read(n: number): number {
     const left = this.left - n;
     this.left = left;
+    // Most reads come from the word already loaded: a shift and a mask.
+    if (left >= this.#base && n <= 24) return (this.#word >>> (left - this.#base)) & ((1 << n) - 1);
+    return this.#refill(left, n);
+  }
+
+  #refill(left: number, n: number): number {
     const data = this.data;
-    const i = this.start + (left >> 3);
-    // The common case inline: whole bytes there, at most 24 bits (a shift of 7 more fits in 32).
-    if (left >= 0 && n <= 24 && i + 3 < data.length) {
-      const word = data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
-      return (word >>> (left & 7)) & ((1 << n) - 1);
-    }
-    if (n <= 24) return bitsAt(data, this.start, left, n);
-    return bitsAt(data, this.start, left + 24, n - 24) * 0x1000000 + bitsAt(data, this.start, left, 24);
+    if (n > 24)
+      return bitsAt(data, this.start, left + 24, n - 24) * 0x1000000 + bitsAt(data, this.start, left, 24);
+    if (left < 0) return bitsAt(data, this.start, left, n);
+    // The lowest byte-aligned word that still holds bits up to left + n (n <= 24 keeps base <= left).
+    const base = Math.max(0, Math.ceil((left + n - 32) / 8) * 8);
+    const i = this.start + (base >> 3);
+    this.#word =
+      ((data[i] ?? 0) |
+        ((data[i + 1] ?? 0) << 8) |
+        ((data[i + 2] ?? 0) << 16) |
+        ((data[i + 3] ?? 0) << 24)) >>>
+      0;
+    this.#base = base;
+    return (this.#word >>> (left - base)) & ((1 << n) - 1);
   }
 
   peek(n: number): number {
