@@ -22,6 +22,7 @@ import { pinBenchmark } from './cases/pin.js';
 import { registryBenchmark } from './cases/registry.js';
 import { resolveBenchmark } from './cases/resolve.js';
 import { webhookBenchmark } from './cases/webhook.js';
+import { zstdBenchmark } from './cases/zstd.js';
 import { type BenchContext, type Benchmark, cliCommand, FULL, QUICK } from './lib/context.js';
 import { machineInfo } from './lib/machine.js';
 import { run } from './lib/proc.js';
@@ -33,6 +34,7 @@ const BENCHMARKS: Benchmark[] = [
   cliBenchmark,
   blobBenchmark,
   filesBenchmark,
+  zstdBenchmark,
   pinBenchmark,
   webhookBenchmark,
   registryBenchmark,

@@ -16,7 +16,7 @@ const SERVERS_MAY = ['core', 'sources'];
 export const RULES: LayerRules = {
   folders: {
     core: { layer: 'core', may: [], packages: [] },
-    sources: { layer: 'sources', may: ['core'], packages: ['undici', 'tar-stream', 'fzstd'] },
+    sources: { layer: 'sources', may: ['core'], packages: ['undici', 'tar-stream'] },
     // The image builder pushes through the registry client: no HTTP package of its own.
     builder: { layer: 'sources', may: ['core', 'sources'], packages: ['tar-stream'] },
     // Lock files are YAML.

@@ -9,7 +9,7 @@
  * The registry connection and credential flags are in ./options.ts.
  */
 import type { Command } from 'commander';
-import { ImgdigestError } from '../core/errors.js';
+import { ImgdigestError, isImgdigestError } from '../core/errors.js';
 import type { InputFile, InputProblem } from '../k8s/inputs.js';
 import type { Rules } from '../k8s/rules.js';
 import type { CliContext } from './context.js';
@@ -142,4 +142,18 @@ export function reportProblems(ctx: CliContext, problems: readonly InputProblem[
   for (const p of problems)
     ctx.err(`imgdigest: ${p.severity === 'error' ? '' : 'warning: '}${p.path}: ${p.reason}`);
   return problems.some((p) => p.severity === 'error');
+}
+
+/**
+ * A list refused as cut at `maxItems` (see `sources/registry/listing`), with the flag that raises
+ * the limit named in the message; other errors unchanged.
+ */
+export function withListLimitHint(e: unknown, flag: string): unknown {
+  if (!isImgdigestError(e)) return e;
+  const limit = (e.details as { limit?: { items?: number } }).limit;
+  if (limit?.items === undefined) return e;
+  return new ImgdigestError(e.code, `${e.message}; ${flag} raises the limit of ${limit.items}`, {
+    cause: e,
+    details: e.details,
+  });
 }

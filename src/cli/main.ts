@@ -8,6 +8,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { EXIT, exitCodeOf, isImgdigestError } from '../core/errors.js';
+import { escapeText, jsonText } from '../core/terminal-text.js';
 import { commands } from './commands/index.js';
 import type { CliContext, GlobalOptions, Io } from './context.js';
 import { packageVersion } from './version.js';
@@ -39,7 +40,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       io.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
     },
     json: (value) => {
-      io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+      io.stdout.write(`${jsonText(value, 2)}\n`);
     },
     setExitCode: (code) => {
       exitCode = Math.max(exitCode, code);
@@ -92,7 +93,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
 export function reportError(error: unknown, io: Io, debug: boolean): void {
   const message = error instanceof Error ? error.message : String(error);
   const known = isImgdigestError(error);
-  io.stderr.write(`imgdigest: ${known ? '' : 'error: '}${message.split('\n')[0]}\n`);
+  // Messages may quote a registry's words (an error body, a name): escaped like any outside text.
+  io.stderr.write(`imgdigest: ${known ? '' : 'error: '}${escapeText(message.split('\n')[0] ?? '')}\n`);
   if (debug) {
     if (known && Object.keys(error.details).length > 0) {
       io.stderr.write(`code: ${error.code}\ndetails: ${JSON.stringify(error.details)}\n`);

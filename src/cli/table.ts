@@ -2,7 +2,11 @@
  * @module cli/table
  * Plain aligned text tables for human output (no colours, no box drawing: pipes and grep work).
  */
-export function table(headers: string[], rows: string[][]): string {
+import { escapeText } from '../core/terminal-text.js';
+
+/** Cells are escaped (they may hold a registry's text: platforms, media types, annotations). */
+export function table(headers: string[], cells: string[][]): string {
+  const rows = cells.map((r) => r.map(escapeText));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells

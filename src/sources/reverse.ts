@@ -10,7 +10,7 @@ import type { CallOptions, ImageSource } from './source.js';
 
 /** A source that can list tags with their digests in one request (GCR / Artifact Registry). */
 export interface TagDigestLister {
-  tagDigests(options?: CallOptions): Promise<Map<string, Digest> | null>;
+  tagDigests(options?: CallOptions & { maxItems?: number }): Promise<Map<string, Digest> | null>;
 }
 
 function hasTagDigests(source: ImageSource): source is ImageSource & TagDigestLister {
@@ -19,6 +19,8 @@ function hasTagDigests(source: ImageSource): source is ImageSource & TagDigestLi
 
 export interface ReverseOptions extends CallOptions {
   concurrency?: number;
+  /** The most tags listed (see `ImageSource.tags`). */
+  maxItems?: number;
 }
 
 /** Tags of `source` whose manifest digest is `digest`, sorted. Tags that vanish meanwhile are skipped. */

@@ -55,8 +55,11 @@ export interface ImageSource {
   /** A blob by digest, streamed and verified while it flows. */
   blob(descriptor: { digest: Digest; size?: number }, options?: CallOptions): Promise<BlobReader>;
 
-  /** Tags known to this source, sorted. */
-  tags(options?: CallOptions): Promise<string[]>;
+  /**
+   * Tags known to this source, sorted. A registry refuses a tag list longer than `maxItems`
+   * (default 1,000,000) rather than return it cut.
+   */
+  tags(options?: CallOptions & { maxItems?: number }): Promise<string[]>;
 
   /** Manifests whose `subject` is `digest` (OCI referrers), where the source supports it. */
   referrers?(digest: Digest, options?: CallOptions & { artifactType?: string }): Promise<Descriptor[]>;

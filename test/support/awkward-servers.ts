@@ -645,3 +645,230 @@ export async function startConnectProxy(targetPort: number): Promise<AwkwardServ
     },
   });
 }
+
+/** How {@link startLayerRegistry} answers the download of its one layer. */
+export type LayerMisbehaviour =
+  /** Send the layer as it is (a layer that is itself broken: truncated gzip, corrupt tar). */
+  | 'honest'
+  /** Send these bytes instead, with the layer's Content-Length when they are as long. */
+  | { replaceWith: Uint8Array }
+  /** Send the headers and the first `hangUpAfter` bytes, then close the connection. */
+  | { hangUpAfter: number };
+
+/**
+ * Serves `app:latest`: an image with one layer whose descriptor is computed from `layer` (so its
+ * digest and size are the true ones), and answers the layer's download as `misbehaviour` says.
+ * The layer is reachable by tag (through the manifest) and as `app@LAYERDIGEST`.
+ */
+export async function startLayerRegistry(
+  layer: { bytes: Uint8Array; mediaType: string },
+  misbehaviour: LayerMisbehaviour = 'honest',
+): Promise<AwkwardServer & { image: TinyImage; layerDigest: `sha256:${string}` }> {
+  const layerDigest = sha256(layer.bytes);
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
+  );
+  const mediaType = 'application/vnd.oci.image.manifest.v1+json';
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType,
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: sha256(config),
+        size: config.length,
+      },
+      layers: [{ mediaType: layer.mediaType, digest: layerDigest, size: layer.bytes.length }],
+    }),
+  );
+  const image: TinyImage = {
+    manifest,
+    digest: sha256(manifest),
+    mediaType,
+    config,
+    layer: Buffer.from(layer.bytes),
+    blobs: new Map([[sha256(config), config]]),
+  };
+  const name =
+    misbehaviour === 'honest'
+      ? 'serves a broken layer'
+      : 'replaceWith' in misbehaviour
+        ? 'serves other bytes for a layer'
+        : 'hangs up in the middle of a layer';
+  const server = await startAwkwardServer(name, (req, res, url) => {
+    if (url.pathname === '/v2/') return ping(res);
+    if (BLOB_PATH.exec(url.pathname)?.[2] !== layerDigest) {
+      if (!serveImage(req, res, url, image, { latest: manifest })) notFound(res);
+      return;
+    }
+    const body =
+      typeof misbehaviour === 'object' && 'replaceWith' in misbehaviour
+        ? Buffer.from(misbehaviour.replaceWith)
+        : Buffer.from(layer.bytes);
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length':
+        typeof misbehaviour === 'object' && 'hangUpAfter' in misbehaviour ? layer.bytes.length : body.length,
+      'docker-content-digest': layerDigest,
+    });
+    if (req.method === 'HEAD') return res.end();
+    if (typeof misbehaviour === 'object' && 'hangUpAfter' in misbehaviour) {
+      res.write(body.subarray(0, misbehaviour.hangUpAfter), () => {
+        // Let the bytes leave before the connection goes.
+        setTimeout(() => res.destroy(), 50);
+      });
+      return;
+    }
+    res.end(body);
+  });
+  return Object.assign(server, { image, layerDigest });
+}
+
+/**
+ * A registry whose every text is a terminal attack: tag names, a config's labels and environment,
+ * index annotations and artifact types, and an error body (`app:broken` answers 400) all carry
+ * escape sequences and control characters. `evil` is the text used.
+ */
+export async function startHostileTextRegistry(
+  evil = '\u001b]0;owned\u0007\u001b[2J\u009b31m\r\n',
+): Promise<AwkwardServer & { evil: string; image: TinyImage }> {
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: {
+        Env: [`PATH=/bin${evil}`],
+        Labels: { [`label${evil}`]: `value${evil}` },
+        WorkingDir: `/w${evil}`,
+      },
+      rootfs: { type: 'layers', diff_ids: [] },
+    }),
+  );
+  const layer = Buffer.from('layer of the hostile text registry\n');
+  const mediaType = 'application/vnd.oci.image.manifest.v1+json';
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType,
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: sha256(config),
+        size: config.length,
+      },
+      layers: [
+        { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length },
+      ],
+      annotations: { [`note${evil}`]: evil },
+    }),
+  );
+  const indexType = 'application/vnd.oci.image.index.v1+json';
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: indexType,
+      manifests: [
+        {
+          mediaType,
+          digest: sha256(manifest),
+          size: manifest.length,
+          platform: { os: 'linux', architecture: 'amd64', variant: `v${evil}` },
+          annotations: { [`a${evil}`]: evil },
+        },
+      ],
+    }),
+  );
+  const image: TinyImage = {
+    manifest,
+    digest: sha256(manifest),
+    mediaType,
+    config,
+    layer,
+    blobs: new Map([
+      [sha256(config), config],
+      [sha256(layer), layer],
+    ]),
+  };
+  const tags = ['1.0', `latest${evil}`, 'index'];
+  const server = await startAwkwardServer('every text is an escape sequence', (req, res, url) => {
+    if (url.pathname === '/v2/') return ping(res);
+    if (url.pathname === '/v2/app/tags/list') return sendJson(res, 200, { name: 'app', tags });
+    if (url.pathname === '/v2/_catalog') return sendJson(res, 200, { repositories: ['app', `evil${evil}`] });
+    const ref = MANIFEST_PATH.exec(url.pathname)?.[2];
+    if (ref === 'broken') {
+      return sendJson(res, 400, { errors: [{ code: 'DENIED', message: `denied${evil}because` }] });
+    }
+    if (ref === 'index' || ref === sha256(index)) {
+      res.writeHead(200, {
+        'content-type': indexType,
+        'content-length': index.length,
+        'docker-content-digest': sha256(index),
+      });
+      return res.end(req.method === 'HEAD' ? undefined : index);
+    }
+    if (!serveImage(req, res, url, image, { '1.0': manifest })) notFound(res);
+  });
+  return Object.assign(server, { evil, image });
+}
+
+/**
+ * Blob downloads without a size: GET streams chunked (no Content-Length) for as long as the client
+ * reads, up to `cap` bytes (a bound for the test's sake), under the digest of `image`'s layer.
+ * HEAD answers with the layer's true Content-Length, or none with `headLength: false`.
+ */
+export async function startEndlessBlobRegistry(
+  options: { headLength?: boolean; cap?: number } = {},
+): Promise<AwkwardServer & { image: TinyImage; sent: () => number }> {
+  const image = tinyImage('endless');
+  const cap = options.cap ?? 256 * 1024 * 1024;
+  let sent = 0;
+  const server = await startAwkwardServer('blob body without end', (req, res, url) => {
+    if (url.pathname === '/v2/') return ping(res);
+    const digest = BLOB_PATH.exec(url.pathname)?.[2];
+    if (digest !== sha256(image.layer)) {
+      if (!serveImage(req, res, url, image, { latest: image.manifest })) notFound(res);
+      return;
+    }
+    if (req.method === 'HEAD') {
+      const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream' };
+      if (options.headLength !== false) headers['content-length'] = image.layer.length;
+      res.writeHead(200, headers);
+      return res.end();
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' });
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    const pump = () => {
+      while (sent < cap && !res.destroyed) {
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
+  });
+  return Object.assign(server, { image, sent: () => sent });
+}
+
+/**
+ * A tag list (and catalog) that never ends: every page holds `pageSize` new names and a Link to
+ * the next, up to `maxPages` pages (a bound for the test's sake).
+ */
+export async function startEndlessListRegistry(
+  pageSize = 1000,
+  maxPages = 100_000,
+): Promise<AwkwardServer & { pages: () => number }> {
+  let pages = 0;
+  const server = await startAwkwardServer('tag list without end', (_req, res, url) => {
+    if (url.pathname === '/v2/') return ping(res);
+    const m = /^\/v2\/(.+)\/tags\/list$/.exec(url.pathname);
+    const catalog = url.pathname === '/v2/_catalog';
+    if (!m && !catalog) return notFound(res, 'NAME_UNKNOWN');
+    const page = Number(url.searchParams.get('page') ?? '0');
+    pages++;
+    const names = Array.from({ length: pageSize }, (_, i) => `t${String(page).padStart(6, '0')}-${i}`);
+    const path = catalog ? '/v2/_catalog' : `/v2/${m![1]}/tags/list`;
+    const headers: Record<string, string> =
+      page + 1 < maxPages ? { link: `<${path}?page=${page + 1}>; rel="next"` } : {};
+    sendJson(res, 200, catalog ? { repositories: names } : { name: m![1], tags: names }, headers);
+  });
+  return Object.assign(server, { pages: () => pages });
+}

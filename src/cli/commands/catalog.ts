@@ -3,12 +3,15 @@
  * `imgdigest catalog REGISTRY`: the repositories of a registry (`/v2/_catalog`), one a line.
  */
 import type { Command } from 'commander';
+import { escapeText } from '../../core/terminal-text.js';
 import type { CliContext } from '../context.js';
+import { wholeNumber, withListLimitHint } from '../flags.js';
 import { addRegistryOptions, type RegistryFlags, registryOptions } from '../options.js';
 
 interface CatalogFlags extends RegistryFlags {
   json?: boolean;
   fullRef?: boolean;
+  maxRepositories: string;
 }
 
 export function registerCatalog(program: Command, ctx: CliContext): void {
@@ -17,11 +20,17 @@ export function registerCatalog(program: Command, ctx: CliContext): void {
     .description('list the repositories of a registry (where the registry allows it)')
     .argument('<registry>', 'a registry host, e.g. localhost:5000 or ghcr.io')
     .option('--full-ref', 'print REGISTRY/REPOSITORY instead of the repository path')
-    .option('--json', 'print {registry, repositories: [...]} as JSON');
+    .option('--json', 'print {registry, repositories: [...]} as JSON')
+    .option(
+      '--max-repositories <n>',
+      'refuse a catalog longer than this (exit 3) rather than read on',
+      '1000000',
+    );
   addRegistryOptions(cmd).addHelpText(
     'after',
     `
-The list is read page by page (n, last and Link) until it ends. Many public registries refuse the
+The list is read page by page (n, last and Link) until it ends; a catalog longer than
+--max-repositories (or over 256 MiB) is refused as cut, with exit code 3. Many public registries refuse the
 catalog to anonymous users (Docker Hub always does).
 
 Example:
@@ -34,12 +43,15 @@ Example:
     const { RegistryClient } = await import('../../sources/registry/index.js');
     // Validate the host with the reference grammar (and normalise docker.io) via a dummy path.
     const domain = parseReference(`${host.replace(/\/+$/, '')}/x`).domain;
+    const maxItems = wholeNumber(flags.maxRepositories, '--max-repositories', 1);
     const client = new RegistryClient(await registryOptions(flags, ctx));
     try {
-      const repositories = await client.catalog(domain);
+      const repositories = await client.catalog(domain, { maxItems }).catch((e: unknown) => {
+        throw withListLimitHint(e, '--max-repositories');
+      });
       if (flags.json) ctx.json({ registry: domain, repositories });
       else if (repositories.length > 0) {
-        ctx.out(repositories.map((r) => (flags.fullRef ? `${domain}/${r}` : r)).join('\n'));
+        ctx.out(repositories.map((r) => escapeText(flags.fullRef ? `${domain}/${r}` : r)).join('\n'));
       }
     } finally {
       await client.close();

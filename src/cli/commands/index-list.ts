@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
+import { escapeText } from '../../core/terminal-text.js';
 import type { CliContext } from '../context.js';
 import { addRegistryOptions, type RegistryFlags } from '../options.js';
 import { withSource } from '../source.js';
@@ -59,7 +60,7 @@ Example:
       ]);
       ctx.out(table(['PLATFORM', 'DIGEST', 'MEDIA TYPE', 'SIZE', 'NOTE'], rows));
       for (const r of referrers) {
-        ctx.out(`referrer ${r.digest} ${r.artifactType ?? r.mediaType}`);
+        ctx.out(`referrer ${r.digest} ${escapeText(r.artifactType ?? r.mediaType)}`);
       }
     });
   });

@@ -4,6 +4,7 @@
  * said to be an index or a manifest digest, so nobody pins the wrong one by accident.
  */
 import type { Command } from 'commander';
+import { escapeText, jsonText } from '../../core/terminal-text.js';
 import type { CliContext } from '../context.js';
 import { addRegistryOptions, type RegistryFlags } from '../options.js';
 import { withSource } from '../source.js';
@@ -52,46 +53,50 @@ Example:
         ctx.json(summary);
         return;
       }
+      // Everything below but our own words comes from the image (config, annotations): escaped.
+      const e = escapeText;
       const lines: string[] = [];
-      lines.push(`Reference:   ${input}`);
+      lines.push(`Reference:   ${e(input)}`);
       lines.push(
         `Digest:      ${summary.digest} (${summary.kind === 'index' ? 'index: covers every platform' : 'image manifest'})`,
       );
-      lines.push(`Media type:  ${summary.mediaType}`);
+      lines.push(`Media type:  ${e(summary.mediaType)}`);
       if (summary.kind === 'index') {
         lines.push(
-          `Platforms:   ${summary.platforms.join(', ') || '(none)'}${summary.attestations ? ` (+${summary.attestations} attestation)` : ''}`,
+          `Platforms:   ${e(summary.platforms.join(', ')) || '(none)'}${summary.attestations ? ` (+${summary.attestations} attestation)` : ''}`,
         );
       }
       if (summary.image) {
         const i = summary.image;
         if (summary.kind === 'index') {
           lines.push('');
-          lines.push(`Image for ${i.platform}${flags.platform ? '' : ' (this host; --platform to choose)'}:`);
+          lines.push(
+            `Image for ${e(String(i.platform))}${flags.platform ? '' : ' (this host; --platform to choose)'}:`,
+          );
           lines.push(`Digest:      ${i.digest} (manifest)`);
         }
         lines.push(`Config:      ${i.config}`);
-        if (i.created) lines.push(`Created:     ${i.created}`);
-        if (i.entrypoint) lines.push(`Entrypoint:  ${JSON.stringify(i.entrypoint)}`);
-        if (i.cmd) lines.push(`Cmd:         ${JSON.stringify(i.cmd)}`);
-        if (i.workingDir) lines.push(`WorkingDir:  ${i.workingDir}`);
-        if (i.user) lines.push(`User:        ${i.user}`);
-        if (i.exposedPorts.length) lines.push(`Ports:       ${i.exposedPorts.join(', ')}`);
-        if (i.env.length) lines.push(`Env:         ${i.env.join('\n             ')}`);
+        if (i.created) lines.push(`Created:     ${e(i.created)}`);
+        if (i.entrypoint) lines.push(`Entrypoint:  ${jsonText(i.entrypoint)}`);
+        if (i.cmd) lines.push(`Cmd:         ${jsonText(i.cmd)}`);
+        if (i.workingDir) lines.push(`WorkingDir:  ${e(i.workingDir)}`);
+        if (i.user) lines.push(`User:        ${e(i.user)}`);
+        if (i.exposedPorts.length) lines.push(`Ports:       ${e(i.exposedPorts.join(', '))}`);
+        if (i.env.length) lines.push(`Env:         ${i.env.map(e).join('\n             ')}`);
         const labels = Object.entries(i.labels);
         if (labels.length)
-          lines.push(`Labels:      ${labels.map(([k, v]) => `${k}=${v}`).join('\n             ')}`);
+          lines.push(`Labels:      ${labels.map(([k, v]) => e(`${k}=${v}`)).join('\n             ')}`);
         lines.push(`Layers:      ${i.layers.length} (${humanSize(i.totalSize)})`);
         for (const l of i.layers)
-          lines.push(`  ${l.digest}  ${humanSize(l.size).padStart(10)}  ${l.mediaType}`);
+          lines.push(`  ${l.digest}  ${humanSize(l.size).padStart(10)}  ${e(l.mediaType)}`);
       } else if (summary.kind === 'index') {
         lines.push("(pass --platform to describe one platform's image)");
       }
       if (summary.referrers.length) {
         lines.push(`Referrers:   ${summary.referrers.length}`);
-        for (const r of summary.referrers) lines.push(`  ${r.digest}  ${r.artifactType}`);
+        for (const r of summary.referrers) lines.push(`  ${r.digest}  ${e(r.artifactType)}`);
       }
-      for (const note of summary.facts?.notes ?? []) lines.push(`Note:        ${note}`);
+      for (const note of summary.facts?.notes ?? []) lines.push(`Note:        ${e(note)}`);
       ctx.out(lines.join('\n'));
     });
   });

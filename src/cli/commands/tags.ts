@@ -3,8 +3,9 @@
  * `imgdigest tags REPO`: one tag a line; with `--digest`, only the tags that point at that digest.
  */
 import type { Command } from 'commander';
+import { escapeText } from '../../core/terminal-text.js';
 import type { CliContext } from '../context.js';
-import { wholeNumber } from '../flags.js';
+import { wholeNumber, withListLimitHint } from '../flags.js';
 import { addRegistryOptions, type RegistryFlags } from '../options.js';
 import { withSource } from '../source.js';
 
@@ -12,6 +13,7 @@ interface TagsFlags extends RegistryFlags {
   digest?: string;
   json?: boolean;
   concurrency: string;
+  maxTags: string;
 }
 
 export function registerTags(program: Command, ctx: CliContext): void {
@@ -21,11 +23,13 @@ export function registerTags(program: Command, ctx: CliContext): void {
     .argument('<repository>', 'a repository (localhost:5000/sample/app) or oci:DIR')
     .option('--digest <digest>', 'only tags whose manifest digest is this (reverse look-up)')
     .option('--json', 'print {repository, tags: [...]} as JSON')
-    .option('--concurrency <n>', 'parallel HEAD requests for --digest', '8');
+    .option('--concurrency <n>', 'parallel HEAD requests for --digest', '8')
+    .option('--max-tags <n>', 'refuse a tag list longer than this (exit 3) rather than read on', '1000000');
   addRegistryOptions(cmd).addHelpText(
     'after',
     `
-Tags are read with the registry's pagination (n, last and Link) until the list ends.
+Tags are read with the registry's pagination (n, last and Link) until the list ends; a list
+longer than --max-tags (or over 256 MiB) is refused as cut, with exit code 3.
 --digest HEADs every tag (HEAD requests do not count as pulls on Docker Hub).
 
 Examples:
@@ -40,20 +44,25 @@ Examples:
   );
   cmd.action(async (input: string, flags: TagsFlags) => {
     const concurrency = wholeNumber(flags.concurrency, '--concurrency', 1);
+    const maxItems = wholeNumber(flags.maxTags, '--max-tags', 1);
     await withSource(input, flags, ctx, async (source, spec) => {
       let tags: string[];
       if (flags.digest) {
         const { parseDigest } = await import('../../core/digest.js');
         const { tagsForDigest } = await import('../../sources/reverse.js');
         const digest = parseDigest(flags.digest).digest;
-        tags = await tagsForDigest(source, digest, { concurrency });
+        tags = await tagsForDigest(source, digest, { concurrency, maxItems }).catch((e: unknown) => {
+          throw withListLimitHint(e, '--max-tags');
+        });
       } else {
-        tags = await source.tags();
+        tags = await source.tags({ maxItems }).catch((e: unknown) => {
+          throw withListLimitHint(e, '--max-tags');
+        });
       }
       if (flags.json) {
         const repository = spec.transport === 'registry' ? spec.reference.repository : source.name;
         ctx.json(flags.digest ? { repository, digest: flags.digest, tags } : { repository, tags });
-      } else if (tags.length > 0) ctx.out(tags.join('\n'));
+      } else if (tags.length > 0) ctx.out(tags.map(escapeText).join('\n'));
     });
   });
 }

@@ -6,7 +6,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc1952#section-2.3.1 (gzip ID1 ID2)
  * @see https://www.rfc-editor.org/rfc/rfc8878#section-3.1.1 (zstd magic number)
  */
-import type { Readable, Transform } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { LayerCompression } from '../../core/media-types.js';
 import { zstdDecompressor } from './zstd.js';
@@ -42,12 +42,18 @@ export async function sniffCompression(
 }
 
 /** A stream that decompresses a layer, or null when it is not compressed. */
-export function decompressor(compression: LayerCompression): Transform | null {
+export function decompressor(
+  compression: LayerCompression,
+  options: { what?: string; maxZstdWindow?: number } = {},
+): Duplex | null {
   switch (compression) {
     case 'gzip':
       return createGunzip();
     case 'zstd':
-      return zstdDecompressor();
+      return zstdDecompressor({
+        ...(options.what !== undefined ? { what: options.what } : {}),
+        ...(options.maxZstdWindow !== undefined ? { maxWindow: options.maxZstdWindow } : {}),
+      });
     case 'none':
       return null;
   }

@@ -2,14 +2,20 @@
  * @module sources/layers/layer-files
  * The files inside a layer, read as the blob streams past: decompress (gzip, zstd or none), walk
  * the tar headers, skip the contents. Nothing is buffered whole, so a multi-GiB layer costs the
- * same memory as a small one.
+ * same memory as a small one (`verifyFirst` spends disk instead: see {@link walkLayer}).
  */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { extract } from 'tar-stream';
+import { extract, type Header as Headers } from 'tar-stream';
 import { ImgdigestError } from '../../core/errors.js';
 import { layerCompression } from '../../core/media-types.js';
+import { escapeText } from '../../core/terminal-text.js';
 import { decompressor, sniffCompression } from './compression.js';
+import { DEFAULT_MAX_ZSTD_WINDOW, nativeZstdError } from './zstd.js';
 
 export interface LayerEntry {
   name: string;
@@ -34,16 +40,82 @@ const TYPES: Record<string, LayerEntry['type']> = {
   fifo: 'fifo',
 };
 
+/** What {@link walkLayer} may be told. */
+export interface WalkLayerOptions {
+  /** What to call the stream in messages (default "layer"). */
+  what?: string;
+  /**
+   * Read the whole stream into a temporary file before listing anything, so that `onEntry` sees
+   * only bytes the stream delivered to its end (a `BlobReader` stream ends only after its digest
+   * and size verified). Costs disk space equal to the stream's size; the file is removed
+   * whatever happens.
+   */
+  verifyFirst?: boolean;
+  /** Where the temporary file of `verifyFirst` goes (default the system's temporary directory). */
+  tempDir?: string;
+  /** The largest zstd window accepted, in bytes (default {@link DEFAULT_MAX_ZSTD_WINDOW}). */
+  maxZstdWindow?: number;
+}
+
 /**
- * Walk the tar entries of a layer stream and call `onEntry` for each, in archive order.
+ * Walk the tar entries of a layer stream and call `onEntry` for each, in archive order; resolves
+ * with the number of entries.
+ *
  * `mediaType` chooses the decompression; `'sniff'` detects gzip or zstd by their magic bytes (for a
  * blob named only by digest, or a docker-archive layer).
+ *
+ * Verification: entries are delivered as the bytes stream past, and the promise resolves only
+ * once the stream has ended, which for a `BlobReader` means its digest verified. When it rejects,
+ * the entries already delivered may come from bytes that did not verify; `verifyFirst` delivers
+ * none until the whole stream verified.
+ *
+ * Every failure (the source stream, the HTTP body behind it, the digest check, gzip, zstd, the
+ * tar parser, an `onEntry` that throws) rejects the promise once, as an `ImgdigestError`; the
+ * streams are destroyed and none is left with an unhandled `'error'` event.
  */
 export async function walkLayer(
   stream: Readable,
   mediaType: string,
   onEntry: (entry: LayerEntry) => void,
-  options: { what?: string } = {},
+  options: WalkLayerOptions = {},
+): Promise<number> {
+  // An error between here and the pipeline (while sniffing, while spooling) is still reported
+  // through the promise, never as an unhandled 'error' event of the caller's stream.
+  const swallow = () => {};
+  stream.on('error', swallow);
+  try {
+    if (options.verifyFirst) return await walkVerifiedCopy(stream, mediaType, onEntry, options);
+    return await walkStream(stream, mediaType, onEntry, options);
+  } catch (e) {
+    stream.destroy();
+    throw readError(e, options.what ?? 'layer', options.maxZstdWindow ?? DEFAULT_MAX_ZSTD_WINDOW);
+  } finally {
+    stream.off('error', swallow);
+  }
+}
+
+/** Copy the stream to a temporary file (the stream verifies as it ends), then walk the copy. */
+async function walkVerifiedCopy(
+  stream: Readable,
+  mediaType: string,
+  onEntry: (entry: LayerEntry) => void,
+  options: WalkLayerOptions,
+): Promise<number> {
+  const dir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'imgdigest-layer-'));
+  try {
+    const file = join(dir, 'layer');
+    await pipeline(stream, createWriteStream(file, { flags: 'wx' }));
+    return await walkStream(createReadStream(file), mediaType, onEntry, options);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function walkStream(
+  stream: Readable,
+  mediaType: string,
+  onEntry: (entry: LayerEntry) => void,
+  options: WalkLayerOptions,
 ): Promise<number> {
   let compression = mediaType === 'sniff' ? null : layerCompression(mediaType);
   if (mediaType === 'sniff') {
@@ -60,36 +132,56 @@ export async function walkLayer(
   const tar = extract();
   let count = 0;
   tar.on('entry', (header, body, next) => {
+    // tar-stream destroys the entry being read with the pipeline's error: without a listener
+    // that error would be thrown again as an unhandled 'error' event and end the process.
+    body.on('error', () => {});
     count++;
-    onEntry({
-      name: header.name,
-      type: TYPES[header.type ?? 'file'] ?? 'other',
-      size: header.size ?? 0,
-      mode: header.mode ?? 0,
-      uid: header.uid ?? 0,
-      gid: header.gid ?? 0,
-      uname: header.uname ?? '',
-      gname: header.gname ?? '',
-      mtime: header.mtime ?? null,
-      linkname: header.linkname ?? null,
-    });
+    try {
+      onEntry(entryOf(header));
+    } catch (e) {
+      tar.destroy(e as Error);
+      return;
+    }
     body.on('end', next);
     body.resume();
   });
-  const d = decompressor(compression);
-  try {
-    if (d) await pipeline(stream, d, tar);
-    else await pipeline(stream, tar);
-  } catch (e) {
-    if (e instanceof ImgdigestError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    const why =
-      code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' ? 'is not valid gzip' : (e as Error).message;
-    throw new ImgdigestError('SOURCE_ERROR', `${options.what ?? 'layer'} could not be read: ${why}`, {
-      cause: e,
-    });
-  }
+  const what = options.what ?? 'layer';
+  const d = decompressor(compression, {
+    what,
+    ...(options.maxZstdWindow !== undefined ? { maxZstdWindow: options.maxZstdWindow } : {}),
+  });
+  if (d) await pipeline(stream, d, tar);
+  else await pipeline(stream, tar);
   return count;
+}
+
+function entryOf(header: Headers): LayerEntry {
+  return {
+    name: header.name,
+    type: TYPES[header.type ?? 'file'] ?? 'other',
+    size: header.size ?? 0,
+    mode: header.mode ?? 0,
+    uid: header.uid ?? 0,
+    gid: header.gid ?? 0,
+    uname: header.uname ?? '',
+    gname: header.gname ?? '',
+    mtime: header.mtime ?? null,
+    linkname: header.linkname ?? null,
+  };
+}
+
+/** Any failure of the walk as one `ImgdigestError` that names the layer. */
+function readError(e: unknown, what: string, maxZstdWindow: number): ImgdigestError {
+  if (e instanceof ImgdigestError) return e;
+  const zstd = nativeZstdError(e, what, maxZstdWindow);
+  if (zstd) return zstd;
+  const code = String((e as NodeJS.ErrnoException | null)?.code ?? '');
+  const message = e instanceof Error ? e.message : String(e);
+  let why = message;
+  if (code === 'Z_BUF_ERROR') why = 'the gzip stream is truncated (unexpected end of file)';
+  else if (code.startsWith('Z_')) why = `not valid gzip (${message})`;
+  else if (/tar header|unexpected end of data/i.test(message)) why = `not a valid tar archive (${message})`;
+  return new ImgdigestError('SOURCE_ERROR', `${what} could not be read: ${why}`, { cause: e });
 }
 
 const TYPE_CHAR: Record<LayerEntry['type'], string> = {
@@ -119,15 +211,20 @@ function pad2(n: number): string {
   return String(n).padStart(2, '0');
 }
 
-/** One line as `tar --list` prints it; with `long`, as `tar --list --verbose` (GNU tar) does. */
+/**
+ * One line as `tar --list` prints it; with `long`, as `tar --list --verbose` (GNU tar) does. Names
+ * and link targets are quoted as GNU tar quotes them (control characters as `\n`, `\033`, ...), so a
+ * name cannot act on the terminal it is printed to.
+ */
 export function formatEntry(entry: LayerEntry, long = false): string {
-  if (!long) return entry.name;
+  const name = escapeText(entry.name);
+  if (!long) return name;
   const owner = `${entry.uname || entry.uid}/${entry.gname || entry.gid}`;
   const t = entry.mtime ?? new Date(0);
   const date = `${t.getUTCFullYear()}-${pad2(t.getUTCMonth() + 1)}-${pad2(t.getUTCDate())} ${pad2(t.getUTCHours())}:${pad2(t.getUTCMinutes())}`;
-  let line = `${modeString(entry)} ${owner} ${String(entry.size).padStart(8)} ${date} ${entry.name}`;
-  if (entry.type === 'symlink') line += ` -> ${entry.linkname}`;
-  if (entry.type === 'link') line += ` link to ${entry.linkname}`;
+  let line = `${modeString(entry)} ${escapeText(owner)} ${String(entry.size).padStart(8)} ${date} ${name}`;
+  if (entry.type === 'symlink') line += ` -> ${escapeText(entry.linkname ?? '')}`;
+  if (entry.type === 'link') line += ` link to ${escapeText(entry.linkname ?? '')}`;
   return line;
 }
 /** One file read out of a layer by {@link readLayerFile}. */

@@ -19,7 +19,15 @@ import { networkError, redactUrl } from './errors.js';
 import { type CallOptions, throwResponseError } from './manifests.js';
 import type { RegistrySession } from './session.js';
 
-/** Start downloading a blob; the returned stream verifies digest and size. */
+/**
+ * Start downloading a blob; the returned stream verifies digest and size.
+ *
+ * The size checked is the descriptor's when the caller has one (a layer reached through its
+ * manifest), else the GET's Content-Length, else the Content-Length of a HEAD of the blob: a body
+ * that runs past it fails with `SIZE_MISMATCH` as soon as it does. When no size can be learned
+ * at all (a chunked body and a HEAD without Content-Length), the download is refused rather than
+ * read without bound.
+ */
 export async function getBlob(
   session: RegistrySession,
   repo: Reference,
@@ -28,27 +36,21 @@ export async function getBlob(
 ): Promise<BlobReader> {
   const digest = parseDigest(descriptor.digest).digest;
   const what = `blob ${digest} from ${repo.repository}`;
-  const expectedSize = descriptor.size ?? undefined;
   // Fails for digests this process cannot compute, before any request is made.
-  const verifier = verifyingStream(digest, {
-    ...(expectedSize !== undefined ? { size: expectedSize } : {}),
-    what,
-  });
-  const response = await session.request({
-    method: 'GET',
-    url: `/v2/${repo.path}/blobs/${digest}`,
-    scopes: [repositoryScope(repo.path)],
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  if (response.status !== 200) {
-    verifier.destroy();
-    await throwResponseError(response, `${repo.repository}@${digest}`, 'blob');
-  }
-  const declared = response.header('content-length');
-  const length = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : null;
+  verifyingStream(digest).destroy();
+  const request = (method: 'GET' | 'HEAD') =>
+    session.request({
+      method,
+      url: `/v2/${repo.path}/blobs/${digest}`,
+      scopes: [repositoryScope(repo.path)],
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  const response = await request('GET');
+  if (response.status !== 200) await throwResponseError(response, `${repo.repository}@${digest}`, 'blob');
+  const length = contentLength(response);
+  let expectedSize = descriptor.size ?? length ?? undefined;
   if (expectedSize !== undefined && length !== null && length !== expectedSize) {
     response.body.destroy();
-    verifier.destroy();
     throw new ImgdigestError(
       'SIZE_MISMATCH',
       `${what} size mismatch: expected ${expectedSize} bytes, server sends ${length}`,
@@ -57,6 +59,21 @@ export async function getBlob(
       },
     );
   }
+  if (expectedSize === undefined) {
+    const head = await request('HEAD').catch(() => null);
+    const headLength = head?.status === 200 ? contentLength(head) : null;
+    await head?.dump();
+    if (headLength === null) {
+      response.body.destroy();
+      throw new ImgdigestError(
+        'REGISTRY_ERROR',
+        `${what}: the registry tells no size (no Content-Length on GET or HEAD), so the download has no bound; refused`,
+        { details: { url: redactUrl(response.url) } },
+      );
+    }
+    expectedSize = headLength;
+  }
+  const verifier = verifyingStream(digest, { size: expectedSize, what });
   const body = response.body;
   body.on('error', (error) => verifier.destroy(networkError(error, 'GET', response.url)));
   // A consumer that stops early frees the connection (and the host's permit) at once.
@@ -66,7 +83,12 @@ export async function getBlob(
   // pipeline(), not pipe(): with pipe() a verification failure is emitted a second time once the
   // consumer's own pipeline has detached, and the process dies of an unhandled 'error' event.
   pipeline(body, verifier, () => {});
-  return { digest, size: expectedSize ?? length, stream: verifier };
+  return { digest, size: expectedSize, stream: verifier };
+}
+
+function contentLength(response: { header(name: string): string | undefined }): number | null {
+  const declared = response.header('content-length');
+  return declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : null;
 }
 
 /** The answer to a ranged blob read. */

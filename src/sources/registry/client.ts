@@ -28,6 +28,7 @@ import {
 } from './credentials/keychain.js';
 import {
   catalogPage,
+  type ListLimits,
   type ListOptions,
   type ListPage,
   listCatalog,
@@ -206,7 +207,7 @@ export class RegistryClient {
   }
 
   /** Tag -> digest from the tags list itself (Google registries), or null when the registry has no such map. */
-  tagDigests(repo: Reference, options: CallOptions = {}): Promise<Map<string, Digest> | null> {
+  tagDigests(repo: Reference, options: CallOptions & ListLimits = {}): Promise<Map<string, Digest> | null> {
     return listTagDigests(this.#for(repo), repo, options);
   }
 

@@ -6,6 +6,11 @@
  * header (RFC 8288) points at the next page; clients should prefer it. Registries that page
  * without a Link header are followed while a page comes back full, with `last` set to the last
  * name seen. A page that repeats a URL or does not move forward ends the walk.
+ *
+ * Bounds: a registry that pages forever (or sends huge names) must not fill memory. A walk stops
+ * with a `REGISTRY_ERROR` whose `details.limit` names the bound once it has more than `maxItems`
+ * names (default 1,000,000), more than `maxBytes` of list bodies (default 256 MiB) or more than
+ * {@link MAX_PAGES} pages: the list is refused as cut, never returned short.
  */
 import { type Digest, isDigest } from '../../core/digest.js';
 import { ImgdigestError } from '../../core/errors.js';
@@ -22,10 +27,23 @@ export interface PageOptions extends CallOptions {
   last?: string;
 }
 
-export interface ListOptions extends PageOptions {
+export interface ListOptions extends PageOptions, ListLimits {
   /** Follow every page (default true); false returns the first page only. */
   all?: boolean;
 }
+
+/** How much of a paged list a walk accepts before it refuses the list as cut. */
+export interface ListLimits {
+  /** Names at most (default {@link DEFAULT_MAX_LIST_ITEMS}). */
+  maxItems?: number;
+  /** Bytes of list bodies at most, all pages together (default {@link DEFAULT_MAX_LIST_BYTES}). */
+  maxBytes?: number;
+}
+
+/** Default bound on the names of one list: far above any real repository's tags. */
+export const DEFAULT_MAX_LIST_ITEMS = 1_000_000;
+/** Default bound on the bytes of one list's pages together. */
+export const DEFAULT_MAX_LIST_BYTES = 256 * 1024 * 1024;
 
 /** One page of a list, and where the next one is. */
 export interface ListPage {
@@ -104,6 +122,7 @@ async function fetchPage(
   ListPage & {
     name: string;
     url: URL;
+    bytes: number;
     digests: Map<string, Digest> | null;
     tagInfo: TagsPage['tagInfo'];
   }
@@ -150,6 +169,7 @@ async function fetchPage(
     next: nextInfo,
     name: typeof json.name === 'string' ? json.name : '',
     url: response.url,
+    bytes: body.byteLength,
     digests: spec.kind === 'tags' ? tagDigestMap(json.manifest) : null,
     tagInfo: spec.kind === 'tags' ? tagInfoMap(json.manifest) : null,
   };
@@ -193,19 +213,49 @@ async function listAll(
   const all: string[] = [];
   const names = new Set<string>();
   const seen = new Set<string>();
+  const maxItems = options.maxItems ?? DEFAULT_MAX_LIST_ITEMS;
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_LIST_BYTES;
+  let bytes = 0;
   let url: string | URL = pageUrl(spec.path, options);
-  for (let pages = 0; pages < MAX_PAGES; pages++) {
+  for (let pages = 0; ; pages++) {
+    if (pages === MAX_PAGES)
+      throw listCut(session, spec, `more than ${MAX_PAGES} pages`, { pages: MAX_PAGES });
     const page = await fetchPage(session, spec, url, options);
+    bytes += page.bytes;
+    if (bytes > maxBytes) throw listCut(session, spec, `more than ${maxBytes} bytes`, { bytes: maxBytes });
     onPage?.(page);
     seen.add(page.url.href);
     // Names are unique in a repository or registry; a page of repeats means `last` was ignored.
     const fresh = page.items.filter((name) => !names.has(name));
+    if (all.length + fresh.length > maxItems) {
+      throw listCut(
+        session,
+        spec,
+        `more than ${maxItems} ${spec.kind === 'tags' ? 'tags' : 'repositories'}`,
+        {
+          items: maxItems,
+        },
+      );
+    }
     for (const name of fresh) names.add(name);
     all.push(...fresh);
     if (options.all === false || !page.next || fresh.length === 0 || seen.has(page.next.url)) break;
     url = new URL(page.next.url);
   }
   return all;
+}
+
+/** The refusal of a list that goes on past a bound: the list is incomplete, so none is returned. */
+function listCut(
+  session: RegistrySession,
+  spec: ListSpec,
+  past: string,
+  limit: Record<string, number>,
+): ImgdigestError {
+  const what = spec.kind === 'tags' ? `the tag list of ${spec.subject}` : `the catalog of ${session.name}`;
+  return new ImgdigestError('REGISTRY_ERROR', `${what} was cut: registry ${session.name} sent ${past}`, {
+    details: { kind: spec.kind, limit },
+  });
 }
 
 function tagsSpec(repo: Reference): ListSpec {
@@ -254,7 +304,7 @@ export function listTags(
 export async function listTagDigests(
   session: RegistrySession,
   repo: Reference,
-  options: CallOptions = {},
+  options: CallOptions & ListLimits = {},
 ): Promise<Map<string, Digest> | null> {
   const all = new Map<string, Digest>();
   let complete = true;

@@ -7,7 +7,7 @@ import type { Digest } from '../../core/digest.js';
 import type { Descriptor, ParsedManifest } from '../../core/manifest.js';
 import type { Reference } from '../../core/reference.js';
 import type { BlobReader, CallOptions, ImageSource } from '../source.js';
-import type { ListOptions } from './listing.js';
+import type { ListLimits, ListOptions } from './listing.js';
 import { atIdentifier, type GetManifestOptions, type ResolvedDescriptor } from './manifests.js';
 import type { ReferrersOptions } from './referrers.js';
 
@@ -24,7 +24,7 @@ export interface RepositoryReader {
     options?: CallOptions,
   ): Promise<BlobReader>;
   tags(repo: Reference, options?: ListOptions): Promise<string[]>;
-  tagDigests(repo: Reference, options?: CallOptions): Promise<Map<string, Digest> | null>;
+  tagDigests(repo: Reference, options?: CallOptions & ListLimits): Promise<Map<string, Digest> | null>;
   referrers(repo: Reference, digest: Digest, options?: ReferrersOptions): Promise<Descriptor[]>;
   getBlobRange(
     repo: Reference,
@@ -77,12 +77,12 @@ export class RegistrySource implements ImageSource {
   }
 
   /** Every tag, sorted (the `ImageSource` contract; `RegistryClient.tags` keeps the registry's order). */
-  async tags(options: CallOptions = {}): Promise<string[]> {
+  async tags(options: CallOptions & ListLimits = {}): Promise<string[]> {
     return (await this.#client.tags(this.#ref, options)).sort();
   }
 
   /** Tag -> digest in one listing where the registry offers it (see `tagsForDigest`). */
-  tagDigests(options: CallOptions = {}): Promise<Map<string, Digest> | null> {
+  tagDigests(options: CallOptions & ListLimits = {}): Promise<Map<string, Digest> | null> {
     return this.#client.tagDigests(this.#ref, options);
   }
 
