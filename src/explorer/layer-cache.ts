@@ -6,12 +6,13 @@
  */
 import { EventEmitter } from 'node:events';
 import { LRUCache } from 'lru-cache';
+import type { LayerEntry } from './library.js';
 
 /** One entry of a layer, as the explorer shows it. */
 export interface FileEntry {
   /** Path without a leading `./` or `/`; directories without a trailing `/`. */
   path: string;
-  type: 'file' | 'directory' | 'symlink' | 'link' | 'character-device' | 'block-device' | 'fifo' | 'other';
+  type: LayerEntry['type'];
   size: number;
   mode: number;
   uid: number;

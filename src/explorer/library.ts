@@ -37,6 +37,7 @@ export {
   imageManifest,
   indexEntries,
   type LayerEntry,
+  modeString,
   openSource,
   parseSourceSpec,
   peek,

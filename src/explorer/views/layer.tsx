@@ -6,30 +6,8 @@ import type { FC } from 'hono/jsx';
 import { type Address, atDigest, urls } from '../address.js';
 import type { FileEntry, LayerListing } from '../layer-cache.js';
 import type { FileRead, LayerInfo } from '../layers.js';
+import { modeString } from '../library.js';
 import { crumbsFor, DigestLink, Facts, formatSize, Layout } from './common.js';
-
-const TYPE_CHAR: Record<FileEntry['type'], string> = {
-  file: '-',
-  directory: 'd',
-  symlink: 'l',
-  link: 'h',
-  'character-device': 'c',
-  'block-device': 'b',
-  fifo: 'p',
-  other: '?',
-};
-
-export function modeString(e: FileEntry): string {
-  const m = e.mode;
-  const bits = 'rwxrwxrwx';
-  let s = '';
-  for (let i = 0; i < 9; i++) s += m & (1 << (8 - i)) ? bits[i] : '-';
-  const c = s.split('');
-  if (m & 0o4000) c[2] = c[2] === 'x' ? 's' : 'S';
-  if (m & 0o2000) c[5] = c[5] === 'x' ? 's' : 'S';
-  if (m & 0o1000) c[8] = c[8] === 'x' ? 't' : 'T';
-  return TYPE_CHAR[e.type] + c.join('');
-}
 
 export interface LayerPageProps {
   address: Address;

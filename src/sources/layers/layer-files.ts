@@ -117,6 +117,39 @@ async function walkStream(
   onEntry: (entry: LayerEntry) => void,
   options: WalkLayerOptions,
 ): Promise<number> {
+  let count = 0;
+  await readTar(stream, mediaType, options, (header, body, next, tar) => {
+    count++;
+    try {
+      onEntry(entryOf(header));
+    } catch (e) {
+      tar.destroy(e as Error);
+      return;
+    }
+    body.on('end', next);
+    body.resume();
+  });
+  return count;
+}
+
+type TarEntryHandler = (
+  header: Headers,
+  body: Readable,
+  next: () => void,
+  tar: ReturnType<typeof extract>,
+) => void;
+
+/**
+ * The one way a layer stream is read here: choose or sniff the compression, refuse what is not a
+ * tar layer, decompress (with the zstd window limit) and hand each tar entry to `onTarEntry`, which
+ * must consume or skip its body and call `next`.
+ */
+async function readTar(
+  stream: Readable,
+  mediaType: string,
+  options: { what?: string; maxZstdWindow?: number },
+  onTarEntry: TarEntryHandler,
+): Promise<void> {
   let compression = mediaType === 'sniff' ? null : layerCompression(mediaType);
   if (mediaType === 'sniff') {
     const sniffed = await sniffCompression(stream);
@@ -130,29 +163,18 @@ async function walkStream(
     );
   }
   const tar = extract();
-  let count = 0;
   tar.on('entry', (header, body, next) => {
     // tar-stream destroys the entry being read with the pipeline's error: without a listener
     // that error would be thrown again as an unhandled 'error' event and end the process.
     body.on('error', () => {});
-    count++;
-    try {
-      onEntry(entryOf(header));
-    } catch (e) {
-      tar.destroy(e as Error);
-      return;
-    }
-    body.on('end', next);
-    body.resume();
+    onTarEntry(header, body as unknown as Readable, next, tar);
   });
-  const what = options.what ?? 'layer';
   const d = decompressor(compression, {
-    what,
+    what: options.what ?? 'layer',
     ...(options.maxZstdWindow !== undefined ? { maxZstdWindow: options.maxZstdWindow } : {}),
   });
   if (d) await pipeline(stream, d, tar);
   else await pipeline(stream, tar);
-  return count;
 }
 
 function entryOf(header: Headers): LayerEntry {
@@ -195,7 +217,8 @@ const TYPE_CHAR: Record<LayerEntry['type'], string> = {
   other: '?',
 };
 
-function modeString(entry: LayerEntry): string {
+/** The mode column of `ls -l` and `tar -tv` (`drwxr-xr-x`, setuid/setgid/sticky as s/S, t/T). */
+export function modeString(entry: Pick<LayerEntry, 'mode' | 'type'>): string {
   const m = entry.mode;
   const bits = ['r', 'w', 'x', 'r', 'w', 'x', 'r', 'w', 'x'];
   let s = '';
@@ -251,76 +274,42 @@ export async function readLayerFile(
   stream: Readable,
   mediaType: string,
   name: string,
-  options: { limit: number; what?: string },
+  options: { limit: number; what?: string; maxZstdWindow?: number },
 ): Promise<LayerFile | null> {
   const wanted = normalizeName(name);
-  let compression = mediaType === 'sniff' ? null : layerCompression(mediaType);
-  if (mediaType === 'sniff') {
-    const sniffed = await sniffCompression(stream);
-    compression = sniffed.compression;
-    stream = sniffed.stream;
-  }
-  if (compression === null) {
-    throw new ImgdigestError(
-      'INPUT_INVALID',
-      `${options.what ?? 'blob'} is not a tar layer (media type ${mediaType})`,
-    );
-  }
   let found: LayerFile | null = null;
-  const tar = extract();
-  tar.on('entry', (header, body, next) => {
-    if (normalizeName(header.name) !== wanted) {
-      body.on('end', next);
-      body.resume();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let kept = 0;
-    let truncated = false;
-    body.on('data', (data: unknown) => {
-      const chunk = data as Buffer;
-      if (kept >= options.limit) {
-        truncated = true;
+  const swallow = () => {};
+  stream.on('error', swallow);
+  try {
+    await readTar(stream, mediaType, options, (header, body, next) => {
+      if (normalizeName(header.name) !== wanted) {
+        body.on('end', next);
+        body.resume();
         return;
       }
-      const part = chunk.subarray(0, options.limit - kept);
-      if (part.length < chunk.length) truncated = true;
-      chunks.push(part);
-      kept += part.length;
+      const chunks: Buffer[] = [];
+      let kept = 0;
+      let truncated = false;
+      body.on('data', (chunk: Buffer) => {
+        if (kept >= options.limit) {
+          truncated = true;
+          return;
+        }
+        const part = chunk.subarray(0, options.limit - kept);
+        if (part.length < chunk.length) truncated = true;
+        chunks.push(part);
+        kept += part.length;
+      });
+      body.on('end', () => {
+        found = { entry: entryOf(header), bytes: Buffer.concat(chunks), truncated };
+        next();
+      });
     });
-    body.on('end', () => {
-      found = {
-        entry: {
-          name: header.name,
-          type: TYPES[header.type ?? 'file'] ?? 'other',
-          size: header.size ?? 0,
-          mode: header.mode ?? 0,
-          uid: header.uid ?? 0,
-          gid: header.gid ?? 0,
-          uname: header.uname ?? '',
-          gname: header.gname ?? '',
-          mtime: header.mtime ?? null,
-          linkname: header.linkname ?? null,
-        },
-        bytes: Buffer.concat(chunks),
-        truncated,
-      };
-      next();
-    });
-  });
-  const d = decompressor(compression);
-  try {
-    if (d) await pipeline(stream, d, tar);
-    else await pipeline(stream, tar);
   } catch (e) {
-    if (e instanceof ImgdigestError) throw e;
-    throw new ImgdigestError(
-      'SOURCE_ERROR',
-      `${options.what ?? 'layer'} could not be read: ${(e as Error).message}`,
-      {
-        cause: e,
-      },
-    );
+    stream.destroy();
+    throw readError(e, options.what ?? 'layer', options.maxZstdWindow ?? DEFAULT_MAX_ZSTD_WINDOW);
+  } finally {
+    stream.off('error', swallow);
   }
   return found;
 }
