@@ -10,7 +10,7 @@ import { cacheFor, wantsJson } from './http.js';
 import type { FileEntry } from './layer-cache.js';
 import { type Env, page } from './render.js';
 import type { ExplorerState } from './state.js';
-import { DigestLink, formatSize, Layout } from './views/common.js';
+import { DigestLink, formatSize, Layout, TableHead } from './views/common.js';
 
 export function compareRoutes(app: Hono<Env>, state: ExplorerState): void {
   app.get('/compare', async (c) => {
@@ -107,14 +107,7 @@ const Result: FC<{ model: CompareModel }> = ({ model }) => {
         <section>
           <h2>Platforms</h2>
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Platform</th>
-                <th scope="col">A</th>
-                <th scope="col">B</th>
-                <th scope="col">Same</th>
-              </tr>
-            </thead>
+            <TableHead cols={['Platform', 'A', 'B', 'Same']} />
             <tbody>
               {model.platforms.map((p) => (
                 <tr>
@@ -163,13 +156,7 @@ const Result: FC<{ model: CompareModel }> = ({ model }) => {
               <p>The configs agree on every field compared.</p>
             ) : (
               <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Field</th>
-                    <th scope="col">A</th>
-                    <th scope="col">B</th>
-                  </tr>
-                </thead>
+                <TableHead cols={['Field', 'A', 'B']} />
                 <tbody>
                   {model.config.map((r) => (
                     <tr>

@@ -14,7 +14,7 @@ import { ImgdigestError } from './library.js';
 import { imageManifestAt } from './models.js';
 import { type Env, page, rest } from './render.js';
 import type { ExplorerState } from './state.js';
-import { formatSize, Layout } from './views/common.js';
+import { formatSize, Layout, TableHead } from './views/common.js';
 import { EntryRow, FilePage, LayerHead, treeOrder } from './views/layer.js';
 
 /** File bytes shown in the file view; larger files show their beginning. */
@@ -99,14 +99,7 @@ const LayerPage = ({
         {listing.format === 'tar' ? '' : `, listed from ${formatSize(listing.bytesFetched)} fetched`}.
       </p>
       <table id="files" class="files">
-        <thead>
-          <tr>
-            <th scope="col">Mode</th>
-            <th scope="col">Owner</th>
-            <th scope="col">Size</th>
-            <th scope="col">Path</th>
-          </tr>
-        </thead>
+        <TableHead cols={['Mode', 'Owner', 'Size', 'Path']} />
         <tbody>
           {entries.map((e) => (
             <EntryRow e={e} address={address} image={image} indent={true} />

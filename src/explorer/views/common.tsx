@@ -116,6 +116,17 @@ export function crumbsFor(address: Address, last?: Crumb): Crumb[] {
 }
 
 /** Key/value rows; empty values are left out. */
+/** A table's header row: one column header per name. */
+export const TableHead: FC<{ cols: string[] }> = ({ cols }) => (
+  <thead>
+    <tr>
+      {cols.map((c) => (
+        <th scope="col">{c}</th>
+      ))}
+    </tr>
+  </thead>
+);
+
 export const Facts: FC<{ rows: Array<[string, Child | null | undefined]> }> = ({ rows }) => (
   <dl class="facts">
     {rows
@@ -139,12 +150,7 @@ export const Annotations: FC<{ values: Record<string, string>; title?: string }>
     <section>
       <h2>{title}</h2>
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Key</th>
-            <th scope="col">Value</th>
-          </tr>
-        </thead>
+        <TableHead cols={['Key', 'Value']} />
         <tbody>
           {keys.map((k) => (
             <tr>

@@ -15,6 +15,7 @@ import {
   JsonView,
   Layout,
   type Linker,
+  TableHead,
 } from './common.js';
 
 /** Where digests inside a manifest or index link to. */
@@ -101,14 +102,7 @@ export const ImagePage: FC<{ model: ImageModel; address: Address }> = ({ model, 
             compressed
           </p>
           <table>
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">Layer</th>
-                <th scope="col">Size</th>
-                <th scope="col">Media type</th>
-              </tr>
-            </thead>
+            <TableHead cols={['#', 'Layer', 'Size', 'Media type']} />
             <tbody>
               {model.layers.map((l, i) => (
                 <tr>
@@ -139,13 +133,7 @@ export const ImagePage: FC<{ model: ImageModel; address: Address }> = ({ model, 
           <p>Nothing refers to this digest (no signatures, SBOMs or attestations).</p>
         ) : (
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Referrer</th>
-                <th scope="col">Artifact type</th>
-                <th scope="col">Size</th>
-              </tr>
-            </thead>
+            <TableHead cols={['Referrer', 'Artifact type', 'Size']} />
             <tbody>
               {model.referrers.map((r) => (
                 <tr>
@@ -176,14 +164,7 @@ const PlatformTable: FC<{ model: ImageModel; address: Address }> = ({ model, add
   <section>
     <h2>Platforms</h2>
     <table>
-      <thead>
-        <tr>
-          <th scope="col">Platform</th>
-          <th scope="col">Digest</th>
-          <th scope="col">Size</th>
-          <th scope="col">Note</th>
-        </tr>
-      </thead>
+      <TableHead cols={['Platform', 'Digest', 'Size', 'Note']} />
       <tbody>
         {(model.platforms ?? []).map((p) => (
           <tr class={p.attestation ? 'attestation' : undefined}>

@@ -7,7 +7,7 @@ import { type Address, atDigest, urls } from '../address.js';
 import type { FileEntry, LayerListing } from '../layer-cache.js';
 import type { FileRead, LayerInfo } from '../layers.js';
 import { modeString } from '../library.js';
-import { crumbsFor, DigestLink, Facts, formatSize, Layout } from './common.js';
+import { crumbsFor, DigestLink, Facts, formatSize, Layout, TableHead } from './common.js';
 
 export interface LayerPageProps {
   address: Address;
@@ -45,14 +45,7 @@ export const LayerHead: FC<LayerPageProps> = ({ address, info, image, listing })
 export const tableStart = (
   <>
     <table id="files" class="files">
-      <thead>
-        <tr>
-          <th scope="col">Mode</th>
-          <th scope="col">Owner</th>
-          <th scope="col">Size</th>
-          <th scope="col">Path</th>
-        </tr>
-      </thead>
+      <TableHead cols={['Mode', 'Owner', 'Size', 'Path']} />
     </table>
   </>
 );

@@ -5,7 +5,16 @@
 import type { FC } from 'hono/jsx';
 import { type Address, atDigest, parseAddress, urls } from '../address.js';
 import type { CatalogModel, ConfigModel, groupTags, RepoModel } from '../models.js';
-import { Annotations, crumbsFor, DigestLink, Facts, formatSize, JsonView, Layout } from './common.js';
+import {
+  Annotations,
+  crumbsFor,
+  DigestLink,
+  Facts,
+  formatSize,
+  JsonView,
+  Layout,
+  TableHead,
+} from './common.js';
 
 export const StartPage: FC<{ initial: string | null; registries: string[]; local: boolean }> = ({
   initial,
@@ -221,14 +230,7 @@ export const ConfigPage: FC<{ model: ConfigModel; address: Address }> = ({ model
       <section>
         <h2>History</h2>
         <table>
-          <thead>
-            <tr>
-              <th scope="col">#</th>
-              <th scope="col">Step</th>
-              <th scope="col">Layer</th>
-              <th scope="col">Size</th>
-            </tr>
-          </thead>
+          <TableHead cols={['#', 'Step', 'Layer', 'Size']} />
           <tbody>
             {model.history.map((h, i) => (
               <tr class={h.emptyLayer ? 'empty' : undefined}>
