@@ -6,7 +6,7 @@
  * tags, `--artifact-type`, `--json` and `--fetch`.
  */
 import { execFile } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -369,6 +369,39 @@ describe.skipIf(!haveTools('docker-registry', 'skopeo'))(
       const payload = legacy.layers[0]!;
       expect((await readdir(folder)).sort()).toEqual(['manifest.json', `sha256-${payload.digest.slice(7)}`]);
       expect(sha256(await readFile(join(folder, `sha256-${payload.digest.slice(7)}`)))).toBe(payload.digest);
+    });
+
+    it('--fetch of a blob whose bytes the registry altered fails (exit 3) and leaves nothing in DIR', async () => {
+      const report = buildArtifact({
+        artifactType: 'application/vnd.example.report',
+        subject: image.manifest,
+        files: [{ name: 'report.txt', mediaType: 'text/plain', content: 'all good\n' }],
+      });
+      const set = createImageSet();
+      addImage(set, report);
+      await pushWithClient(reg.host, 'signed', set);
+      const hex = report.layers[0]!.digest.slice(7);
+      await writeFile(
+        join(reg.storageDir, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data'),
+        'all b4d!\n',
+      );
+      const dir = await tempDir('referrers-tampered');
+      const r = await runCli([
+        'referrers',
+        '--fetch',
+        dir,
+        '--artifact-type',
+        'application/vnd.example.report',
+        `${reg.host}/signed:v1`,
+      ]);
+      expect(r.code).toBe(3);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^imgdigest: blob ${report.layers[0]!.digest} from .* digest mismatch: expected ${report.layers[0]!.digest}, got sha256:[0-9a-f]{64}\\n$`,
+        ),
+      );
+      expect(await readdir(dir)).toEqual([]);
     });
   },
 );

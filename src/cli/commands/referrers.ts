@@ -7,7 +7,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
@@ -55,8 +55,9 @@ referrers-api, referrers-tag or cosign-tag).
 
 --fetch DIR writes, for each referrer listed, DIR/<alg>-<hex>/manifest.json (the exact bytes) and
 each layer: under its org.opencontainers.image.title when that is a plain file name (as oras pull
-names files), else under its digest (<alg>-<hex>). Every file is verified against its digest and
-renamed into place only then. To fetch one file by hand: imgdigest blob REPOSITORY@DIGEST.
+names files), else under its digest (<alg>-<hex>). Every file is verified against its digest
+while it is written into a hidden folder, renamed to DIR/<alg>-<hex> only when all are complete:
+a failure leaves nothing (exit 3). One file by hand: imgdigest blob REPOSITORY@DIGEST -o FILE.
 
 Examples:
   $ imgdigest referrers localhost:5000/sample/worker:2
@@ -162,9 +163,11 @@ function safeTitle(title: string | undefined): string | null {
 }
 
 /**
- * Save one referrer under `dir/<alg>-<hex>/`: its manifest's exact bytes as manifest.json, then each
- * layer under its title or digest, each verified while it streams and renamed into place only
- * then. Returns the paths written.
+ * Save one referrer as `dir/<alg>-<hex>/`: its manifest's exact bytes as manifest.json, then each
+ * layer under its title or digest, each verified while it streams. Everything is written into a
+ * hidden folder beside the target, which is renamed into place only when every file is complete:
+ * a failure (a blob whose bytes do not match its digest, a full disk) leaves no folder at all, and
+ * a folder fetched before is replaced whole. Returns the paths written.
  */
 async function fetchReferrer(
   client: RegistryClient,
@@ -172,45 +175,50 @@ async function fetchReferrer(
   referrer: Referrer,
   dir: string,
 ): Promise<string[]> {
-  const folder = join(dir, digestName(referrer.digest));
+  const name = digestName(referrer.digest);
+  const target = join(dir, name);
+  const temp = join(dir, `.${name}.${process.pid}.part`);
+  const names: string[] = [];
   try {
-    await mkdir(folder, { recursive: true });
-  } catch (error) {
-    throw new ImgdigestError('WRITE_FAILED', `cannot create ${folder}: ${(error as Error).message}`, {
-      cause: error,
+    await fsCall(`cannot create ${temp}`, () => mkdir(temp, { recursive: true }));
+    const manifest = await client.getManifest(repo.repositoryOnly().withDigest(referrer.digest), {
+      accept: [referrer.mediaType],
     });
+    await writeStream(Readable.from([Buffer.from(manifest.raw)]), join(temp, 'manifest.json'));
+    names.push('manifest.json');
+    if (manifest.kind === 'manifest') {
+      for (const layer of manifest.value.layers ?? []) {
+        let file = safeTitle(layer.annotations?.[Annotation.TITLE]) ?? digestName(layer.digest);
+        if (names.includes(file)) file = digestName(layer.digest);
+        if (names.includes(file)) continue; // the same blob twice
+        const reader = await client.getBlob(repo, { digest: layer.digest, size: layer.size });
+        await writeStream(reader.stream, join(temp, file));
+        names.push(file);
+      }
+    }
+    await fsCall(`cannot replace ${target}`, async () => {
+      await rm(target, { recursive: true, force: true });
+      await rename(temp, target);
+    });
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
   }
-  const manifest = await client.getManifest(repo.repositoryOnly().withDigest(referrer.digest), {
-    accept: [referrer.mediaType],
-  });
-  const written = [join(folder, 'manifest.json')];
-  await saveStream(Readable.from([Buffer.from(manifest.raw)]), written[0]!);
-  if (manifest.kind !== 'manifest') return written;
-  const used = new Set<string>(['manifest.json']);
-  for (const layer of manifest.value.layers ?? []) {
-    let name = safeTitle(layer.annotations?.[Annotation.TITLE]) ?? digestName(layer.digest);
-    if (used.has(name)) name = digestName(layer.digest);
-    if (used.has(name)) continue; // the same blob twice
-    used.add(name);
-    const reader = await client.getBlob(repo, { digest: layer.digest, size: layer.size });
-    const target = join(folder, name);
-    await saveStream(reader.stream, target);
-    written.push(target);
-  }
-  return written;
+  return names.map((file) => join(target, file));
 }
 
-/** Stream into a temporary file beside `target`, then rename: a failed check leaves nothing. */
-async function saveStream(stream: NodeJS.ReadableStream, target: string): Promise<void> {
-  const temp = join(dirname(target), `.${basename(target)}.${process.pid}.part`);
+async function writeStream(stream: NodeJS.ReadableStream, path: string): Promise<void> {
+  await fsCall(`cannot write ${path}`, () =>
+    pipeline(stream, createWriteStream(path, { flags: 'wx', mode: 0o644 })),
+  );
+}
+
+/** Run a file-system step; its failure is `WRITE_FAILED` (a digest mismatch stays what it is). */
+async function fsCall<T>(what: string, step: () => Promise<T>): Promise<T> {
   try {
-    await pipeline(stream, createWriteStream(temp, { flags: 'w', mode: 0o644 }));
-    await rename(temp, target);
+    return await step();
   } catch (error) {
-    await rm(temp, { force: true });
     if (error instanceof ImgdigestError) throw error;
-    throw new ImgdigestError('WRITE_FAILED', `cannot write ${target}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new ImgdigestError('WRITE_FAILED', `${what}: ${(error as Error).message}`, { cause: error });
   }
 }
