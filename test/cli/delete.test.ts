@@ -85,6 +85,16 @@ describe('imgdigest delete on the embedded registry (demo images)', () => {
     expect((await runCli(['digest', `${reg.host}/sample/app:single`])).code).toBe(0);
   });
 
+  it('Ctrl-C or the end of input at the question cancels (exit 2) and deletes nothing', async () => {
+    const target = `${reg.host}/sample/app@${digestOf('sample/app', 'single')}`;
+    for (const answer of ['\u0003', 'y']) {
+      const r = await runCli(['delete', target], { stdin: answer, tty: true });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/\nimgdigest: cancelled at the prompt; nothing was done\n$/);
+    }
+    expect((await runCli(['digest', `${reg.host}/sample/app:single`])).code).toBe(0);
+  });
+
   it('a y on the terminal deletes the manifest, and every tag that named it goes with it', async () => {
     const digest = digestOf('sample/app', 'latest');
     expect(digestOf('sample/app', '1.0')).toBe(digest);
