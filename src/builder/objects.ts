@@ -1,7 +1,8 @@
 /**
  * @module builder/objects
  * Build OCI and Docker images in memory, without Docker: tar layers (gzip, zstd or plain), image
- * configs, manifests, indexes and buildx-style attestations. Used by the offline quick start and by
+ * configs, manifests, indexes, buildx-style attestations and OCI 1.1 artifacts (signatures, SBOMs
+ * that name a `subject`). Used by the offline quick start and by
  * the tests, which push the result to a real registry or write it as an OCI image layout.
  *
  * Every object is deterministic: the same input gives the same bytes and so the same digest
@@ -211,7 +212,8 @@ export function buildConfig(spec: ConfigSpec): Blob {
 
 export interface ManifestSpec {
   config: Blob;
-  layers: Blob[];
+  /** Layers in order; `annotations` go on a layer's descriptor (an artifact file's title). */
+  layers: Array<Blob & { annotations?: Record<string, string> }>;
   /** Default the OCI image manifest type. */
   mediaType?: string;
   annotations?: Record<string, string>;
@@ -228,7 +230,9 @@ export function buildManifest(spec: ManifestSpec): BuiltManifest {
   const value: Record<string, unknown> = { schemaVersion: 2, mediaType };
   if (spec.artifactType) value.artifactType = spec.artifactType;
   value.config = descriptorFor(spec.config);
-  value.layers = spec.layers.map((l) => descriptorFor(l));
+  value.layers = spec.layers.map((l) =>
+    descriptorFor(l, l.annotations ? { annotations: l.annotations } : {}),
+  );
   if (spec.subject) value.subject = spec.subject;
   if (spec.annotations) value.annotations = sorted(spec.annotations);
   const blob = jsonBlob(value, mediaType);
@@ -313,6 +317,47 @@ export function buildAttestation(
       },
     },
   };
+}
+
+/** A file an artifact carries, named as `oras push` names it (the layer's title annotation). */
+export interface ArtifactFile {
+  name: string;
+  mediaType: string;
+  content: Uint8Array | string;
+}
+
+export interface ArtifactSpec {
+  /** What the artifact is (`application/spdx+json`, a signature type). */
+  artifactType: string;
+  /** The manifest or index the artifact is about. */
+  subject: Pick<Descriptor, 'mediaType' | 'digest' | 'size'>;
+  files: ArtifactFile[];
+  annotations?: Record<string, string>;
+}
+
+/**
+ * An OCI 1.1 artifact, as `oras attach` pushes one: an image manifest with an `artifactType`, the
+ * empty config (`{}`), one layer per file with its title, and a `subject`, so the registry's
+ * referrers API (or the referrers tag) lists it for the subject.
+ * @see https://github.com/opencontainers/image-spec/blob/main/manifest.md#guidelines-for-artifact-usage
+ */
+export function buildArtifact(spec: ArtifactSpec): BuiltImage {
+  const config = blobOf(Buffer.from('{}', 'utf8'), MediaType.OCI_EMPTY);
+  const layers = spec.files.map((f) => {
+    const blob = blobOf(
+      typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : f.content,
+      f.mediaType,
+    );
+    return { ...blob, diffId: blob.digest, annotations: { 'org.opencontainers.image.title': f.name } };
+  });
+  const manifest = buildManifest({
+    config,
+    layers,
+    artifactType: spec.artifactType,
+    subject: { mediaType: spec.subject.mediaType, digest: spec.subject.digest, size: spec.subject.size },
+    ...(spec.annotations ? { annotations: spec.annotations } : {}),
+  });
+  return { config, layers, manifest };
 }
 
 /** What to build one runnable image from. */

@@ -8,8 +8,10 @@
 import type { DescriptorPlatform } from '../core/manifest.js';
 import { addBlob, addImage, addManifest, createImageSet, type ImageSet } from './image-set.js';
 import {
+  BUILD_EPOCH,
   type BuiltImage,
   type BuiltManifest,
+  buildArtifact,
   buildAttestation,
   buildImage,
   buildIndex,
@@ -152,4 +154,55 @@ export async function buildSampleImages(name = 'sample', options: SampleOptions 
   if (isDefault) addImage(set, single, ...SAMPLE_TAGS.single);
   addBlob(set, baseLayer);
   return { ...set, name, index, images, attestation, single, baseLayer };
+}
+
+/** The artifact type of an SPDX SBOM (the media type of SPDX JSON documents). */
+export const SPDX_JSON = 'application/spdx+json';
+
+/**
+ * An SPDX 2.3 SBOM of the image `subject` of the sample `name`, as an OCI 1.1 artifact that names
+ * the image as its subject (what `oras attach --artifact-type application/spdx+json` pushes): the
+ * referrers of the image list it. Deterministic, created at {@link BUILD_EPOCH}.
+ */
+export function buildSampleSbom(subject: BuiltManifest, name: string, version = SAMPLE_VERSION): BuiltImage {
+  const created = BUILD_EPOCH.toISOString().replace('.000Z', 'Z');
+  const hex = subject.digest.slice(subject.digest.indexOf(':') + 1);
+  const document = {
+    spdxVersion: 'SPDX-2.3',
+    dataLicense: 'CC0-1.0',
+    SPDXID: 'SPDXRef-DOCUMENT',
+    name: `${name}@${version}`,
+    documentNamespace: `https://example.invalid/imgdigest/sample/${name}/sha256-${hex}`,
+    creationInfo: { created, creators: ['Tool: imgdigest-builder'] },
+    packages: [
+      {
+        name,
+        SPDXID: 'SPDXRef-Package-image',
+        versionInfo: version,
+        downloadLocation: 'NOASSERTION',
+        externalRefs: [
+          {
+            referenceCategory: 'PACKAGE-MANAGER',
+            referenceType: 'purl',
+            referenceLocator: `pkg:oci/${name}@sha256%3A${hex}`,
+          },
+        ],
+      },
+    ],
+    relationships: [
+      {
+        spdxElementId: 'SPDXRef-DOCUMENT',
+        relationshipType: 'DESCRIBES',
+        relatedSpdxElement: 'SPDXRef-Package-image',
+      },
+    ],
+  };
+  return buildArtifact({
+    artifactType: SPDX_JSON,
+    subject,
+    files: [
+      { name: 'sbom.spdx.json', mediaType: SPDX_JSON, content: `${JSON.stringify(document, null, 2)}\n` },
+    ],
+    annotations: { 'org.opencontainers.image.created': created },
+  });
 }

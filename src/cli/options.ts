@@ -27,6 +27,23 @@ export interface RegistryFlags {
 
 /** Add the registry connection and credential flags to a command. */
 export function addRegistryOptions(cmd: Command): Command {
+  return addLimitOptions(
+    addTlsOptions(cmd)
+      .option(
+        '-u, --username <name>',
+        'registry user name (the password is read from stdin with --password-stdin)',
+      )
+      .option('--password-stdin', 'read the registry password or token from stdin')
+      .option('--anonymous', 'send no credentials, even if a docker config has some'),
+  );
+}
+
+/** The connection flags alone (TLS, plain HTTP, timeouts, retries), for commands with their own credentials. */
+export function addConnectionOptions(cmd: Command): Command {
+  return addLimitOptions(addTlsOptions(cmd));
+}
+
+function addTlsOptions(cmd: Command): Command {
   return cmd
     .option('--insecure', 'allow plain HTTP to registries other than localhost/127.0.0.0/8/[::1]')
     .option('--skip-tls-verify', 'do not verify the registry TLS certificate (still uses HTTPS)')
@@ -34,15 +51,27 @@ export function addRegistryOptions(cmd: Command): Command {
       '--https',
       'use HTTPS even for localhost and 127.0.0.0/8 registries (plain HTTP is the default there)',
     )
-    .option('--ca-file <file>', 'trust this PEM CA bundle too (NODE_EXTRA_CA_CERTS also works)')
-    .option(
-      '-u, --username <name>',
-      'registry user name (the password is read from stdin with --password-stdin)',
-    )
-    .option('--password-stdin', 'read the registry password or token from stdin')
-    .option('--anonymous', 'send no credentials, even if a docker config has some')
+    .option('--ca-file <file>', 'trust this PEM CA bundle too (NODE_EXTRA_CA_CERTS also works)');
+}
+
+function addLimitOptions(cmd: Command): Command {
+  return cmd
     .option('--timeout <seconds>', 'give up on a request after this many seconds', '30')
     .option('--retries <n>', 'retry 408/429/5xx and network errors this many times', '3');
+}
+
+/**
+ * Refuse `--password-stdin` where stdin is also the command's input (`-f -`, a KRM ResourceList,
+ * `--file -`): one stream cannot carry both, and reading one would leave the other empty.
+ * @param what the input that reads stdin, for the message (`-f -`).
+ */
+export function refuseStdinConflict(flags: RegistryFlags, what: string): void {
+  if (flags.passwordStdin) {
+    throw new ImgdigestError(
+      'USAGE',
+      `--password-stdin cannot be used with ${what}: both read stdin; put the input in a file, or save the credentials with "imgdigest login"`,
+    );
+  }
 }
 
 /** All of stdin as UTF-8 text. */

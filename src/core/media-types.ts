@@ -102,4 +102,8 @@ export const Annotation = {
   REF_NAME: 'org.opencontainers.image.ref.name',
   /** The full image name containerd puts on an index.json entry of `docker save` / `ctr export`. */
   CONTAINERD_IMAGE_NAME: 'io.containerd.image.name',
+  /** A layer's file name (oras names the files it pulls by it). */
+  TITLE: 'org.opencontainers.image.title',
+  /** When an image or artifact was made (RFC 3339). */
+  CREATED: 'org.opencontainers.image.created',
 } as const;

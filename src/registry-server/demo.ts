@@ -8,9 +8,11 @@
  *   and a build attestation);
  * - `sample/app:1.1`: the next version, another index (so a tag can be moved to it);
  * - `sample/app:single`: a single-platform (linux/amd64) image;
- * - `sample/worker:2`: a single-platform (linux/amd64) image.
+ * - `sample/worker:2`: a single-platform (linux/amd64) image, with an SPDX SBOM that names it as
+ *   its subject (an OCI 1.1 artifact, untagged: the referrers API lists it).
  */
-import { buildSampleImages } from '../builder/samples.js';
+import { addImage } from '../builder/image-set.js';
+import { buildSampleImages, buildSampleSbom } from '../builder/samples.js';
 import { type LoadedImage, loadImageSet } from './load.js';
 import type { Registry } from './registry.js';
 
@@ -23,6 +25,7 @@ export async function loadDemoImages(registry: Registry): Promise<LoadedImage[]>
   const next = await buildSampleImages('app', { version: '1.1' });
   const worker = await buildSampleImages('worker');
   worker.tags = { '2': worker.single.manifest.digest };
+  addImage(worker, buildSampleSbom(worker.single.manifest, 'worker'));
   const loaded = [
     ...(await loadImageSet(registry, 'sample/app', app)),
     ...(await loadImageSet(registry, 'sample/app', next)),

@@ -1,7 +1,8 @@
 /**
  * Flags every command reads the same way: each numeric flag is a whole number or a usage error
- * (exit 2, one line naming the flag and the value, nothing done), and a rules file's mistakes are
- * reported by every command that reads it.
+ * (exit 2, one line naming the flag and the value, nothing done), a rules file's mistakes are
+ * reported by every command that reads it, and `--password-stdin` is refused where stdin is
+ * already the command's input.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -96,5 +97,49 @@ describe('--rules', () => {
       expect(r.code).toBe(2);
       expect(r.stderr).toBe(`imgdigest: ${rules}:3:16: webhook.enforcement must be deny, warn, dryrun\n`);
     }
+  });
+});
+
+describe('--password-stdin where stdin is the input too', () => {
+  it('is refused (exit 2, one line saying so) by -f -, krm pin and digest --file -, before anything is read', async () => {
+    const cases: Array<[string[], string]> = [
+      [['pin', '-f', '-'], '-f -'],
+      [['pin', '-f', manifest, '-f', '-', '--check'], '-f -'],
+      [['outdated', '-f', '-'], '-f -'],
+      [['krm', 'pin'], 'krm pin (the ResourceList comes on stdin)'],
+      [['digest', '--file', '-'], '--file -'],
+    ];
+    for (const [args, what] of cases) {
+      const r = await runCli([...args, '--username', 'alice', '--password-stdin'], { stdin: POD });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(
+        `imgdigest: --password-stdin cannot be used with ${what}: both read stdin; put the input in a file, or save the credentials with "imgdigest login"\n`,
+      );
+    }
+  });
+
+  it('is taken where stdin is free: -f with a file reads the password from stdin', async () => {
+    const r = await runCli(
+      [
+        'pin',
+        '-f',
+        manifest,
+        '--username',
+        'alice',
+        '--password-stdin',
+        '--check',
+        '--timeout',
+        '1',
+        '--retries',
+        '0',
+      ],
+      {
+        stdin: '',
+      },
+    );
+    // The empty stdin is read as the password, so the refusal is about the password, not stdin's use.
+    expect(r.stderr).toBe('imgdigest: --password-stdin: stdin was empty\n');
+    expect(r.code).toBe(2);
   });
 });

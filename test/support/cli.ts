@@ -17,11 +17,13 @@ export interface CliResult {
 
 /**
  * Run `imgdigest ARGS...` in-process. The default environment is this process's with
- * `DOCKER_CONFIG` pointing nowhere, so a developer's own credentials never reach a test.
+ * `DOCKER_CONFIG` pointing nowhere, so a developer's own credentials never reach a test. `tty`
+ * gives stdin what a terminal's has (`isTTY`, `setRawMode`), for the prompts of delete and login;
+ * the answers are `stdin` (a real terminal is driven in test/cli/login.test.ts).
  */
 export async function runCli(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; stdin?: string | Buffer; cwd?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; stdin?: string | Buffer; cwd?: string; tty?: boolean } = {},
 ): Promise<CliResult> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
@@ -30,6 +32,16 @@ export async function runCli(
   stdout.on('data', (c: Buffer) => out.push(c));
   stderr.on('data', (c: Buffer) => err.push(c));
   const stdin = new PassThrough();
+  if (options.tty) {
+    Object.assign(stdin, {
+      isTTY: true,
+      isRaw: false,
+      setRawMode(mode: boolean) {
+        (stdin as PassThrough & { isRaw: boolean }).isRaw = mode;
+        return stdin;
+      },
+    });
+  }
   stdin.end(options.stdin ?? '');
   const code = await main(args, {
     stdout,

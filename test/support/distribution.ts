@@ -33,6 +33,11 @@ export interface DistributionOptions {
    */
   manifestUrlsAllow?: string[];
   /**
+   * `storage.delete.enabled` (default true). Off, as the registry ships, it answers every manifest
+   * and blob DELETE with 405 UNSUPPORTED.
+   */
+  deleteEnabled?: boolean;
+  /**
    * Run as a pull-through cache of this registry URL (`proxy.remoteurl`): what it serves it fetches
    * from there once and keeps, manifest by manifest, as Docker Hub mirrors do.
    */
@@ -134,7 +139,7 @@ export async function startDistribution(options: DistributionOptions = {}): Prom
       log: { level: 'error', accesslog: { disabled: true } },
       storage: {
         filesystem: { rootdirectory: storageDir },
-        delete: { enabled: true },
+        delete: { enabled: options.deleteEnabled !== false },
         maintenance: { uploadpurging: { enabled: false } },
       },
       http: { addr: `127.0.0.1:${registryPort}`, secret: 'imgdigest-test-secret' },

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
-import { addRegistryOptions, type RegistryFlags } from '../options.js';
+import { addRegistryOptions, type RegistryFlags, refuseStdinConflict } from '../options.js';
 import { withSource } from '../source.js';
 
 interface DigestFlags extends RegistryFlags {
@@ -55,6 +55,7 @@ Examples:
     if (flags.file !== undefined) {
       if (input !== undefined)
         throw new ImgdigestError('USAGE', 'give either a reference or --file, not both');
+      if (flags.file === '-') refuseStdinConflict(flags, '--file -');
       const { digestFile } = await import('../../sources/local/local-file.js');
       const { digest, size } = await digestFile(flags.file, flags.algorithm, ctx.io.stdin);
       if (flags.json) ctx.json({ digest, size, file: flags.file });

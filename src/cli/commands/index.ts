@@ -7,6 +7,7 @@ import { registerBlob } from './blob.js';
 import { registerCatalog } from './catalog.js';
 import { registerCheck } from './check.js';
 import { registerConfig } from './config.js';
+import { registerDelete } from './delete.js';
 import { registerDemo } from './demo.js';
 import { registerDigest } from './digest.js';
 import { registerExplore } from './explore.js';
@@ -15,12 +16,14 @@ import { registerImages } from './images.js';
 import { registerIndex } from './index-list.js';
 import { registerInspect } from './inspect.js';
 import { registerKrm } from './krm.js';
+import { registerLogin, registerLogout } from './login.js';
 import { registerManifest } from './manifest.js';
 import { registerOutdated } from './outdated.js';
 import { registerPin } from './pin.js';
 import { registerPolicy } from './policy.js';
 import { registerRatelimit } from './ratelimit.js';
 import { registerRef } from './ref.js';
+import { registerReferrers } from './referrers.js';
 import { registerRegistry } from './registry.js';
 import { registerTag } from './tag.js';
 import { registerTags } from './tags.js';
@@ -39,11 +42,16 @@ export const commands: CommandModule[] = [
   registerTags,
   registerCatalog,
   registerInspect,
+  registerReferrers,
   registerRatelimit,
   registerImages,
   registerExplore,
   // write
   registerTag,
+  registerDelete,
+  // credentials
+  registerLogin,
+  registerLogout,
   // pin and enforce
   registerCheck,
   registerPin,

@@ -6,7 +6,13 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { addRuleOptions, collect, type RuleOptions, rulesFromOptions } from '../flags.js';
-import { addRegistryOptions, type RegistryFlags, readStdin, resolverOptions } from '../options.js';
+import {
+  addRegistryOptions,
+  type RegistryFlags,
+  readStdin,
+  refuseStdinConflict,
+  resolverOptions,
+} from '../options.js';
 
 export function registerKrm(program: Command, ctx: CliContext): void {
   const krm = program
@@ -44,6 +50,7 @@ Examples:
       collect,
     );
   addRegistryOptions(pin).action(async (flags: RuleOptions & RegistryFlags & { fromLock?: string[] }) => {
+    refuseStdinConflict(flags, 'krm pin (the ResourceList comes on stdin)');
     const rules = await rulesFromOptions(flags);
     const text = await readStdin(ctx);
     const { krmPin } = await import('../../k8s/krm.js');

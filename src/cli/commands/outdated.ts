@@ -14,7 +14,7 @@ import {
   rulesFromOptions,
   wholeNumber,
 } from '../flags.js';
-import { addRegistryOptions, type RegistryFlags, resolverOptions } from '../options.js';
+import { addRegistryOptions, type RegistryFlags, refuseStdinConflict, resolverOptions } from '../options.js';
 
 interface OutdatedFlags extends RuleOptions, FileOptions, RegistryFlags {
   json?: boolean;
@@ -49,6 +49,7 @@ Examples:
   cmd.action(async (flags: OutdatedFlags) => {
     const concurrency = wholeNumber(flags.concurrency, '--concurrency', 1);
     const paths = pathsFromOptions(flags);
+    if (paths.includes('-')) refuseStdinConflict(flags, '-f -');
     const rules = await rulesFromOptions(flags);
     const files = await readManifests(ctx, paths);
     const { findOutdated } = await import('../../k8s/outdated.js');

@@ -18,7 +18,7 @@ import {
   rulesFromOptions,
   wholeNumber,
 } from '../flags.js';
-import { addRegistryOptions, type RegistryFlags, resolverOptions } from '../options.js';
+import { addRegistryOptions, type RegistryFlags, refuseStdinConflict, resolverOptions } from '../options.js';
 
 interface PinFlags extends RuleOptions, FileOptions, RegistryFlags {
   write?: boolean;
@@ -73,6 +73,7 @@ Examples:
     }
     const concurrency = wholeNumber(flags.concurrency, '--concurrency', 1);
     const paths = pathsFromOptions(flags);
+    if (paths.includes('-')) refuseStdinConflict(flags, '-f -');
     const rules = await rulesFromOptions(flags);
     const files = await readManifests(ctx, paths, ', nothing written');
     const { failureError, formatFailure, pinFiles } = await import('../../k8s/pin.js');

@@ -50,6 +50,8 @@ import {
   throwResponseError,
 } from './manifests.js';
 import {
+  type DeleteManifestOptions,
+  type DeleteOutcome,
   deleteManifest,
   type PushBlobOptions,
   type PushManifestOptions,
@@ -58,7 +60,13 @@ import {
   type StreamedBlob,
 } from './push.js';
 import { parseRateLimit, type RateLimit } from './ratelimit.js';
-import { listReferrers, type ReferrersOptions } from './referrers.js';
+import {
+  type DiscoverOptions,
+  discoverReferrers,
+  listReferrers,
+  type ReferrersListing,
+  type ReferrersOptions,
+} from './referrers.js';
 import { schemeFor } from './scheme.js';
 import { RegistrySession } from './session.js';
 import { RegistrySource, type RegistrySourceOptions } from './source.js';
@@ -232,6 +240,39 @@ export class RegistryClient {
   }
 
   /**
+   * Referrers of `digest` with where each was found: the referrers API (or the referrers tag on a
+   * registry without it), then cosign's legacy `.sig`, `.att` and `.sbom` tags.
+   */
+  discoverReferrers(
+    repo: Reference,
+    digest: Digest,
+    options: DiscoverOptions = {},
+  ): Promise<ReferrersListing> {
+    return discoverReferrers(this.#for(repo), repo, digest, options);
+  }
+
+  /**
+   * Check this client's credentials for a registry host as `docker login` does, before anything
+   * is saved: the ping, then the auth the registry asks for with no repository in the scope
+   * (Basic: `GET /v2/` with the credentials; Bearer: a token with no scope, then `GET /v2/` with
+   * it). Answers the scheme, `none` when the registry asks for no credentials at all.
+   * @throws `AUTH_FAILED` when the registry or its token server refuses the credentials.
+   */
+  async verifyLogin(registryHost: string, options: CallOptions = {}): Promise<{ auth: string }> {
+    const session = this.#session(hostOf(registryHost));
+    const scheme = await session.authScheme(options.signal);
+    const response = await session.request({
+      method: 'GET',
+      url: '/v2/',
+      scopes: [],
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (response.status !== 200) await throwResponseError(response, session.name, 'ping');
+    await response.dump();
+    return { auth: scheme ?? 'none' };
+  }
+
+  /**
    * Docker Hub's pull limit as one HEAD reports it (HEADs are not counted as pulls), or null when
    * the registry announces no limit. A 429 is not retried here: its headers are the answer.
    */
@@ -270,8 +311,11 @@ export class RegistryClient {
     return pushManifest(this.#for(ref), ref, raw, options);
   }
 
-  /** DELETE a manifest. */
-  deleteManifest(ref: Reference, options: CallOptions = {}): Promise<void> {
+  /**
+   * DELETE a manifest (registries delete by digest; some also untag by tag). Given the deleted
+   * manifest's `subject`, a registry without the referrers API also gets its referrers tag updated.
+   */
+  deleteManifest(ref: Reference, options: DeleteManifestOptions = {}): Promise<DeleteOutcome> {
     return deleteManifest(this.#for(ref), ref, options);
   }
 

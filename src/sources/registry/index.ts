@@ -33,7 +33,11 @@ export {
   decodeAuth,
   encodeAuth,
 } from './credentials/docker-config.js';
-export { runCredentialHelper } from './credentials/helpers.js';
+export {
+  eraseWithCredentialHelper,
+  runCredentialHelper,
+  storeWithCredentialHelper,
+} from './credentials/helpers.js';
 export {
   allowListKeychain,
   anonymousKeychain,
@@ -44,6 +48,15 @@ export {
   multiKeychain,
   staticKeychain,
 } from './credentials/keychain.js';
+export {
+  dockerConfigFile,
+  type LoginFileOptions,
+  loginRegistry,
+  type RemovedLogin,
+  removeLogin,
+  type SavedLogin,
+  saveLogin,
+} from './credentials/login.js';
 export { parseErrorBody, type RegistryErrorEntry, redactUrl } from './errors.js';
 export type { ListOptions, ListPage, PageOptions, TagsPage } from './listing.js';
 export type {
@@ -52,9 +65,24 @@ export type {
   RegistryResolution,
   ResolvedDescriptor,
 } from './manifests.js';
-export type { PushBlobOptions, PushManifestOptions, StreamedBlob } from './push.js';
+export type {
+  DeleteManifestOptions,
+  DeleteOutcome,
+  PushBlobOptions,
+  PushManifestOptions,
+  StreamedBlob,
+} from './push.js';
 export { parseRateLimit, type RateLimit } from './ratelimit.js';
-export { type ReferrersOptions, referrersTag } from './referrers.js';
+export {
+  COSIGN_TAGS,
+  cosignTag,
+  type DiscoverOptions,
+  type Referrer,
+  type ReferrerSource,
+  type ReferrersListing,
+  type ReferrersOptions,
+  referrersTag,
+} from './referrers.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 export { schemeFor } from './scheme.js';
 export { RegistrySource, type RegistrySourceOptions, type RepositoryReader } from './source.js';

@@ -6,15 +6,30 @@
  * with its media type as `Content-Type`, checked against the digest the registry reports; and a
  * manifest DELETE. Pushing a whole image (blobs, then children, then the index, then tags) is
  * `pushImageSet` in `builder/`, written over these.
+ *
+ * A manifest with a `subject` pushed to a registry without the referrers API (no `OCI-Subject`
+ * header in the answer, as distribution 2.8) is added to the subject's referrers tag index, and
+ * deleting one removes it there: the client's duty in the spec ("Pushing Manifests with Subject",
+ * "Deleting Manifests"). Two clients updating one tag at once can lose an entry: the spec accepts
+ * that race and registries of this kind offer no conditional PUT to close it.
  * @see https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pushing-blobs
+ * @see https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pushing-manifests-with-subject
  */
 import type { Readable } from 'node:stream';
 import { type Digest, digestOf, parseDigest } from '../../core/digest.js';
 import { ImgdigestError } from '../../core/errors.js';
-import type { Descriptor } from '../../core/manifest.js';
+import { artifactTypeOf, type Descriptor, type ParsedManifest, parseManifest } from '../../core/manifest.js';
+import { MediaType } from '../../core/media-types.js';
 import type { Reference } from '../../core/reference.js';
 import { repositoryScope } from './auth.js';
 import { type CallOptions, describeRef, manifestPath, throwResponseError } from './manifests.js';
+import {
+  hasReferrersApi,
+  readReferrersTag,
+  referrersIndexBytes,
+  referrersIndexOrFail,
+  referrersTag,
+} from './referrers.js';
 import type { RegistrySession } from './session.js';
 
 const PUSH = ['pull', 'push'];
@@ -147,7 +162,64 @@ export async function pushManifest(
       },
     );
   }
-  return { mediaType, digest: digest as Digest, size: raw.byteLength };
+  const pushed: Descriptor = { mediaType, digest: digest as Digest, size: raw.byteLength };
+  const parsed = subjectManifest(raw, mediaType, digest);
+  // A registry with the referrers API says so with OCI-Subject; without it, the tag is ours to keep.
+  if (parsed?.value.subject && !response.header('oci-subject')) {
+    await addToReferrersTag(session, ref, parsed.value.subject.digest, referrerDescriptor(parsed), options);
+  }
+  return pushed;
+}
+
+/** The parsed manifest when it names a subject (anything unparsable is left to the registry). */
+function subjectManifest(raw: Uint8Array, mediaType: string, digest: string): ParsedManifest | null {
+  if (!Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).includes('"subject"')) return null;
+  try {
+    const parsed = parseManifest(raw, { contentType: mediaType, source: digest });
+    return parsed.value.subject ? parsed : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The descriptor of a referrer as the referrers list carries it (spec: artifactType, annotations). */
+function referrerDescriptor(manifest: ParsedManifest): Descriptor {
+  const d: Descriptor = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
+  const artifactType = artifactTypeOf(manifest);
+  if (artifactType) d.artifactType = artifactType;
+  if (manifest.value.annotations) d.annotations = { ...manifest.value.annotations };
+  return d;
+}
+
+/** Add `entry` to the referrers tag of `subject` (once; an entry already there is left alone). */
+async function addToReferrersTag(
+  session: RegistrySession,
+  ref: Reference,
+  subject: Digest,
+  entry: Descriptor,
+  options: CallOptions,
+): Promise<void> {
+  const entries = referrersIndexOrFail(await readReferrersTag(session, ref, subject, options), ref, subject);
+  if (entries.some((d) => d.digest === entry.digest)) return;
+  await putReferrersTag(session, ref, subject, [...entries, entry], options);
+}
+
+async function putReferrersTag(
+  session: RegistrySession,
+  ref: Reference,
+  subject: Digest,
+  entries: Descriptor[],
+  options: CallOptions,
+): Promise<void> {
+  await pushManifest(
+    session,
+    ref.repositoryOnly().withTag(referrersTag(subject)),
+    referrersIndexBytes(entries),
+    {
+      mediaType: MediaType.OCI_INDEX,
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
+  );
 }
 
 function mediaTypeOf(raw: Uint8Array): string {
@@ -164,12 +236,26 @@ function mediaTypeOf(raw: Uint8Array): string {
   );
 }
 
+export interface DeleteManifestOptions extends CallOptions {
+  /**
+   * The `subject` of the manifest being deleted, when it has one: on a registry without the
+   * referrers API the manifest is then also removed from the subject's referrers tag.
+   */
+  subject?: Digest;
+}
+
+/** What a delete did besides the DELETE itself. */
+export interface DeleteOutcome {
+  /** The referrers tag of the subject was rewritten without the deleted manifest. */
+  referrersTagUpdated: boolean;
+}
+
 /** DELETE a manifest (by digest when the reference has one, else by tag). */
 export async function deleteManifest(
   session: RegistrySession,
   ref: Reference,
-  options: CallOptions = {},
-): Promise<void> {
+  options: DeleteManifestOptions = {},
+): Promise<DeleteOutcome> {
   const response = await session.request({
     method: 'DELETE',
     url: manifestPath(ref),
@@ -180,4 +266,24 @@ export async function deleteManifest(
     await throwResponseError(response, describeRef(ref), 'manifest');
   }
   await response.dump();
+  if (!options.subject || !ref.digest) return { referrersTagUpdated: false };
+  return {
+    referrersTagUpdated: await dropFromReferrersTag(session, ref, options.subject, ref.digest, options),
+  };
+}
+
+/** Remove `digest` from the referrers tag of `subject` when the registry has no referrers API. */
+async function dropFromReferrersTag(
+  session: RegistrySession,
+  ref: Reference,
+  subject: Digest,
+  digest: Digest,
+  options: CallOptions,
+): Promise<boolean> {
+  if (await hasReferrersApi(session, ref, subject, options)) return false;
+  const entries = referrersIndexOrFail(await readReferrersTag(session, ref, subject, options), ref, subject);
+  const kept = entries.filter((d) => d.digest !== digest);
+  if (kept.length === entries.length) return false;
+  await putReferrersTag(session, ref, subject, kept, options);
+  return true;
 }

@@ -125,6 +125,11 @@ export class RegistrySession {
     }
   }
 
+  /** The auth scheme the registry's `/v2/` asks for (`basic`, `bearer`), or null for none. */
+  async authScheme(signal?: AbortSignal): Promise<string | null> {
+    return (await abortable(this.#ping(), signal))?.scheme ?? null;
+  }
+
   /** Step 1: ping once; concurrent callers share the answer; a failed ping is tried again next time. */
   #ping(): Promise<Challenge | null> {
     this.#challenge ??= this.#doPing().catch((error: unknown) => {

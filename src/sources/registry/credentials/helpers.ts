@@ -1,7 +1,8 @@
 /**
  * @module registry/credentials/helpers
  * Docker credential helpers: `docker-credential-<name> get`, server URL on stdin, JSON
- * `{ServerURL, Username, Secret}` on stdout (docker/docker-credential-helpers client/client.go).
+ * `{ServerURL, Username, Secret}` on stdout; `store` with that JSON on stdin; `erase` with the
+ * server URL on stdin (docker/docker-credential-helpers client/client.go).
  *
  * A helper that fails writes its message to stdout and exits non-zero; "credentials not found"
  * means there are none (anonymous), anything else is an error. A `<token>` username means the
@@ -50,24 +51,19 @@ export async function runCredentialHelper(
   options: RunHelperOptions = {},
 ): Promise<HelperCredentials | null> {
   const program = helperProgram(name);
-  const { code, stdout, error } = await run(program, ['get'], serverUrl, options);
+  const outcome = await run(program, ['get'], serverUrl, options);
   if (options.signal?.aborted) throw options.signal.reason;
   const fail = (why: string) =>
     new ImgdigestError('AUTH_FAILED', `credential helper ${program} failed for ${serverUrl}: ${why}`, {
       details: { helper: program, serverURL: serverUrl },
-      cause: error,
+      cause: outcome.error,
     });
-  if (error) {
-    const errno = (error as NodeJS.ErrnoException).code;
-    if (errno === 'ENOENT') throw fail('not found on PATH');
-    if (errno === 'ETIMEDOUT') throw fail(`no answer within ${options.timeoutMs ?? 30_000} ms`);
-    throw fail(errno ?? error.message);
+  const why = failure(outcome, options);
+  if (why !== null) {
+    if (!outcome.error && /credentials not found/i.test(why)) return null;
+    throw fail(why);
   }
-  if (code !== 0) {
-    const firstLine = stdout.trim().split('\n')[0]?.trim() ?? '';
-    if (/credentials not found/i.test(firstLine)) return null;
-    throw fail(firstLine ? firstLine.slice(0, 200) : `exit status ${code}`);
-  }
+  const stdout = outcome.stdout;
   let json: Record<string, unknown>;
   try {
     json = JSON.parse(stdout) as Record<string, unknown>;
@@ -78,6 +74,76 @@ export async function runCredentialHelper(
   const secret = typeof json.Secret === 'string' ? json.Secret : '';
   if (!username && !secret) return null;
   return { serverURL: typeof json.ServerURL === 'string' ? json.ServerURL : serverUrl, username, secret };
+}
+
+/**
+ * Store credentials through helper `name` (`docker-credential-<name> store`), as `docker login`
+ * does when `credsStore` or `credHelpers` names one.
+ * @throws `WRITE_FAILED` when the helper is missing or fails (its first output line is shown).
+ */
+export async function storeWithCredentialHelper(
+  name: string,
+  credentials: HelperCredentials,
+  options: RunHelperOptions = {},
+): Promise<void> {
+  const input = JSON.stringify({
+    ServerURL: credentials.serverURL,
+    Username: credentials.username,
+    Secret: credentials.secret,
+  });
+  const outcome = await run(helperProgram(name), ['store'], input, options);
+  if (options.signal?.aborted) throw options.signal.reason;
+  const why = failure(outcome, options);
+  if (why) throw helperFailed(name, 'store', credentials.serverURL, why, outcome.error);
+}
+
+/**
+ * Erase the credentials of `serverUrl` from helper `name` (`docker-credential-<name> erase`).
+ * False when the helper had none ("credentials not found").
+ * @throws `WRITE_FAILED` when the helper is missing or fails otherwise.
+ */
+export async function eraseWithCredentialHelper(
+  name: string,
+  serverUrl: string,
+  options: RunHelperOptions = {},
+): Promise<boolean> {
+  const outcome = await run(helperProgram(name), ['erase'], serverUrl, options);
+  if (options.signal?.aborted) throw options.signal.reason;
+  const why = failure(outcome, options);
+  if (why && /credentials not found/i.test(why)) return false;
+  if (why) throw helperFailed(name, 'erase', serverUrl, why, outcome.error);
+  return true;
+}
+
+/** Why a helper run failed (its first output line, or the spawn error), or null when it did not. */
+function failure(
+  outcome: { code: number | null; stdout: string; error?: Error },
+  options: RunHelperOptions,
+): string | null {
+  if (outcome.error) {
+    const errno = (outcome.error as NodeJS.ErrnoException).code;
+    if (errno === 'ENOENT') return 'not found on PATH';
+    if (errno === 'ETIMEDOUT') return `no answer within ${options.timeoutMs ?? 30_000} ms`;
+    return errno ?? outcome.error.message;
+  }
+  if (outcome.code === 0) return null;
+  const firstLine = outcome.stdout.trim().split('\n')[0]?.trim() ?? '';
+  return firstLine ? firstLine.slice(0, 200) : `exit status ${outcome.code}`;
+}
+
+function helperFailed(
+  name: string,
+  action: string,
+  serverUrl: string,
+  why: string,
+  cause: Error | undefined,
+): ImgdigestError {
+  const program = helperProgram(name);
+  return new ImgdigestError(
+    'WRITE_FAILED',
+    `credential helper ${program} could not ${action} the credentials of ${serverUrl}: ${why}`,
+    { details: { helper: program, serverURL: serverUrl, action }, cause },
+  );
 }
 
 function run(
