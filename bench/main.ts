@@ -1,6 +1,6 @@
 /**
  * @module bench/main
- * `npm run bench`: every benchmark of the issue against local servers on 127.0.0.1, several rounds
+ * `npm run bench`: every benchmark against local servers on 127.0.0.1, several rounds
  * each, written to bench/RESULTS.md and bench/results.json. Not part of `npm test` and never a
  * pass/fail gate: targets the numbers miss are reported as "target missed".
  *

@@ -1,12 +1,49 @@
 /**
  * @module imgdigest
- * The library's root export: the core model. Sources, the resolver, Kubernetes helpers and the
- * servers have their own sub-path exports (`imgdigest/registry`, `imgdigest/k8s`, ...).
+ * The package root: the names most programs need (references, digests, platforms, manifests and
+ * errors). Every module's full set, constants and patterns included, is on its sub-path
+ * (`imgdigest/reference`, `imgdigest/digest`, `imgdigest/platform`, `imgdigest/manifest`,
+ * `imgdigest/errors`), and sources, the resolver, Kubernetes helpers and the servers have their
+ * own (`imgdigest/registry`, `imgdigest/sources`, `imgdigest/resolver`, `imgdigest/k8s`, ...).
+ * @example
+ * import { parseReference } from 'imgdigest';
+ * parseReference('nginx:1.27').canonical; // 'docker.io/library/nginx:1.27'
  */
-export * from './core/digest.js';
-export * from './core/errors.js';
-export * from './core/manifest.js';
-export * from './core/media-types.js';
-export * from './core/platform.js';
-export * from './core/reference.js';
-export * from './core/resolution.js';
+export {
+  type Digest,
+  digestOf,
+  digestOfStream,
+  isDigest,
+  type ParsedDigest,
+  parseDigest,
+  verifyingStream,
+} from './core/digest.js';
+export {
+  ERROR_CODES,
+  type ErrorCode,
+  EXIT,
+  exitCodeOf,
+  ImgdigestError,
+  isImgdigestError,
+} from './core/errors.js';
+export {
+  type Descriptor,
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
+  type ParsedImageManifest,
+  type ParsedIndex,
+  type ParsedManifest,
+  parseImageConfig,
+  parseManifest,
+} from './core/manifest.js';
+export { isImageManifestMediaType, isIndexMediaType, MediaType } from './core/media-types.js';
+export {
+  formatPlatform,
+  hostPlatform,
+  type Platform,
+  parsePlatform,
+} from './core/platform.js';
+export { createMatcher, type PlatformMatcher, selectManifest } from './core/platform-match.js';
+export { type ParseReferenceOptions, parseReference, Reference } from './core/reference.js';
+export type { DigestKind, Resolution } from './core/resolution.js';

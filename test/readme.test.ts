@@ -13,12 +13,12 @@
  * README_TIMES=1 prints each command's time on stderr (the whole file should take well under a
  * minute on an idle machine).
  */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, statSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmodSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from './support/build.js';
 import {
   MASKS,
   mask,
@@ -39,40 +39,6 @@ const UPDATE = process.env.README_UPDATE === '1';
 /** The fixed ports the README's commands name (the demo registry, a second registry, the webhook). */
 const README_PORTS = [5000, 5001, 8443];
 const TOOLS = ['skopeo', 'podman', 'kpt', 'kubectl', 'curl', 'jq', 'htpasswd', 'sha256sum', 'base64'];
-
-/** The newest modification time of the compiled sources under `dir` (tests excluded). */
-async function newestSource(dir: string): Promise<number> {
-  let newest = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, await newestSource(path));
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) {
-      newest = Math.max(newest, (await stat(path)).mtimeMs);
-    }
-  }
-  return newest;
-}
-
-/** The README runs the built CLI, as a user's `npm link` does; build it when src/ is newer. */
-async function ensureBuilt(): Promise<void> {
-  const entry = join(root, 'dist', 'cli', 'main.js');
-  const built = (() => {
-    try {
-      return statSync(entry).mtimeMs;
-    } catch {
-      return 0;
-    }
-  })();
-  if (built >= (await newestSource(join(root, 'src')))) return;
-  execFileSync(
-    process.execPath,
-    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-    {
-      cwd: root,
-      stdio: 'pipe',
-    },
-  );
-}
 
 /** HOME, XDG folders, docker and podman configuration of the test's own, and the `imgdigest` shim. */
 async function environment(envDir: string): Promise<NodeJS.ProcessEnv> {

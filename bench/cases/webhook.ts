@@ -10,6 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
+import { generateCertificates, writeCertificates } from '../../src/webhook/certs.js';
 import type { Benchmark } from '../lib/context.js';
 import { run, type ServerChild, startServerChild } from '../lib/proc.js';
 
@@ -77,28 +78,18 @@ export const webhookBenchmark: Benchmark = {
     rec.param('seconds per run', webhookSeconds);
     rec.param('fixed rate', `${RATE} req/s`);
     rec.param('rounds', bigRounds);
-    const certFile = join(ctx.tmp, 'webhook.crt');
-    const keyFile = join(ctx.tmp, 'webhook.key');
-    // One certificate for both servers (EC P-256, as cert-manager issues by default).
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=imgdigest-webhook',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ]);
+    // One certificate for both servers, made as `imgdigest webhook certs` makes it (EC P-256).
+    const tlsDir = join(ctx.tmp, 'webhook-tls');
+    await writeCertificates(
+      tlsDir,
+      await generateCertificates({
+        service: 'imgdigest-webhook',
+        namespace: 'bench',
+        extraNames: ['127.0.0.1'],
+      }),
+    );
+    const certFile = join(tlsDir, 'tls.crt');
+    const keyFile = join(tlsDir, 'tls.key');
     const child = [process.execPath, join(ctx.root, 'bench', 'servers', 'child.js')];
     const body = reviewBody();
     const servers: ServerChild[] = [];

@@ -16,7 +16,7 @@ import { createGzip } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { buildConfig, buildManifest } from '../../src/builder/index.js';
 import type { Digest } from '../../src/core/digest.js';
-import { MediaType } from '../../src/core/media-types.js';
+import { Annotation, MediaType } from '../../src/core/media-types.js';
 import { parseReference } from '../../src/core/reference.js';
 import type { StaticCredentials } from '../../src/sources/registry/index.js';
 import { pushClient } from './seed.js';
@@ -200,7 +200,7 @@ export async function writeBigOciLayout(
         mediaType: manifest.mediaType,
         digest: manifest.digest,
         size: manifest.size,
-        annotations: { 'org.opencontainers.image.ref.name': tag },
+        annotations: { [Annotation.REF_NAME]: tag },
       },
     ],
   };

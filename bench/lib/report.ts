@@ -40,7 +40,7 @@ export function renderMarkdown(report: RunReport): string {
   lines.push(
     `Produced by \`${report.command}\` on ${machine.date.slice(0, 10)} (${report.mode} mode, ${Math.round(report.seconds)} s).` +
       (report.mode === 'quick'
-        ? ' Quick mode uses smaller inputs and fewer rounds than the issue asks for; run `npm run bench` for the full sizes.'
+        ? ' Quick mode uses smaller inputs and fewer rounds than the full run; run `npm run bench` for the full sizes.'
         : ''),
     '',
   );

@@ -1,8 +1,8 @@
 /**
  * @module bench/lib/results
  * What a benchmark reports: measurements (samples per round, summarised as min/median/max),
- * ratios to the tools it is compared with, and checks against the targets of the issue. The
- * report writer turns these into bench/RESULTS.md and bench/results.json.
+ * ratios to the tools it is compared with, and checks against the performance targets (README
+ * "Performance"). The report writer turns these into bench/RESULTS.md and bench/results.json.
  */
 
 /** min/median/max of the samples of one measurement. */
@@ -47,7 +47,7 @@ export interface Check {
   valueText: string;
   ours?: string;
   theirs?: string;
-  /** The target in words ("≥ 80% of the ceiling"); none when the issue only asks to report. */
+  /** The target in words ("≥ 80% of the ceiling"); none when the benchmark only reports. */
   target?: string;
   /** True/false when there is a target; undefined when there is none. */
   met?: boolean;
@@ -114,7 +114,7 @@ export class Recorder {
   }
 
   /**
-   * Ratio of medians, ours / theirs. `atLeast` / `atMost` bound the ratio when the issue sets a
+   * Ratio of medians, ours / theirs. `atLeast` / `atMost` bound the ratio where there is a
    * target; without either the ratio is only reported.
    */
   ratio(

@@ -7,6 +7,7 @@
 
 import { buildConfig, buildLayer, buildManifest } from '../../src/builder/index.js';
 import type { Digest } from '../../src/core/digest.js';
+import { Annotation } from '../../src/core/media-types.js';
 import { parseReference } from '../../src/core/reference.js';
 import { RegistryClient, type StaticCredentials } from '../../src/sources/registry/index.js';
 import type { Distribution } from '../../test/support/distribution.js';
@@ -57,7 +58,7 @@ export async function seedTinyImages(baseUrl: string, options: SeedOptions): Pro
             config,
             layers: [layer],
             annotations: {
-              'org.opencontainers.image.ref.name': tag,
+              [Annotation.REF_NAME]: tag,
               'dev.imgdigest.bench': `${repo}:${tag}`,
             },
           });

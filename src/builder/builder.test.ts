@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -7,6 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { extract } from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../../test/support/sha256.js';
 import { cleanupTempDirs, tempDir } from '../../test/support/tmp.js';
 import { haveTools } from '../../test/support/tools.js';
 import { isAttestation, parseImageConfig, parseManifest } from '../core/manifest.js';
@@ -23,8 +23,6 @@ import {
 
 const run = promisify(execFile);
 afterAll(cleanupTempDirs);
-
-const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 interface Entry {
   name: string;

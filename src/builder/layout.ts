@@ -8,8 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Digest, parseDigest } from '../core/digest.js';
 import type { Descriptor } from '../core/manifest.js';
-import { MediaType } from '../core/media-types.js';
-import { REF_NAME } from '../sources/local/oci-layout.js';
+import { Annotation, MediaType } from '../core/media-types.js';
 import { type ImageSet, manifestIn } from './image-set.js';
 import { descriptorFor } from './objects.js';
 
@@ -32,7 +31,7 @@ export async function writeOciLayout(dir: string, set: ImageSet): Promise<void> 
   const manifests: Descriptor[] = Object.entries(set.tags)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([tag, digest]) =>
-      descriptorFor(manifestIn(set, digest, tag), { annotations: { [REF_NAME]: tag } }),
+      descriptorFor(manifestIn(set, digest, tag), { annotations: { [Annotation.REF_NAME]: tag } }),
     );
   const index = { schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests };
   await writeFile(join(dir, 'index.json'), JSON.stringify(index));

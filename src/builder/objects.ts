@@ -186,7 +186,10 @@ export interface ConfigSpec {
   mediaType?: string;
 }
 
-/** An image config (image-spec config.md) with a fixed key order. */
+/**
+ * An image config with a fixed key order.
+ * @see https://github.com/opencontainers/image-spec/blob/main/config.md
+ */
 export function buildConfig(spec: ConfigSpec): Blob {
   const created = (spec.created ?? BUILD_EPOCH).toISOString().replace('.000Z', 'Z');
   const config: Record<string, unknown> = {};
@@ -216,7 +219,10 @@ export interface ManifestSpec {
   artifactType?: string;
 }
 
-/** An image manifest (image-spec manifest.md): schemaVersion, mediaType, config, layers, then the optional fields. */
+/**
+ * An image manifest: schemaVersion, mediaType, config, layers, then the optional fields.
+ * @see https://github.com/opencontainers/image-spec/blob/main/manifest.md
+ */
 export function buildManifest(spec: ManifestSpec): BuiltManifest {
   const mediaType = spec.mediaType ?? MediaType.OCI_MANIFEST;
   const value: Record<string, unknown> = { schemaVersion: 2, mediaType };
@@ -245,7 +251,10 @@ export interface IndexSpec {
   artifactType?: string;
 }
 
-/** An image index (image-spec image-index.md) or Docker manifest list. */
+/**
+ * An image index or Docker manifest list.
+ * @see https://github.com/opencontainers/image-spec/blob/main/image-index.md
+ */
 export function buildIndex(spec: IndexSpec): BuiltManifest {
   const mediaType = spec.mediaType ?? MediaType.OCI_INDEX;
   const value: Record<string, unknown> = { schemaVersion: 2, mediaType };

@@ -3,6 +3,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { errorOf } from '../../test/support/errors.js';
 import { loadVectors } from '../../test/support/vectors.js';
 import {
   assertDigest,
@@ -17,7 +18,7 @@ import {
   parseDigest,
   verifyingStream,
 } from './digest.js';
-import { ImgdigestError, isImgdigestError } from './errors.js';
+import { ImgdigestError } from './errors.js';
 
 const v = loadVectors();
 
@@ -27,16 +28,6 @@ const CODE_OF: Record<string, string> = {
   ErrDigestInvalidLength: 'DIGEST_INVALID',
   ErrDigestUnsupported: 'DIGEST_UNSUPPORTED',
 };
-
-function errorOf(fn: () => unknown): ImgdigestError | null {
-  try {
-    fn();
-    return null;
-  } catch (e) {
-    if (!isImgdigestError(e)) throw e;
-    return e;
-  }
-}
 
 const hex = (algorithm: string, bytes: Uint8Array | string) =>
   `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;

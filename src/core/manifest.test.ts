@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { errorOf } from '../../test/support/errors.js';
+import { sha256 } from '../../test/support/sha256.js';
 import { loadVectors } from '../../test/support/vectors.js';
-import { isImgdigestError } from './errors.js';
 import {
   artifactTypeOf,
   type Descriptor,
@@ -17,7 +18,6 @@ import { MediaType } from './media-types.js';
 
 const v = loadVectors();
 
-const sha256 = (bytes: Uint8Array | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 const bytes = (value: unknown, space?: number) =>
   new TextEncoder().encode(JSON.stringify(value, null, space));
 const d = (n: number, mediaType: string = MediaType.OCI_MANIFEST, extra: Record<string, unknown> = {}) => ({
@@ -26,16 +26,6 @@ const d = (n: number, mediaType: string = MediaType.OCI_MANIFEST, extra: Record<
   size: 1000 + n,
   ...extra,
 });
-
-function errorOf(fn: () => unknown): { code: string; message: string } | null {
-  try {
-    fn();
-    return null;
-  } catch (e) {
-    if (!isImgdigestError(e)) throw e;
-    return { code: e.code, message: e.message };
-  }
-}
 
 const ociIndex = {
   schemaVersion: 2,

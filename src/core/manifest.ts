@@ -10,6 +10,7 @@
  */
 import { type Digest, digestOf, parseDigest } from './digest.js';
 import { ImgdigestError } from './errors.js';
+import { isRecord } from './json.js';
 import {
   isImageManifestMediaType,
   isIndexMediaType,
@@ -17,6 +18,9 @@ import {
   MEDIA_TYPE_PATTERN,
   MediaType,
 } from './media-types.js';
+
+/** The media types and annotation keys, so `imgdigest/manifest` carries the whole vocabulary. */
+export * from './media-types.js';
 
 /** Manifests larger than this are refused before they are parsed (the spec's SHOULD-accept floor). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -129,7 +133,7 @@ export function parseManifest(raw: Uint8Array, options: ParseManifestOptions = {
   } catch (e) {
     throw invalidManifest(`manifest${where} is not valid JSON: ${(e as Error).message}`);
   }
-  if (!isObject(json)) throw invalidManifest(`manifest${where} must be a JSON object`);
+  if (!isRecord(json)) throw invalidManifest(`manifest${where} must be a JSON object`);
   if (json.mediaType !== undefined && typeof json.mediaType !== 'string') {
     throw invalidManifest(`manifest${where}: "mediaType" must be a string`);
   }
@@ -169,7 +173,7 @@ function kindOf(json: Record<string, unknown>, mediaType: string | undefined): '
   if (isImageManifestMediaType(mediaType)) return 'manifest';
   // Unknown or absent media type: infer from the shape, as the image-spec allows.
   if (Array.isArray(json.manifests)) return 'index';
-  if (isObject(json.config)) return 'manifest';
+  if (isRecord(json.config)) return 'manifest';
   throw invalidManifest(
     `unrecognised manifest${mediaType ? ` media type "${mediaType}"` : ''}: it has neither "manifests" nor "config"`,
   );
@@ -213,7 +217,7 @@ function validateOptional(json: Record<string, unknown>, where: string): void {
  * Validate one descriptor. The error names the field path (`manifests[2].digest`) and the problem.
  */
 export function validateDescriptor(value: unknown, path: string, where = ''): asserts value is Descriptor {
-  if (!isObject(value)) throw invalidManifest(`manifest${where}: ${path} must be an object`);
+  if (!isRecord(value)) throw invalidManifest(`manifest${where}: ${path} must be an object`);
   if (!isMediaType(value.mediaType)) {
     throw invalidManifest(
       `manifest${where}: ${path}.mediaType must be a media type, got ${show(value.mediaType)}`,
@@ -248,7 +252,7 @@ export function validateDescriptor(value: unknown, path: string, where = ''): as
   }
   if (value.platform !== undefined) {
     const p = value.platform;
-    if (!isObject(p) || typeof p.architecture !== 'string' || typeof p.os !== 'string') {
+    if (!isRecord(p) || typeof p.architecture !== 'string' || typeof p.os !== 'string') {
       throw invalidManifest(`manifest${where}: ${path}.platform must have string "os" and "architecture"`);
     }
     for (const key of ['os.version', 'variant'] as const) {
@@ -268,7 +272,7 @@ export function validateDescriptor(value: unknown, path: string, where = ''): as
 }
 
 function validateAnnotations(value: unknown, path: string, where: string): void {
-  if (!isObject(value) || !Object.values(value).every((v) => typeof v === 'string')) {
+  if (!isRecord(value) || !Object.values(value).every((v) => typeof v === 'string')) {
     throw invalidManifest(`manifest${where}: ${path} must map strings to strings`);
   }
 }
@@ -358,16 +362,12 @@ export function parseImageConfig(raw: Uint8Array, source = 'config'): ImageConfi
   } catch (e) {
     throw invalidManifest(`${source} is not valid JSON: ${(e as Error).message}`);
   }
-  if (!isObject(json)) throw invalidManifest(`${source} must be a JSON object`);
+  if (!isRecord(json)) throw invalidManifest(`${source} must be a JSON object`);
   return json as ImageConfig;
 }
 
 function invalidManifest(message: string): ImgdigestError {
   return new ImgdigestError('MANIFEST_INVALID', message);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isMediaType(value: unknown): value is string {

@@ -92,3 +92,14 @@ export function isNonDistributable(mediaType: string): boolean {
 /** RFC 6838 media type shape used by the OCI descriptor schema. */
 export const MEDIA_TYPE_PATTERN =
   /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+
+/**
+ * Annotation keys this package reads or writes.
+ * @see https://github.com/opencontainers/image-spec/blob/main/annotations.md
+ */
+export const Annotation = {
+  /** The tag (or full `repo:tag`, as containerd and buildkit write it) of an OCI layout entry. */
+  REF_NAME: 'org.opencontainers.image.ref.name',
+  /** The full image name containerd puts on an index.json entry of `docker save` / `ctr export`. */
+  CONTAINERD_IMAGE_NAME: 'io.containerd.image.name',
+} as const;

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { errorOf } from '../../test/support/errors.js';
 import { loadVectors } from '../../test/support/vectors.js';
 import { isImgdigestError } from './errors.js';
 import type { Descriptor, DescriptorPlatform } from './manifest.js';
@@ -25,16 +26,6 @@ const v = loadVectors();
 /** The vectors' host-dependent fields were produced on a linux/amd64 machine. */
 const LINUX_AMD64: HostPlatform = { os: 'linux', architecture: 'amd64' };
 const P = (s: string): Platform => parsePlatform(s, { host: LINUX_AMD64 });
-
-function errorOf(fn: () => unknown): { code: string; message: string } | null {
-  try {
-    fn();
-    return null;
-  } catch (e) {
-    if (!isImgdigestError(e)) throw e;
-    return { code: e.code, message: e.message };
-  }
-}
 
 let serial = 0;
 function entry(platform: DescriptorPlatform | undefined, extra: Partial<Descriptor> = {}): Descriptor {

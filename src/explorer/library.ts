@@ -47,6 +47,7 @@ export {
   sniffCompression,
   walkLayer,
 } from '../sources/index.js';
+export { zstdDecompressBuffer } from '../sources/layers/zstd.js';
 export {
   compileAllowList,
   configuredRegistries,

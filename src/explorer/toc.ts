@@ -17,9 +17,8 @@
  */
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { decompress as zstdDecompress } from 'fzstd';
 import type { FileEntry, LayerFormat } from './layer-cache.js';
-import { ImgdigestError } from './library.js';
+import { ImgdigestError, zstdDecompressBuffer as zstdDecompress } from './library.js';
 
 export const ESTARGZ_FOOTER = 51;
 export const ZSTD_CHUNKED_FOOTER = 48;

@@ -3,11 +3,11 @@
  * give the new text, whatever the edits (property test).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { removeTempDir, tempDirSync } from '../../test/support/tmp.js';
 import { haveTools } from '../../test/support/tools.js';
 import { diffLines, splitLines, unifiedDiff } from './diff.js';
 
@@ -36,8 +36,8 @@ describe('diffLines', () => {
 });
 
 describe.skipIf(!haveTools('patch'))('unified diff applies with patch(1)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'imgdigest-diff-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDirSync('diff');
+  afterAll(() => removeTempDir(dir));
   const line = fc.constantFrom('a\n', 'b\n', 'c\n', 'image: x\n', '# comment\n', 'd\r\n', '\n');
   it('patch(old, diff) == new', () => {
     fc.assert(

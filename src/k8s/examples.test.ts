@@ -1,14 +1,14 @@
 /** The example manifests: check finds their tag-only images, rendering replaces only the host. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { removeTempDir, tempDirSync } from '../../test/support/tmp.js';
 import { checkPaths } from './check.js';
 import { EXAMPLES_DIR, renderExamples } from './examples.js';
 import { defaultRules } from './rules.js';
 
-const out = mkdtempSync(join(tmpdir(), 'imgdigest-examples-'));
-afterAll(() => rmSync(out, { recursive: true, force: true }));
+const out = tempDirSync('examples');
+afterAll(() => removeTempDir(out));
 
 describe('examples/manifests', () => {
   it('have four tag-only images in four objects, the pinned pod passes', async () => {

@@ -3,9 +3,9 @@
  * `imgdigest policy export`: the same rule as `imgdigest check`, for the cluster, as a Gatekeeper
  * ConstraintTemplate + Constraint or a Kyverno ClusterPolicy.
  *
- * Compared with gatekeeper-library `k8simagedigests` (k8s-pinning.md section 4) the exported rule
- * is stronger: the digest regex is anchored at the end, registered algorithms must have their
- * exact length, every workload kind's pod spec is inspected (not only Pods) and image volumes are
+ * Compared with gatekeeper-library's `k8simagedigests` (link below) the exported rule is
+ * stronger: the digest regex is anchored at the end, registered algorithms must have their exact
+ * length, every workload kind's pod spec is inspected (not only Pods) and image volumes are
  * covered. All patterns come from {@link DIGEST_RULE}, so the CLI and the cluster agree.
  *
  * Both exports leave `kube-system` alone, as the admission webhook does (its namespaceSelector),
@@ -18,6 +18,8 @@
  * copies each rule as `autogen-<rule>` and `autogen-cronjob-<rule>`, rewriting
  * `request.object.spec` to the controller's pod template (kyverno pkg/autogen). PodTemplate, which
  * autogen does not cover, gets rules of its own.
+ * @see https://kyverno.io/docs/policy-types/cluster-policy/autogen/
+ * @see https://github.com/open-policy-agent/gatekeeper-library/tree/master/library/general/imagedigests
  */
 
 import { stringify } from 'yaml';

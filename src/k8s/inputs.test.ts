@@ -1,13 +1,13 @@
 /** Reading -f inputs: directories, stdin, and every kind of bad entry reported without a crash. */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { removeTempDir, tempDirSync } from '../../test/support/tmp.js';
 import { decodeText, readInputs } from './inputs.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'imgdigest-inputs-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDirSync('inputs');
+afterAll(() => removeTempDir(dir));
 
 describe('readInputs', () => {
   mkdirSync(join(dir, 'tree/sub'), { recursive: true });

@@ -3,12 +3,13 @@
  * Where images sit in Kubernetes objects: the pod spec of every workload kind, its four image
  * fields, `List` kinds, and custom locations from the rules file.
  *
- * Pod spec paths per kind follow kubernetes/api (k8s-pinning.md section 6): Pod `spec`,
- * PodTemplate `template.spec` (no `spec`!), the apps/batch controllers and ReplicationController
- * `spec.template.spec`, CronJob `spec.jobTemplate.spec.template.spec`. Each pod spec has
- * `containers`, `initContainers`, `ephemeralContainers` and `volumes[].image.reference` (image
- * volumes). Everything here works on plain JSON-like values, so the webhook (JSON) and the YAML
- * tools share it.
+ * Pod spec paths per kind follow kubernetes/api (`types.go` of core/v1, apps/v1, batch/v1): Pod
+ * `spec`, PodTemplate `template.spec` (no `spec`!), the apps/batch controllers and
+ * ReplicationController `spec.template.spec`, CronJob `spec.jobTemplate.spec.template.spec`. Each
+ * pod spec has `containers`, `initContainers`, `ephemeralContainers` and
+ * `volumes[].image.reference` (image volumes). Everything here works on plain JSON-like values, so
+ * the webhook (JSON) and the YAML tools share it.
+ * @see https://github.com/kubernetes/api/blob/master/core/v1/types.go
  */
 
 import { isRecord, type ObjectMeta, objectMeta } from './objects.js';

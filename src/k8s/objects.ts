@@ -1,14 +1,12 @@
 /**
  * @module k8s/objects
  * What every module here means by a Kubernetes object: a mapping with `apiVersion` and `kind`, and
- * its identity (kind, namespace, name) for matching and for messages. A leaf: it imports nothing,
- * so paths, locations and policy can all stand on it.
+ * its identity (kind, namespace, name) for matching and for messages. A leaf (it imports only
+ * core), so paths, locations and policy can all stand on it.
  */
+import { isRecord } from '../core/json.js';
 
-/** True for a mapping (not null, not a list). */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { isRecord };
 
 /** The identity of an object, for matching and for messages. */
 export interface ObjectMeta {

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fakeDigest, fakeResolver } from '../../test/k8s/support/fake-resolver.js';
+import { fakeDigest, fakeResolver } from '../../test/support/fake-resolver.js';
+import { ImgdigestError } from '../core/errors.js';
 import { lockResolver, parseLock } from './lock.js';
 import { failureError, pinFiles } from './pin.js';
 import { applyRuleFlags, defaultRules } from './rules.js';
@@ -148,7 +149,9 @@ describe('pinFiles', () => {
   });
 
   it('writes nothing when any image fails, and lists every failure', async () => {
-    const resolver = fakeResolver({ fail: { [APP]: 'manifest unknown' } });
+    const resolver = fakeResolver({
+      answers: { [APP]: new ImgdigestError('NOT_FOUND', 'manifest unknown') },
+    });
     const result = await pinFiles([read('commented.yaml'), read('flow.yaml')], {
       rules: defaultRules(),
       resolver,

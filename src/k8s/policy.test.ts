@@ -1,7 +1,7 @@
 /**
- * The digest rule against every case of gatekeeper-library `imagedigests` (k8s-pinning.md
- * section 4): the 8 Rego scenarios, each with containers and with initContainers, and the 3 gator
- * suite cases. Our rule is stronger than Gatekeeper's, yet every one of these gets the same verdict.
+ * The digest rule against every case of gatekeeper-library `imagedigests`
+ * (https://github.com/open-policy-agent/gatekeeper-library/tree/master/src/general/imagedigests):
+ * the 8 Rego scenarios, each with containers and with initContainers, and the 3 gator suite cases. Our rule is stronger than Gatekeeper's, yet every one of these gets the same verdict.
  */
 import { describe, expect, it } from 'vitest';
 import { violationsOf } from './check.js';

@@ -6,7 +6,8 @@
  * place, written in the quote style it had (plain, single or double), so comments, anchors, key
  * order, indentation, flow style, document markers, CRLF line endings and a BOM stay byte for
  * byte. After all splices of a file the new text is parsed once more and compared with the old
- * documents: only the edited values may differ (ARCHITECTURE.md "Decisions already taken").
+ * documents: only the edited values may differ. (Re-stringifying a document through a YAML
+ * library would reflow comments, quotes and flow style: a diff a reviewer cannot trust.)
  */
 import { type Document, isScalar, Lexer, type Node, type Scalar } from 'yaml';
 import { ImgdigestError } from '../core/errors.js';

@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   artifactFixture,
@@ -9,8 +6,9 @@ import {
   OCI_MANIFEST,
   pushBlob,
   pushImage,
-  sha256,
 } from '../../test/registry-server/client.js';
+import { sha256 } from '../../test/support/sha256.js';
+import { removeTempDir, tempDir } from '../../test/support/tmp.js';
 import { type RunningRegistry, startRegistry } from './index.js';
 
 let reg: RunningRegistry;
@@ -18,13 +16,13 @@ let base: string;
 let root: string;
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'imgdigest-discovery-'));
+  root = await tempDir('discovery');
   reg = await startRegistry({ addr: '127.0.0.1:0', root });
   base = reg.url;
 });
 afterAll(async () => {
   await reg?.close();
-  await rm(root, { recursive: true, force: true });
+  await removeTempDir(root);
 });
 
 async function tagAll(repo: string, tags: string[]): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
+import { readRequestBody } from '../core/request-body.js';
 import { registryError } from './errors.js';
 
 /**
@@ -65,34 +66,13 @@ export async function readBody(
   limit: number,
   code: 'MANIFEST_INVALID' | 'SIZE_INVALID',
 ): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  const tooLarge = () =>
-    registryError(code, {
-      status: 413,
-      message: `request body is larger than the ${limit}-byte limit`,
-      detail: { limit },
-    });
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.byteLength;
-      if (size > limit) {
-        // Stop keeping bytes but do not destroy the request: the 413 must still reach the client.
-        req.off('data', onData);
-        req.resume();
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.once('end', () => resolve(Buffer.concat(chunks, size)));
-    req.once('error', reject);
-    req.once('close', () => {
-      if (!req.complete) reject(new Error('client closed the connection before the body was complete'));
-    });
+  const read = await readRequestBody(req, limit);
+  if (read.ok) return read.body;
+  if (read.reason === 'aborted') throw read.error;
+  throw registryError(code, {
+    status: 413,
+    message: `request body is larger than the ${limit}-byte limit`,
+    detail: { limit },
   });
 }
 

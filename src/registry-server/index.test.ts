@@ -1,19 +1,20 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../test/registry-server/client.js';
+import { loopbackTls } from '../../test/support/certs.js';
+import { removeTempDir, tempDir } from '../../test/support/tmp.js';
 import { haveTools } from '../../test/support/tools.js';
 import { parseHtpasswd } from './auth.js';
 import { defaultRoot, isLoopback, parseAddr, startRegistry } from './index.js';
 
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'imgdigest-regopts-'));
+  dir = await tempDir('regopts');
 });
-afterAll(() => rm(dir, { recursive: true, force: true }));
+afterAll(() => removeTempDir(dir));
 
 describe('addresses', () => {
   it('parses host:port, [v6]:port and :port', () => {
@@ -110,38 +111,17 @@ describe.skipIf(!haveTools('htpasswd'))('Basic authentication with a real htpass
   });
 });
 
-describe.skipIf(!haveTools('openssl'))('TLS', () => {
+describe('TLS', () => {
   it('serves HTTPS with the given certificate and key', async () => {
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'ignore' },
-    );
-    const reg = await startRegistry({ addr: '127.0.0.1:0', memory: true, tls: { cert, key } });
+    const tls = await loopbackTls(join(dir, 'tls'));
+    const reg = await startRegistry({
+      addr: '127.0.0.1:0',
+      memory: true,
+      tls: { cert: tls.files.cert, key: tls.files.key },
+    });
     try {
       expect(reg.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-      const { readFileSync } = await import('node:fs');
-      const agent = new Agent({ connect: { ca: readFileSync(cert) } });
+      const agent = new Agent({ connect: { ca: tls.ca } });
       const res = await request(`${reg.url}/v2/`, { dispatcher: agent });
       expect(res.statusCode).toBe(200);
       await res.body.dump();

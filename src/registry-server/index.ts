@@ -11,10 +11,10 @@
 import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ImgdigestError } from '../core/errors.js';
+import { isLoopbackHost, parseAddr } from '../core/net.js';
 import { type Authenticator, loadHtpasswd } from './auth.js';
 import { ConnectionGuard } from './connections.js';
 import { loadDemoImages } from './demo.js';
@@ -84,21 +84,9 @@ export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
   return join(cache, 'imgdigest', 'registry');
 }
 
-/** Split `host:port`, `[v6]:port` or `:port` (all interfaces). */
-export function parseAddr(addr: string): { host: string; port: number } {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(addr);
-  const port = match ? Number(match[3]) : Number.NaN;
-  if (!match || port > 65535) {
-    throw new ImgdigestError('USAGE', `--addr must be HOST:PORT (e.g. 127.0.0.1:5000), got "${addr}"`);
-  }
-  return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
-}
-
-/** True for 127.0.0.0/8, ::1 and localhost. */
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost' || host === '::1') return true;
-  return isIP(host) === 4 && host.startsWith('127.');
-}
+/** True for `localhost`, `*.localhost`, 127.0.0.0/8 and ::1 (the one rule of core/net.ts). */
+export const isLoopback: (host: string) => boolean = isLoopbackHost;
+export { parseAddr };
 
 /**
  * Start a registry and resolve once it listens.
@@ -112,7 +100,7 @@ export function isLoopback(host: string): boolean {
  */
 export async function startRegistry(options: StartRegistryOptions = {}): Promise<RunningRegistry> {
   const { host, port } = parseAddr(options.addr ?? '127.0.0.1:5000');
-  if (!isLoopback(host) && !options.htpasswd && !options.allowAnonymous) {
+  if (!isLoopbackHost(host) && !options.htpasswd && !options.allowAnonymous) {
     throw new ImgdigestError(
       'USAGE',
       `refusing to serve ${host}:${port} without authentication: pass --htpasswd FILE, or --allow-anonymous to serve anyone on the network`,

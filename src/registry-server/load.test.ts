@@ -1,8 +1,8 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../test/registry-server/client.js';
+import { removeTempDir, tempDir } from '../../test/support/tmp.js';
 import { buildSampleImages, type SampleImages, writeOciLayout } from '../builder/index.js';
 import { startRegistry } from './index.js';
 import { folderRepository, loadTarget } from './load.js';
@@ -11,10 +11,10 @@ let dir: string;
 let samples: SampleImages;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'imgdigest-load-'));
+  dir = await tempDir('load');
   samples = await buildSampleImages('loaded');
 });
-afterAll(() => rm(dir, { recursive: true, force: true }));
+afterAll(() => removeTempDir(dir));
 
 describe('naming of loaded images', () => {
   it('uses a full repo:tag annotation as is, and a plain tag under the folder repository', () => {

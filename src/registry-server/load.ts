@@ -2,11 +2,12 @@
  * @module registry-server/load
  * `--load oci:DIR`: serve the images of an OCI image layout from the embedded registry.
  *
- * Naming (the issue leaves the choice to us, this is it): every `index.json` entry whose
+ * Naming (the image-layout spec leaves ref.name's form open; containerd and buildkit write a full
+ * name, umoci and skopeo a bare tag, so both are read): every `index.json` entry whose
  * `org.opencontainers.image.ref.name` annotation is a full `repo:tag` (`alpine:3.19`,
  * `team/app:v1`, `ghcr.io/org/app:v1` whose domain is dropped, `docker.io/library/alpine:3.19`
- * which is served as `alpine`) is served as that repository and tag. Any other annotation (`v1`, `latest`) is a tag of the repository named after
- * the layout folder (its basename, lowercased, other characters turned into `-`). Entries without
+ * which is served as `alpine`) is served as that repository and tag. Any other annotation (`v1`,
+ * `latest`) is a tag of the repository named after the layout folder (its basename, lowercased, other characters turned into `-`). Entries without
  * the annotation are served by digest only, in the folder's repository.
  *
  * Every blob and manifest is verified against its digest while it is copied in (the layout reader
@@ -19,8 +20,14 @@ import type { ImageSet } from '../builder/image-set.js';
 import type { Digest } from '../core/digest.js';
 import { ImgdigestError } from '../core/errors.js';
 import type { Descriptor } from '../core/manifest.js';
-import { ANCHORED_PATH_REGEXP, ANCHORED_TAG_REGEXP, parseReference } from '../core/reference.js';
-import { OciLayoutSource, openOciLayout, REF_NAME } from '../sources/local/oci-layout.js';
+import { Annotation } from '../core/media-types.js';
+import {
+  ANCHORED_PATH_REGEXP,
+  ANCHORED_TAG_REGEXP,
+  DEFAULT_DOMAIN,
+  parseReference,
+} from '../core/reference.js';
+import { OciLayoutSource, openOciLayout } from '../sources/local/oci-layout.js';
 import { checkName, type RepoName } from './names.js';
 import { isServedElsewhere, type Registry } from './registry.js';
 
@@ -41,7 +48,7 @@ export function loadTarget(
   try {
     // Docker's normalisation decides what is a domain (`team/app` has none; `ghcr.io/x` has one).
     const ref = parseReference(annotation);
-    const repository = ref.domain === 'docker.io' ? ref.familiarRepository : ref.path;
+    const repository = ref.domain === DEFAULT_DOMAIN ? ref.familiarRepository : ref.path;
     if (ref.tag && ANCHORED_PATH_REGEXP.test(repository)) return { repository, tag: ref.tag };
   } catch {
     // Not a reference: maybe a plain tag.
@@ -77,7 +84,7 @@ export async function loadLayout(registry: Registry, spec: string): Promise<Load
   const loader = new LayoutLoader(registry, source);
   const loaded: LoadedImage[] = [];
   for (const entry of source.layoutIndex().value.manifests) {
-    const target = loadTarget(entry.annotations?.[REF_NAME], folderRepo);
+    const target = loadTarget(entry.annotations?.[Annotation.REF_NAME], folderRepo);
     const repo = checkName(target.repository);
     await loader.copyManifest(repo, entry);
     if (target.tag) {

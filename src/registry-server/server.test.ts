@@ -7,9 +7,9 @@ import {
   OCI_MANIFEST,
   pushBlob,
   pushImage,
-  sha256,
   withDigest,
 } from '../../test/registry-server/client.js';
+import { sha256 } from '../../test/support/sha256.js';
 import { MemoryStorage, type RunningRegistry, startRegistry } from './index.js';
 
 let reg: RunningRegistry;

@@ -1,9 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  type FakeAnswer,
+  type FakeResolver,
+  fakeResolver as sharedFakeResolver,
+} from '../../test/support/fake-resolver.js';
 import { admissionReview, applyPatch, decodePatch } from '../../test/webhook/support.js';
 import { ImgdigestError } from '../core/errors.js';
-import type { Reference } from '../core/reference.js';
 import { defaultRules, type Rules, rulesFromValue } from '../k8s/rules.js';
-import type { Resolution, ResolveOptions, Resolver } from '../resolver/types.js';
+import type { Resolver } from '../resolver/types.js';
 import {
   type AdmissionDeps,
   MAX_WARNING_LENGTH,
@@ -40,27 +44,9 @@ function deployment(podSpec: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
-/** A resolver that answers from a table and records what it was asked. */
-function fakeResolver(answers: Record<string, string | Error | 'hang'> = {}) {
-  const calls: Array<{ canonical: string; platform: string | undefined }> = [];
-  const resolver: Resolver = {
-    resolve(reference: Reference, options: ResolveOptions = {}): Promise<Resolution> {
-      calls.push({ canonical: reference.canonical, platform: options.platform });
-      const answer = answers[reference.canonical] ?? DIGEST;
-      if (answer === 'hang') return new Promise(() => {});
-      if (answer instanceof Error) return Promise.reject(answer);
-      return Promise.resolve({
-        reference,
-        digest: answer as `${string}:${string}`,
-        kind: 'index',
-        mediaType: 'application/vnd.oci.image.index.v1+json',
-        size: 1,
-        resolvedAt: new Date().toISOString(),
-        via: 'registry',
-      });
-    },
-  };
-  return { resolver, calls };
+/** Every reference resolves to {@link DIGEST} unless told otherwise. */
+function fakeResolver(answers: Record<string, FakeAnswer> = {}): FakeResolver {
+  return sharedFakeResolver({ answers, digest: DIGEST });
 }
 
 function deps(
@@ -217,7 +203,8 @@ describe('validate', () => {
 
 describe('mutate', () => {
   it('replaces exactly the image strings without a digest with name:tag@digest', async () => {
-    const { resolver, calls } = fakeResolver();
+    const resolver = fakeResolver();
+    const { calls } = resolver;
     const object = pod(ALL_FIELDS);
     const d = await mutate(req(object), deps({}, defaultRules(), resolver));
     expect(d.verdict).toBe('patched');
@@ -243,7 +230,8 @@ describe('mutate', () => {
   });
 
   it('is idempotent: a reinvocation on its own output changes nothing and asks no registry', async () => {
-    const { resolver, calls } = fakeResolver();
+    const resolver = fakeResolver();
+    const { calls } = resolver;
     const object = deployment({
       containers: [
         { name: 'a', image: 'nginx:1.27' },
@@ -262,7 +250,7 @@ describe('mutate', () => {
   });
 
   it('leaves controller-owned objects to their owner unless mutateOwnedObjects', async () => {
-    const { resolver } = fakeResolver();
+    const resolver = fakeResolver();
     const owned = pod(
       { containers: [{ name: 'a', image: 'nginx:1.27' }] },
       {
@@ -287,7 +275,8 @@ describe('mutate', () => {
   });
 
   it('on UPDATE re-resolves only images that changed from oldObject', async () => {
-    const { resolver, calls } = fakeResolver();
+    const resolver = fakeResolver();
+    const { calls } = resolver;
     const old = deployment({
       containers: [
         { name: 'a', image: 'nginx:1.27' },
@@ -311,7 +300,7 @@ describe('mutate', () => {
   });
 
   it('on pods/ephemeralcontainers patches only the new ephemeral container (the rest of the Pod is immutable there)', async () => {
-    const { resolver } = fakeResolver();
+    const resolver = fakeResolver();
     const before = pod({
       containers: [{ name: 'app', image: 'nginx:1.27' }],
       ephemeralContainers: [{ name: 'old', image: 'busybox:1.35' }],
@@ -333,7 +322,7 @@ describe('mutate', () => {
   });
 
   it('answers a dryRun request the same way', async () => {
-    const { resolver } = fakeResolver();
+    const resolver = fakeResolver();
     const object = pod({ containers: [{ name: 'a', image: 'nginx:1.27' }] });
     const wet = await mutate(req(object, { uid: 'u' }), deps({}, defaultRules(), resolver));
     const dry = await mutate(req(object, { uid: 'u', dryRun: true }), deps({}, defaultRules(), resolver));
@@ -341,7 +330,8 @@ describe('mutate', () => {
   });
 
   it('writes repo@digest with dropTag and asks for the configured platform', async () => {
-    const { resolver, calls } = fakeResolver();
+    const resolver = fakeResolver();
+    const { calls } = resolver;
     const rules = rulesFromValue({ dropTag: true, platform: 'linux/arm64' }, 'test');
     const d = await mutate(
       req(pod({ containers: [{ name: 'a', image: 'localhost:5000/app:1.0' }] })),
@@ -352,7 +342,7 @@ describe('mutate', () => {
   });
 
   it('escapes custom image paths as JSON pointers (~0 for ~, ~1 for /)', async () => {
-    const { resolver } = fakeResolver();
+    const resolver = fakeResolver();
     const rules = rulesFromValue(
       { imageLocations: [{ kind: 'Widget', imagePaths: ['spec["images/main~x"].ref'] }] },
       'test',
@@ -370,7 +360,7 @@ describe('mutate', () => {
   });
 
   it('failureMode allow: pins what it can, warns and records an audit annotation for the rest', async () => {
-    const { resolver } = fakeResolver({
+    const resolver = fakeResolver({
       'registry.example.com/private:1': new ImgdigestError(
         'AUTH_FAILED',
         'unauthorized: registry.example.com requires authentication',
@@ -397,7 +387,7 @@ describe('mutate', () => {
   });
 
   it('failureMode deny: refuses, naming each image and its error', async () => {
-    const { resolver } = fakeResolver({
+    const resolver = fakeResolver({
       'docker.io/library/nginx:1.27': new ImgdigestError('NOT_FOUND', 'manifest unknown'),
     });
     const d = await mutate(
@@ -419,7 +409,8 @@ describe('mutate', () => {
   });
 
   it('resolves nothing for an object naming more distinct images than maxReferencesPerReview', async () => {
-    const { resolver, calls } = fakeResolver();
+    const resolver = fakeResolver();
+    const { calls } = resolver;
     const containers = (n: number) =>
       Array.from({ length: n }, (_, i) => ({ name: `c${i}`, image: `app:${i}` }));
     const over = await mutate(
@@ -446,24 +437,33 @@ describe('mutate', () => {
     expect(at.patched).toBe(3);
   });
 
-  it('answers within the resolution budget when the registry never does', async () => {
-    const { resolver } = fakeResolver({ 'docker.io/library/nginx:1.27': 'hang' });
-    const start = performance.now();
-    const d = await mutate(
-      req(pod({ containers: [{ name: 'a', image: 'nginx:1.27' }] })),
-      deps({ failureMode: 'allow', resolutionBudgetMs: 300 }, defaultRules(), resolver),
-    );
-    const elapsed = performance.now() - start;
-    expect(elapsed).toBeGreaterThanOrEqual(290);
-    expect(elapsed).toBeLessThan(300 + 200);
-    expect(d.verdict).toBe('failed-open');
-    expect(d.errors[0]).toBe(
-      'container a nginx:1.27: TIMEOUT: no answer within the resolution budget of 300 ms',
-    );
+  it('answers when the resolution budget runs out, not before, when the registry never does', async () => {
+    // A round clock: the budget's deadline is rounded up to 5 ms, so it falls exactly 300 ms on.
+    vi.useFakeTimers({ now: 1_800_000_000_000 });
+    try {
+      const resolver = fakeResolver({ 'docker.io/library/nginx:1.27': 'hang' });
+      let decided: Awaited<ReturnType<typeof mutate>> | undefined;
+      void mutate(
+        req(pod({ containers: [{ name: 'a', image: 'nginx:1.27' }] })),
+        deps({ failureMode: 'allow', resolutionBudgetMs: 300 }, defaultRules(), resolver),
+      ).then((d) => {
+        decided = d;
+      });
+      await vi.advanceTimersByTimeAsync(299);
+      expect(decided).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(1);
+      expect(decided?.verdict).toBe('failed-open');
+      expect(decided?.errors[0]).toBe(
+        'container a nginx:1.27: TIMEOUT: no answer within the resolution budget of 300 ms',
+      );
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('skips DELETE and objects outside the rules without asking the resolver', async () => {
-    const { resolver, calls } = fakeResolver();
+    const resolver = fakeResolver();
+    const { calls } = resolver;
     const rules = rulesFromValue({ match: { namespaces: ['prod'] } }, 'test');
     const object = pod({ containers: [{ name: 'a', image: 'nginx:1.27' }] });
     expect((await mutate(req(object, { namespace: 'dev' }), deps({}, rules, resolver))).verdict).toBe(
@@ -484,7 +484,7 @@ describe('mutate', () => {
   });
 
   it('uses the request namespace when the object names none (pods created by a ReplicaSet)', async () => {
-    const { resolver } = fakeResolver();
+    const resolver = fakeResolver();
     const rules = rulesFromValue({ match: { namespaces: ['team-a'] } }, 'test');
     const object = pod({
       containers: [

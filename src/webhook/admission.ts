@@ -7,7 +7,7 @@
  * - {@link mutate}: resolve each tag to its digest through the resolver and answer with a JSON
  *   Patch that replaces exactly the image strings that changed (`name:tag@digest`, as pin writes).
  *
- * Which objects are left alone, and why (k8s-pinning.md sections 6-7):
+ * Which objects are left alone, and why:
  * - DELETE and CONNECT: nothing is created.
  * - Mirror pods (`kubernetes.io/config.mirror`): the kubelet's copies of static pods; the good
  *   practices say not to mutate them, and denying them only hides a pod that runs anyway.
@@ -24,14 +24,16 @@
  * `dryRun` requests get the same answer as real ones. The webhook has no side effects
  * (`sideEffects: None`); the only state a dry run leaves is a cached tag -> digest answer, which a
  * real request would have produced the same way and which changes nothing in the cluster.
+ * @see https://kubernetes.io/docs/concepts/cluster-administration/admission-webhooks-good-practices/
  */
 import { setMaxListeners } from 'node:events';
 import { abortable } from '../core/async.js';
 import { ImgdigestError, isImgdigestError } from '../core/errors.js';
+import { isRecord } from '../core/json.js';
 import { parseReference, type Reference } from '../core/reference.js';
 import { isViolation, RULE_ID } from '../k8s/check.js';
 import type { KubeObject } from '../k8s/locations.js';
-import { isRecord, objectMeta } from '../k8s/objects.js';
+import { objectMeta } from '../k8s/objects.js';
 import { pinnedValue } from '../k8s/pin.js';
 import { describeLocation, objectMatches, violationMessage } from '../k8s/policy.js';
 import type { Rules } from '../k8s/rules.js';
@@ -165,20 +167,12 @@ export function validate(request: AdmissionRequest, deps: AdmissionDeps): Decisi
   if (found.length === 0) return decision;
   const messages = found.map((site) => violationMessage(site));
   if (settings.enforcement === 'deny') {
-    decision.verdict = 'denied';
-    decision.response = {
-      uid: request.uid,
-      allowed: false,
-      // Gatekeeper's form: one `[constraint] message` line per violation (the first few, then a count).
-      status: {
-        code: 403,
-        reason: 'Forbidden',
-        message: boundedLines(
-          messages.map((m) => `[${RULE_ID}] ${m}`),
-          'violations',
-        ).join('\n'),
-      },
-    };
+    // Gatekeeper's form: one `[constraint] message` line per violation (the first few, then a count).
+    const lines = boundedLines(
+      messages.map((m) => `[${RULE_ID}] ${m}`),
+      'violations',
+    );
+    deny(decision, 403, 'Forbidden', lines.join('\n'));
   } else if (settings.enforcement === 'warn') {
     decision.verdict = 'warned';
     decision.response.warnings = boundedWarnings(messages, 'violations');
@@ -191,6 +185,13 @@ export function validate(request: AdmissionRequest, deps: AdmissionDeps): Decisi
 interface Candidate extends FoundSite {
   image: string;
   ref: Reference;
+}
+
+/** Turn `decision` into a refusal with a Kubernetes `Status` (its uid kept). */
+function deny(decision: Decision, code: number, reason: string, message: string): Decision {
+  decision.verdict = 'denied';
+  decision.response = { uid: decision.response.uid, allowed: false, status: { code, reason, message } };
+  return decision;
 }
 
 function messageOf(e: unknown): string {
@@ -209,7 +210,12 @@ function deadlineSignal(deadline: number): AbortSignal {
   const at = Math.ceil(deadline / SIGNAL_GRANULARITY_MS) * SIGNAL_GRANULARITY_MS;
   let signal = deadlineSignals.get(at);
   if (!signal) {
-    signal = AbortSignal.timeout(Math.max(1, at - Date.now()));
+    // A timer rather than AbortSignal.timeout: the same TimeoutError, the same unref'd timer, but
+    // one a test's fake clock can move.
+    const controller = new AbortController();
+    const reason = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+    setTimeout(() => controller.abort(reason), Math.max(1, at - Date.now())).unref();
+    signal = controller.signal;
     // Every waiting admission listens on it; that is expected, not a leak.
     setMaxListeners(0, signal);
     deadlineSignals.set(at, signal);
@@ -311,12 +317,6 @@ export async function mutate(
 /** Failures for a message: the first few, each shortened, then a count of the rest. */
 function listed(failures: readonly string[]): string {
   return boundedLines(failures, 'images', 'end').join('; ');
-}
-
-function deny(decision: Decision, code: number, reason: string, message: string): Decision {
-  decision.verdict = 'denied';
-  decision.response = { uid: decision.response.uid, allowed: false, status: { code, reason, message } };
-  return decision;
 }
 
 /** The answer for an object that names more distinct images than `maxReferencesPerReview`. */

@@ -5,7 +5,7 @@
  * Validating/Mutating WebhookConfigurations; optionally cert-manager's Issuers and Certificates
  * (cert-manager.ts) and a NetworkPolicy (network-policy.ts). deploy/ is generated from this.
  *
- * The choices follow the Kubernetes webhook good practices (k8s-pinning.md section 6): two
+ * The choices follow the Kubernetes webhook good practices (see below): two
  * replicas spread over nodes and zones behind a PDB; `sideEffects: None`, `matchPolicy:
  * Equivalent`, `admissionReviewVersions: [v1]`; kube-system and the webhook's own namespace
  * excluded by `kubernetes.io/metadata.name` (set by the API server on every Namespace, so it
@@ -13,6 +13,8 @@
  * as k8s-digester's `digest-resolution: enabled`); `reinvocationPolicy: IfNeeded` so sidecars
  * injected by later webhooks are pinned too; `pods/ephemeralcontainers` listed explicitly because
  * a rule's `pods` never matches subresources.
+ * @see https://kubernetes.io/docs/concepts/cluster-administration/admission-webhooks-good-practices/
+ * @see https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#matching-requests-rules
  */
 import { Document } from 'yaml';
 import { ImgdigestError, isImgdigestError } from '../core/errors.js';

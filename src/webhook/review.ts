@@ -5,11 +5,11 @@
  *
  * Only v1 is accepted: the response must carry the apiVersion of the request, and v1beta1 was
  * removed from the API server in Kubernetes 1.22; the WebhookConfigurations we print ask for
- * `admissionReviewVersions: [v1]` (k8s-pinning.md section 6).
+ * `admissionReviewVersions: [v1]`.
  * @see https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#response
  */
 import { ImgdigestError } from '../core/errors.js';
-import { isRecord } from '../k8s/objects.js';
+import { isRecord } from '../core/json.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 export const ADMISSION_KIND = 'AdmissionReview';

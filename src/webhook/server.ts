@@ -22,13 +22,14 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { isImgdigestError } from '../core/errors.js';
+import { parseAddr } from '../core/net.js';
 import type { CircuitChange } from '../resolver/breaker.js';
 import { openResolver } from '../resolver/open.js';
 import type { BaseResolve } from '../resolver/resolver.js';
 import type { RegistryClientOptions } from '../sources/registry/index.js';
 import { type AdmissionDeps, mutate, validate } from './admission.js';
 import { defaultWebhookConfig, loadWebhookConfig, type WebhookConfig } from './config.js';
-import { DEFAULT_MAX_BODY_BYTES, isJson, parseAddr, readBody, send, sendStatus } from './http.js';
+import { DEFAULT_MAX_BODY_BYTES, isJson, readBody, send, sendStatus } from './http.js';
 import { admissionFields, createLogger, type Logger, type LoggerOptions } from './logging.js';
 import { type Endpoint, type Rejection, WebhookMetrics } from './metrics.js';
 import { watchConfig, watchTls } from './reload.js';
@@ -94,7 +95,7 @@ export interface RunningWebhook {
 }
 
 function listen(server: Server | HttpsServer, addr: string, what: string): Promise<AddressInfo> {
-  const { host, port } = parseAddr(addr, what);
+  const { host, port } = parseAddr(addr, { flag: what, example: '0.0.0.0:8443' });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

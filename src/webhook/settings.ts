@@ -23,7 +23,7 @@
  * ```
  */
 import { ImgdigestError } from '../core/errors.js';
-import { isRecord } from '../k8s/objects.js';
+import { isRecord } from '../core/json.js';
 import type { PathSegment } from '../k8s/paths.js';
 import type { RulesFile } from '../k8s/rules.js';
 

@@ -3,24 +3,23 @@
  * rate-limit headers. The servers are the purpose-built ones in test/support/awkward-servers.ts.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  sha256,
   startHubLikeRegistry,
   startNoDigestHeaderRegistry,
   startWrongBytesRegistry,
 } from '../support/awkward-servers.js';
 import { runCli } from '../support/cli.js';
+import { sha256 } from '../support/sha256.js';
+import { removeTempDir, tempDir } from '../support/tmp.js';
 
 let work: string;
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'imgdigest-awkward-cli-'));
+  work = await tempDir('awkward-cli');
 });
 afterAll(async () => {
-  await rm(work, { recursive: true, force: true });
+  await removeTempDir(work);
 });
 
 describe('imgdigest against awkward registries', () => {

@@ -3,20 +3,19 @@
  * same registry and against digests computed here from the pushed bytes.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { type Distribution, startDistribution } from '../support/distribution.js';
 import { type SeededImages, seedRegistry } from '../support/images.js';
+import { sha256 } from '../support/sha256.js';
+import { removeTempDir, tempDir } from '../support/tmp.js';
 import { haveTools } from '../support/tools.js';
 
 const run = promisify(execFile);
-const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 describe.skipIf(!haveTools('docker-registry', 'skopeo'))('find and explore on the CNCF registry', () => {
   let reg: Distribution;
@@ -26,11 +25,11 @@ describe.skipIf(!haveTools('docker-registry', 'skopeo'))('find and explore on th
   beforeAll(async () => {
     reg = await startDistribution({ auth: 'anonymous' });
     seeded = await seedRegistry(reg);
-    work = await mkdtemp(join(tmpdir(), 'imgdigest-explore-'));
+    work = await tempDir('explore');
   });
   afterAll(async () => {
     await reg?.stop();
-    if (work) await rm(work, { recursive: true, force: true });
+    if (work) await removeTempDir(work);
   });
 
   async function skopeo(...args: string[]): Promise<string> {

@@ -3,13 +3,13 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { type Distribution, startDistribution } from '../support/distribution.js';
 import { type SeededImages, seedRegistry } from '../support/images.js';
+import { removeTempDir, tempDir } from '../support/tmp.js';
 import { haveTools } from '../support/tools.js';
 
 const SIZE = 110 * 1024 * 1024;
@@ -21,11 +21,11 @@ describe.skipIf(!haveTools('docker-registry'))('a 110 MiB blob', () => {
   beforeAll(async () => {
     reg = await startDistribution({ auth: 'anonymous', proxy: false });
     seeded = await seedRegistry(reg, { largeBlobBytes: SIZE });
-    work = await mkdtemp(join(tmpdir(), 'imgdigest-large-'));
+    work = await tempDir('large');
   }, 180_000);
   afterAll(async () => {
     await reg?.stop();
-    if (work) await rm(work, { recursive: true, force: true });
+    if (work) await removeTempDir(work);
   });
 
   it('blob -o streams it to disk, verified, with memory that does not grow with its size', async () => {

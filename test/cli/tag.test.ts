@@ -3,7 +3,6 @@
  * registry with the demo images and on the real CNCF registry, read back with skopeo.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaType } from '../../src/core/media-types.js';
@@ -11,10 +10,10 @@ import { type RunningRegistry, startRegistry } from '../../src/registry-server/i
 import { runCli } from '../support/cli.js';
 import { type Distribution, startDistribution } from '../support/distribution.js';
 import { type SeededImages, seedRegistry } from '../support/images.js';
+import { sha256 } from '../support/sha256.js';
 import { haveTools } from '../support/tools.js';
 
 const run = promisify(execFile);
-const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 async function skopeoRaw(ref: string): Promise<Buffer> {
   const { stdout } = await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${ref}`], {

@@ -2,18 +2,18 @@
  * The check / pin / policy commands end to end in-process: exit codes, output formats, what is
  * written (and what is not on failure), lock files, stdin.
  */
-import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, cpSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { runCli } from './support/cli.js';
-import { fakeDigest } from './support/fake-resolver.js';
+import { runCli } from '../support/cli.js';
+import { fakeDigest } from '../support/fake-resolver.js';
+import { removeTempDir, tempDirSync } from '../support/tmp.js';
 
 const CORPUS = join(import.meta.dirname, '../fixtures/k8s/corpus');
 const BAD = join(import.meta.dirname, '../fixtures/k8s/bad');
-const root = mkdtempSync(join(tmpdir(), 'imgdigest-cli-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDirSync('cli');
+afterAll(() => removeTempDir(root));
 let n = 0;
 function workdir(...files: string[]): string {
   const dir = join(root, `w${n++}`);

@@ -3,17 +3,17 @@
  * through test/k8s/support/imgdigest-dev.sh.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { removeTempDir, tempDirSync } from '../support/tmp.js';
 import { haveTools } from '../support/tools.js';
 
 const DEV = join(import.meta.dirname, 'support/imgdigest-dev.sh');
 const CORPUS = join(import.meta.dirname, '../fixtures/k8s/corpus');
-const root = mkdtempSync(join(tmpdir(), 'imgdigest-kpt-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDirSync('kpt');
+afterAll(() => removeTempDir(root));
 
 function kpt(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

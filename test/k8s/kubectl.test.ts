@@ -5,15 +5,15 @@
  * discovery-only fake API server on 127.0.0.1 provides.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { runCli } from '../support/cli.js';
+import { fakeDigest } from '../support/fake-resolver.js';
+import { removeTempDir, tempDirSync } from '../support/tmp.js';
 import { haveTools } from '../support/tools.js';
-import { runCli } from './support/cli.js';
 import { type FakeApiServer, startFakeApiServer } from './support/fake-apiserver.js';
-import { fakeDigest } from './support/fake-resolver.js';
 
 function kubectl(args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -25,7 +25,7 @@ function kubectl(args: string[], input?: string): Promise<string> {
 }
 
 describe.skipIf(!haveTools('kubectl'))('manifests written by kubectl', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'imgdigest-kubectl-'));
+  const dir = tempDirSync('kubectl');
   let api: FakeApiServer;
   const files: Record<string, string> = {};
 
@@ -54,7 +54,7 @@ describe.skipIf(!haveTools('kubectl'))('manifests written by kubectl', () => {
   });
   afterAll(async () => {
     await api?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   });
 
   /** Where kubectl wrote the image value: found by searching the text, independently of our parser. */

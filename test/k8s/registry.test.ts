@@ -2,19 +2,19 @@
  * pin and outdated against the real CNCF registry (docker-registry), through the real resolver:
  * the digests written are the ones computed from the pushed bytes (test/support/images.ts).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
 import { type Distribution, startDistribution } from '../support/distribution.js';
 import { type SeededImages, seedRegistry } from '../support/images.js';
+import { removeTempDir, tempDirSync } from '../support/tmp.js';
 import { haveTools } from '../support/tools.js';
-import { runCli } from './support/cli.js';
 
 describe.skipIf(!haveTools('docker-registry'))('pin and outdated against a real registry', () => {
   let registry: Distribution;
   let seeded: SeededImages;
-  const dir = mkdtempSync(join(tmpdir(), 'imgdigest-k8s-registry-'));
+  const dir = tempDirSync('k8s-registry');
 
   beforeAll(async () => {
     registry = await startDistribution();
@@ -22,7 +22,7 @@ describe.skipIf(!haveTools('docker-registry'))('pin and outdated against a real 
   });
   afterAll(async () => {
     await registry?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   });
 
   const manifest = (images: string[]) =>

@@ -2,50 +2,27 @@
  * docker-daemon: against Podman's real Docker-compatible API service, with images pulled from the
  * real CNCF registry, compared with what Podman's API and skopeo say about the same images.
  */
-import { PassThrough } from 'node:stream';
-import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSampleImages, type SampleImages } from '../../src/builder/index.js';
-import { registerImages } from '../../src/cli/commands/images.js';
-import type { CliContext } from '../../src/cli/context.js';
 import type { Digest } from '../../src/core/digest.js';
 import { MediaType } from '../../src/core/media-types.js';
 import { listDaemonImages, openDockerDaemon, pingDaemon } from '../../src/sources/local/docker-daemon.js';
 import { openSource } from '../../src/sources/open.js';
-import type { ImageSource } from '../../src/sources/source.js';
+import { runCli } from '../support/cli.js';
 import { type Distribution, startDistribution } from '../support/distribution.js';
 import { pushWithClient } from '../support/images.js';
+import { sha256 } from '../support/sha256.js';
+import { blobBytes } from '../support/sources.js';
 import { cleanupTempDirs } from '../support/tmp.js';
 import { haveTools } from '../support/tools.js';
-import { run, sha256 } from './fixtures.js';
+import { run } from './fixtures.js';
 import { type PodmanService, startPodmanService } from './podman.js';
 
-async function bytesOf(source: ImageSource, digest: Digest): Promise<Buffer> {
-  const reader = await source.blob({ digest });
-  const chunks: Buffer[] = [];
-  for await (const c of reader.stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
-/** Run `imgdigest images` in-process with the command this module registers. */
+/** `imgdigest images ARGS...` in-process: its stdout, after checking it succeeded. */
 async function imagesCommand(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  const stdout = new PassThrough();
-  let out = '';
-  stdout.on('data', (c: Buffer) => {
-    out += c.toString('utf8');
-  });
-  const program = new Command('imgdigest').exitOverride();
-  const ctx: CliContext = {
-    io: { stdout, stderr: new PassThrough(), stdin: new PassThrough(), env, cwd: process.cwd() },
-    globals: () => ({ debug: false, verbose: false, quiet: false }),
-    out: (t) => stdout.write(t.endsWith('\n') ? t : `${t}\n`),
-    err: () => {},
-    json: (v) => stdout.write(`${JSON.stringify(v)}\n`),
-    setExitCode: () => {},
-  };
-  registerImages(program, ctx);
-  await program.parseAsync(['images', ...args], { from: 'user' });
-  return out;
+  const result = await runCli(['images', ...args], { env });
+  expect(result.code, result.stderr).toBe(0);
+  return result.stdout;
 }
 
 describe.skipIf(!haveTools('podman', 'skopeo', 'docker-registry'))(
@@ -132,12 +109,12 @@ describe.skipIf(!haveTools('podman', 'skopeo', 'docker-registry'))(
         const manifest = await source.manifest();
         if (manifest.kind !== 'manifest') throw new Error('expected an image manifest');
         expect(manifest.value.config.digest).toBe(sample.single.config.digest);
-        const config = await bytesOf(source, manifest.value.config.digest);
+        const config = await blobBytes(source, manifest.value.config.digest);
         expect(sha256(config)).toBe(sample.single.config.digest);
         const diffIds = JSON.parse(config.toString('utf8')).rootfs.diff_ids as Digest[];
         expect(manifest.value.layers.map((l) => l.digest)).toEqual(diffIds);
         expect(manifest.value.layers.every((l) => l.mediaType === MediaType.DOCKER_LAYER)).toBe(true);
-        expect(sha256(await bytesOf(source, diffIds[1]!))).toBe(diffIds[1]);
+        expect(sha256(await blobBytes(source, diffIds[1]!))).toBe(diffIds[1]);
       } finally {
         await source.close?.();
       }

@@ -5,7 +5,6 @@
  * says about them, so tests compare imgdigest's answers with another implementation's.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -21,10 +20,6 @@ export function run(cmd: string, args: string[], options: { input?: string | Buf
     const err = e as { stderr?: Buffer; message: string };
     throw new Error(`${cmd} ${args.join(' ')} failed: ${err.stderr?.toString('utf8').trim() ?? err.message}`);
   }
-}
-
-export function sha256(bytes: Uint8Array | string): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 export interface UmociImage {

@@ -17,9 +17,10 @@ import {
   type StartRegistryOptions,
   startRegistry,
 } from '../../src/registry-server/index.js';
+import { sha256 } from '../support/sha256.js';
 import { cleanupTempDirs, tempDir } from '../support/tmp.js';
 import { haveTools } from '../support/tools.js';
-import { call, imageFixture, OCI_MANIFEST, pushImage, sha256 } from './client.js';
+import { call, imageFixture, OCI_MANIFEST, pushImage } from './client.js';
 
 /** Slow sockets per attack: this 2-core machine handles 1,000 comfortably. */
 const ATTACKERS = 1000;

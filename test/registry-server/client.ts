@@ -4,8 +4,8 @@
  * hidden, so tests see the exact status, headers and error codes a registry answers. Also small
  * image fixtures (config, layers, manifests, artifacts) built from bytes the test controls.
  */
-import { createHash } from 'node:crypto';
 import { type Dispatcher, request } from 'undici';
+import { sha256 } from '../support/sha256.js';
 
 export interface Answer {
   status: number;
@@ -59,10 +59,6 @@ export async function call(
       }
     },
   };
-}
-
-export function sha256(bytes: string | Buffer): `sha256:${string}` {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 /** Append `digest=` to an upload Location, whatever query it already has (distribution adds `_state`). */

@@ -8,12 +8,13 @@
  * what distribution 2.8 was seen to answer (for the record, not asserted).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningRegistry, startRegistry } from '../../src/registry-server/index.js';
 import { type Distribution, startDistribution } from '../support/distribution.js';
+import { sha256 } from '../support/sha256.js';
+import { removeTempDir, tempDir } from '../support/tmp.js';
 import { haveTools } from '../support/tools.js';
 import {
   type Answer,
@@ -29,7 +30,6 @@ import {
   OCI_MANIFEST,
   pushBlob,
   pushImage,
-  sha256,
   withDigest,
 } from './client.js';
 
@@ -490,14 +490,14 @@ describe.skipIf(!haveTools('docker-registry', 'htpasswd'))(
         username: 'alice',
         password: 'pw',
       });
-      dir = await mkdtemp(join(tmpdir(), 'imgdigest-diff-auth-'));
+      dir = await tempDir('diff-auth');
       await writeFile(join(dir, 'users'), execFileSync('htpasswd', ['-Bbn', 'alice', 'pw']));
       ours = await startRegistry({ addr: '127.0.0.1:0', memory: true, htpasswd: join(dir, 'users') });
     });
     afterAll(async () => {
       await ours?.close();
       await distribution?.stop();
-      await rm(dir, { recursive: true, force: true });
+      await removeTempDir(dir);
     });
 
     const basic = (user: string, password: string) => ({

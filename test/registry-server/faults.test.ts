@@ -4,7 +4,7 @@
  * fails while writing, and a process killed with SIGKILL in the middle of an upload.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,13 +16,15 @@ import {
   startRegistry,
   type UploadTarget,
 } from '../../src/registry-server/index.js';
-import { call, pushBlob, sha256 } from './client.js';
+import { sha256 } from '../support/sha256.js';
+import { removeTempDir, tempDir } from '../support/tmp.js';
+import { call, pushBlob } from './client.js';
 
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'imgdigest-faults-'));
+  dir = await tempDir('faults');
 });
-afterAll(() => rm(dir, { recursive: true, force: true }));
+afterAll(() => removeTempDir(dir));
 
 /** Send raw bytes on a socket and return what comes back until the server closes or `ms` pass. */
 function raw(

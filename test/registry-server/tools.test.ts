@@ -3,13 +3,13 @@
  * with identical digests, and podman (with throw-away storage) pulls from it.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSampleImages, type SampleImages, writeOciLayout } from '../../src/builder/index.js';
 import { type RunningRegistry, startRegistry } from '../../src/registry-server/index.js';
+import { removeTempDir, tempDir } from '../support/tmp.js';
 import { haveTools } from '../support/tools.js';
 import { call } from './client.js';
 
@@ -21,7 +21,7 @@ let reg: RunningRegistry;
 let layout: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'imgdigest-regtools-'));
+  dir = await tempDir('regtools');
   samples = await buildSampleImages('tools');
   layout = join(dir, 'layout');
   await writeOciLayout(layout, samples);
@@ -29,7 +29,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await reg?.close();
-  await rm(dir, { recursive: true, force: true });
+  await removeTempDir(dir);
 });
 
 interface LayoutIndex {

@@ -8,11 +8,11 @@
  * Every server listens on a port the OS picks, records the requests it saw (headers included, so a
  * test can prove where `Authorization` went) and is stopped with `close()`.
  */
-import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { type AddressInfo, connect } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { sha256 } from './sha256.js';
 
 /** One request an awkward server saw. */
 export interface SeenRequest {
@@ -88,11 +88,6 @@ export async function startAwkwardServer(
         server.closeAllConnections();
       }),
   };
-}
-
-/** sha256 of some bytes, computed here so tests do not depend on the code under test. */
-export function sha256(bytes: Uint8Array | string): `sha256:${string}` {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 /** A small but valid OCI image: config, one layer, and the manifest pointing at both. */

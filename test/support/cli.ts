@@ -1,8 +1,11 @@
 /**
  * @module test/support/cli
- * Run the imgdigest CLI in-process with captured output, as a user would see it.
+ * Run the imgdigest CLI from src/ (so no test depends on a stale dist/): in-process with captured
+ * output ({@link runCli}), or as a process of its own for what needs one (signals, `kpt fn eval
+ * --exec`): `node --import tsx test/support/cli.ts webhook serve ...`.
  */
 import { PassThrough } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import { main } from '../../src/cli/main.js';
 
 export interface CliResult {
@@ -12,6 +15,10 @@ export interface CliResult {
   stdoutBytes: Buffer;
 }
 
+/**
+ * Run `imgdigest ARGS...` in-process. The default environment is this process's with
+ * `DOCKER_CONFIG` pointing nowhere, so a developer's own credentials never reach a test.
+ */
 export async function runCli(
   args: string[],
   options: { env?: NodeJS.ProcessEnv; stdin?: string | Buffer; cwd?: string } = {},
@@ -38,4 +45,10 @@ export async function runCli(
     stderr: Buffer.concat(err).toString('utf8'),
     stdoutBytes,
   };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

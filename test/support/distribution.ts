@@ -2,15 +2,16 @@
  * @module test/support/distribution
  * Start the real CNCF registry (Debian's `/usr/bin/docker-registry`, distribution 2.8) on
  * 127.0.0.1 for tests: anonymous, htpasswd (file made by the real `htpasswd -Bbn`) or token auth
- * (a certificate made by the real `openssl`, and {@link startTokenIssuer}). By default a counting
- * reverse proxy sits in front, so tests can assert how many requests a client sent
- * ("one HEAD per tag"); `url` is the proxy's, `registryUrl` the registry's own.
+ * ({@link startTokenIssuer}, signing with a key from src/webhook/certs.ts, or openssl's for RSA).
+ * By default a counting reverse proxy sits in front, so tests can assert how many requests a
+ * client sent ("one HEAD per tag"); `url` is the proxy's, `registryUrl` the registry's own.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
+import { loopbackTls } from './certs.js';
 import { removeTempDir, tempDir } from './tmp.js';
 import { startTokenIssuer, type TokenIssuer, type TokenIssuerBehaviour } from './token-issuer.js';
 
@@ -241,23 +242,36 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Self-signed certificate for the token issuer, made by the real openssl CLI. */
+/**
+ * The token issuer's signing key and the self-signed certificate the registry trusts for it. EC
+ * P-256 is the CA pair of src/webhook/certs.ts; RSA comes from the real openssl, because the
+ * product makes no RSA keys and the RS256 path of the issuer is worth keeping under test.
+ */
 async function makeCertificate(
   dir: string,
   keyType: 'ec' | 'rsa',
 ): Promise<{ keyPem: string; certPem: string; certPath: string }> {
+  if (keyType === 'ec') {
+    const tls = await loopbackTls(join(dir, 'token-signer'));
+    return { keyPem: tls.caKey, certPem: tls.ca, certPath: tls.files.ca };
+  }
   const keyPath = join(dir, 'token-key.pem');
   const certPath = join(dir, 'token-cert.pem');
-  const keyArgs =
-    keyType === 'ec'
-      ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1']
-      : ['-newkey', 'rsa:2048'];
   execFileSync(
     'openssl',
-    ['req', '-x509', ...keyArgs, '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2'].concat([
-      '-subj',
-      '/CN=imgdigest test token issuer',
-    ]),
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+      '-days',
+      '2',
+    ].concat(['-subj', '/CN=imgdigest test token issuer']),
     { stdio: 'pipe' },
   );
   return { keyPem: await readFile(keyPath, 'utf8'), certPem: await readFile(certPath, 'utf8'), certPath };

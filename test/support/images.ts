@@ -46,6 +46,7 @@ import { MediaType } from '../../src/core/media-types.js';
 import { parseReference } from '../../src/core/reference.js';
 import { RegistryClient } from '../../src/sources/registry/index.js';
 import type { Distribution } from './distribution.js';
+import { sha256 } from './sha256.js';
 import { tempDir } from './tmp.js';
 
 const execFileAsync = promisify(execFile);
@@ -89,10 +90,6 @@ export interface SeedOptions {
 
 /** A registry to seed: a started {@link Distribution} (its storage folder is written for one manifest). */
 export type SeedTarget = Pick<Distribution, 'host' | 'registryUrl' | 'auth' | 'credentials' | 'storageDir'>;
-
-function sha256(bytes: Uint8Array): Digest {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
 
 /** The seeded sets, built once per test file (the builder is deterministic). */
 interface SeedSets {

@@ -3,7 +3,7 @@
  * Temporary directories for tests, under os.tmpdir(), each recorded so a suite can remove them in
  * `afterAll(cleanupTempDirs)`; whatever a crashed suite leaves is removed when the process exits.
  */
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,14 +13,26 @@ let exitHookInstalled = false;
 
 /** A new empty directory `<tmp>/imgdigest-<prefix>-XXXXXX`, removed by {@link cleanupTempDirs} or at exit. */
 export async function tempDir(prefix = 'test'): Promise<string> {
+  return record(await mkdtemp(template(prefix)));
+}
+
+/** {@link tempDir} for places that cannot wait (a `describe` body, module scope). */
+export function tempDirSync(prefix = 'test'): string {
+  return record(mkdtempSync(template(prefix)));
+}
+
+function template(prefix: string): string {
+  return join(tmpdir(), `imgdigest-${prefix.replace(/[^\w.-]/g, '_')}-`);
+}
+
+function record(dir: string): string {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     // Last resort only: 'exit' handlers must be synchronous.
     process.once('exit', () => {
-      for (const dir of created) rmSync(dir, { recursive: true, force: true });
+      for (const d of created) rmSync(d, { recursive: true, force: true });
     });
   }
-  const dir = await mkdtemp(join(tmpdir(), `imgdigest-${prefix.replace(/[^\w.-]/g, '_')}-`));
   created.add(dir);
   return dir;
 }

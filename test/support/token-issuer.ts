@@ -1,9 +1,9 @@
 /**
  * @module test/support/token-issuer
- * A small Docker registry token server (distribution `docs/spec/auth/token.md`, `oauth.md`,
- * `jwt.md`) for the CNCF registry started in token mode. It checks Basic credentials, grants the
- * requested actions (all of them to a known user, `pull` to anonymous callers when allowed), and
- * signs a JWT (ES256 or RS256, node:crypto) carrying the `access` claim. Tests can count requests,
+ * A small Docker registry token server (distribution's token, OAuth2 and JWT specs:
+ * https://distribution.github.io/distribution/spec/auth/) for the CNCF registry started in token
+ * mode. It checks Basic credentials, grants the requested actions (all of them to a known user,
+ * `pull` to anonymous callers when allowed), and signs a JWT (ES256 or RS256, node:crypto) carrying the `access` claim. Tests can count requests,
  * change the response shape (`token` vs `access_token`, `expires_in`) and make it fail on demand.
  */
 import { createHash, createPrivateKey, randomUUID, sign, X509Certificate } from 'node:crypto';
@@ -133,7 +133,7 @@ export async function startTokenIssuer(options: TokenIssuerOptions): Promise<Tok
     let account: string | null = null;
     let offline = url.searchParams.get('offline_token') === 'true';
     if (req.method === 'POST') {
-      // OAuth2 form (oauth.md): credentials and scopes in a urlencoded body.
+      // The OAuth2 form (distribution's spec/auth/oauth): credentials and scopes in a urlencoded body.
       const form = new URLSearchParams(await readBody(req));
       record.grantType = form.get('grant_type') ?? undefined;
       record.service = form.get('service');
@@ -213,7 +213,7 @@ export async function startTokenIssuer(options: TokenIssuerOptions): Promise<Tok
   };
 }
 
-/** The actions granted for one scope: split the type at the first `:` and actions at the last (scope.md). */
+/** The actions granted for one scope: split the type at the first `:` and actions at the last (spec/auth/scope). */
 function grant(
   scope: string,
   authenticated: boolean,

@@ -18,11 +18,11 @@ import { buildSampleImages } from '../../src/builder/index.js';
 import { registerWebhook } from '../../src/cli/commands/webhook.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { parseWebhookConfig } from '../../src/webhook/config.js';
+import { runCli } from '../support/cli.js';
 import { type Distribution, startDistribution } from '../support/distribution.js';
 import { pushWithClient } from '../support/images.js';
 import { cleanupTempDirs, tempDir } from '../support/tmp.js';
 import { haveTools } from '../support/tools.js';
-import { runWebhookCli } from './cli-runner.js';
 import { type KubeDiscovery, kubectl, startKubeDiscovery } from './kube-discovery.js';
 import { admissionReview, decodePatch } from './support.js';
 
@@ -43,7 +43,7 @@ describe('imgdigest webhook certs', () => {
   it('writes the files, reuses the CA on a second run, and makes a new one with --new-ca', async () => {
     const dir = await tempDir('cli-certs');
     const args = ['webhook', 'certs', '--service', 'hook', '--namespace', 'ns', '--out', dir, '--days', '10'];
-    const first = await runWebhookCli(args);
+    const first = await runCli(args);
     expect(first.code).toBe(0);
     expect(
       first.stdout
@@ -56,14 +56,14 @@ describe('imgdigest webhook certs', () => {
     expect(first.stderr).toContain('names: hook, hook.ns, hook.ns.svc, hook.ns.svc.cluster.local');
     const bundle = await readFile(join(dir, 'caBundle'), 'utf8');
     const cert = await readFile(join(dir, 'tls.crt'), 'utf8');
-    const second = await runWebhookCli(args);
+    const second = await runCli(args);
     expect(second.stderr).toContain('reused the CA');
     expect(await readFile(join(dir, 'caBundle'), 'utf8')).toBe(bundle);
     expect(await readFile(join(dir, 'tls.crt'), 'utf8')).not.toBe(cert);
-    await runWebhookCli([...args, '--new-ca']);
+    await runCli([...args, '--new-ca']);
     expect(await readFile(join(dir, 'caBundle'), 'utf8')).not.toBe(bundle);
     expect((await stat(join(dir, 'tls.key'))).mode & 0o777).toBe(0o600);
-    const bad = await runWebhookCli([
+    const bad = await runCli([
       'webhook',
       'certs',
       '--service',
@@ -88,7 +88,7 @@ describe.skipIf(!haveTools('kubectl'))('imgdigest webhook manifests', () => {
   beforeAll(async () => {
     discovery = await startKubeDiscovery();
     certDir = await tempDir('cli-manifests');
-    await runWebhookCli([
+    await runCli([
       'webhook',
       'certs',
       '--service',
@@ -98,7 +98,7 @@ describe.skipIf(!haveTools('kubectl'))('imgdigest webhook manifests', () => {
       '--out',
       certDir,
     ]);
-    const result = await runWebhookCli([
+    const result = await runCli([
       'webhook',
       'manifests',
       '--tls-dir',
@@ -249,7 +249,7 @@ describe.skipIf(!haveTools('kubectl'))('imgdigest webhook manifests', () => {
   });
 
   it('prints only what --mode asks for, and refuses a budget that does not fit the timeout', async () => {
-    const only = await runWebhookCli([
+    const only = await runCli([
       'webhook',
       'manifests',
       '--mode',
@@ -265,7 +265,7 @@ describe.skipIf(!haveTools('kubectl'))('imgdigest webhook manifests', () => {
     expect(kinds).not.toContain('MutatingWebhookConfiguration');
     expect(kinds).not.toContain('Secret');
     expect(only.stderr).toContain('no --ca-bundle, --tls-dir or --cert-manager');
-    const tight = await runWebhookCli(['webhook', 'manifests', '--timeout-seconds', '5']);
+    const tight = await runCli(['webhook', 'manifests', '--timeout-seconds', '5']);
     expect(tight.code).toBe(2);
     expect(tight.stderr).toBe(
       'imgdigest: resolutionBudgetMs 8000 leaves no time to answer within --timeout-seconds 5: keep it at most 4000\n',
@@ -292,7 +292,7 @@ describe.skipIf(!haveTools('docker-registry'))('imgdigest webhook serve (as a pr
 
   it('pins with credentials from a mounted .dockerconfigjson, logs JSON lines, and stops cleanly on SIGTERM', async () => {
     const dir = await tempDir('cli-serve');
-    await runWebhookCli([
+    await runCli([
       'webhook',
       'certs',
       '--service',
@@ -314,7 +314,7 @@ describe.skipIf(!haveTools('docker-registry'))('imgdigest webhook serve (as a pr
       [
         '--import',
         'tsx',
-        'test/webhook/cli-runner.ts',
+        'test/support/cli.ts',
         'webhook',
         'serve',
         '--addr=127.0.0.1:0',

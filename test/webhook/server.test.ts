@@ -166,10 +166,10 @@ describe.skipIf(!haveTools('kubectl'))('webhook server', () => {
     expect((await t.post('/validate', admissionReview(objects.pod!))).status).toBe(200);
   });
 
-  it('cuts off a client that sends its headers too slowly, or never finishes the TLS handshake', async () => {
+  // Each of these would hang until the test's own timeout if the server never cut the client off.
+  it('cuts off a client that sends its headers too slowly (408), or never finishes the TLS handshake', async () => {
     const port = t.wh.port;
-    const slowHeaders = new Promise<{ answer: string; ms: number }>((resolve) => {
-      const start = performance.now();
+    const slowHeaders = new Promise<string>((resolve) => {
       let answer = '';
       const socket = tlsConnect({ host: '127.0.0.1', port, ca: t.ca.cert, servername: 'localhost' }, () => {
         socket.write('POST /validate HTTP/1.1\r\nHost: localhost\r\n');
@@ -180,18 +180,20 @@ describe.skipIf(!haveTools('kubectl'))('webhook server', () => {
         answer += d.toString();
       });
       socket.on('error', () => {});
-      socket.on('close', () => resolve({ answer, ms: performance.now() - start }));
+      socket.on('close', () => resolve(answer));
     });
-    const noHandshake = new Promise<number>((resolve) => {
-      const start = performance.now();
+    const noHandshake = new Promise<string>((resolve) => {
+      let received = '';
       const socket = netConnect(port, '127.0.0.1');
+      socket.on('data', (d) => {
+        received += d.toString();
+      });
       socket.on('error', () => {});
-      socket.on('close', () => resolve(performance.now() - start));
+      socket.on('close', () => resolve(received));
     });
-    const [slow, silentMs] = await Promise.all([slowHeaders, noHandshake]);
-    expect(slow.answer).toMatch(/^HTTP\/1.1 408/);
-    expect(slow.ms).toBeLessThan(3000);
-    expect(silentMs).toBeLessThan(3000);
+    const [slow, silent] = await Promise.all([slowHeaders, noHandshake]);
+    expect(slow).toMatch(/^HTTP\/1.1 408 Request Timeout\r\n/);
+    expect(silent).toBe(''); // closed by the server: this client never sent a byte
     expect((await t.post('/validate', admissionReview(objects.pod!))).status).toBe(200);
   });
 
@@ -218,9 +220,9 @@ describe.skipIf(!haveTools('kubectl'))('webhook server', () => {
     socket.destroy();
   });
 
-  it('cuts off a client that stalls in the middle of its body', async () => {
-    const closed = await new Promise<number>((resolve) => {
-      const start = performance.now();
+  it('cuts off a client that stalls in the middle of its body (408)', async () => {
+    const answer = await new Promise<string>((resolve) => {
+      let received = '';
       const socket = tlsConnect(
         { host: '127.0.0.1', port: t.wh.port, ca: t.ca.cert, servername: 'localhost' },
         () => {
@@ -230,11 +232,13 @@ describe.skipIf(!haveTools('kubectl'))('webhook server', () => {
         },
       );
       socket.on('error', () => {});
-      socket.on('data', () => {});
-      socket.on('close', () => resolve(performance.now() - start));
+      socket.on('data', (d) => {
+        received += d.toString();
+      });
+      socket.on('close', () => resolve(received));
     });
-    expect(closed).toBeGreaterThan(1000);
-    expect(closed).toBeLessThan(4000);
+    expect(answer).toMatch(/^HTTP\/1.1 408 Request Timeout\r\n/);
+    expect((await t.post('/validate', admissionReview(objects.pod!))).status).toBe(200);
   });
 
   it('answers 1,000 concurrent validations and warm-cache mutations without errors or unbounded memory', async () => {

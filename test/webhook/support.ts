@@ -128,7 +128,6 @@ export interface Answer {
   status: number;
   // biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON the server answered
   json: any;
-  ms: number;
 }
 
 /** New certificates for the test webhook: the Service names plus localhost and 127.0.0.1. */
@@ -172,7 +171,6 @@ export async function startTestWebhook(
   });
   const agent = new Agent({ connect: { ca: certs.caCert }, connections: 64 });
   const post = async (path: string, body: unknown, headers: Record<string, string> = {}): Promise<Answer> => {
-    const start = performance.now();
     const res = await request(`${wh.url}${path}`, {
       method: 'POST',
       dispatcher: agent,
@@ -186,7 +184,6 @@ export async function startTestWebhook(
     return {
       status: res.statusCode,
       json: text ? JSON.parse(text) : undefined,
-      ms: performance.now() - start,
     };
   };
   const get = async (path: string) => {

@@ -1,9 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../../test/registry-server/client.js';
+import { removeTempDir, tempDir } from '../../../test/support/tmp.js';
 import { haveTools } from '../../../test/support/tools.js';
 
 const SERVE = join(import.meta.dirname, '../../../test/registry-server/serve-cli.ts');
@@ -11,11 +11,11 @@ const running = new Set<ChildProcess>();
 
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'imgdigest-cli-registry-'));
+  dir = await tempDir('cli-registry');
 });
 afterAll(async () => {
   for (const child of running) child.kill('SIGKILL');
-  await rm(dir, { recursive: true, force: true });
+  await removeTempDir(dir);
 });
 
 interface Started {

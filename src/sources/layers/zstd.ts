@@ -12,10 +12,19 @@
  */
 import { Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { Decompress } from 'fzstd';
+import { Decompress, decompress } from 'fzstd';
 import { ImgdigestError } from '../../core/errors.js';
 
 type ZstdFactory = () => Transform;
+
+/** Decompress one small zstd buffer held in memory (a table of contents, a skippable frame's payload). */
+export function zstdDecompressBuffer(data: Uint8Array): Uint8Array {
+  try {
+    return decompress(data);
+  } catch (e) {
+    throw new ImgdigestError('SOURCE_ERROR', `zstd data is corrupt: ${(e as Error).message}`, { cause: e });
+  }
+}
 
 /** A stream that decompresses zstd: zlib's own where Node has one, else fzstd. */
 export function zstdDecompressor(): Transform {

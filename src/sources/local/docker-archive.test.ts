@@ -3,22 +3,16 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, sha256, skopeoCopy, skopeoInspect, umociLayout } from '../../../test/local-sources/fixtures.js';
+import { run, skopeoCopy, skopeoInspect, umociLayout } from '../../../test/local-sources/fixtures.js';
+import { sha256 } from '../../../test/support/sha256.js';
+import { blobBytes } from '../../../test/support/sources.js';
 import { cleanupTempDirs, tempDir } from '../../../test/support/tmp.js';
 import { haveTools } from '../../../test/support/tools.js';
 import type { Digest } from '../../core/digest.js';
 import { isImgdigestError } from '../../core/errors.js';
 import { MediaType } from '../../core/media-types.js';
 import { openSource } from '../open.js';
-import type { ImageSource } from '../source.js';
 import { openDockerArchive } from './docker-archive.js';
-
-async function bytesOf(source: ImageSource, digest: Digest): Promise<Buffer> {
-  const reader = await source.blob({ digest });
-  const chunks: Buffer[] = [];
-  for await (const c of reader.stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 async function refused(p: Promise<unknown>, code: string, pattern: RegExp): Promise<void> {
   const error = await p.then(
@@ -87,7 +81,9 @@ describe.skipIf(!haveTools('umoci', 'skopeo', 'gzip', 'tar'))(
             // docker save stores layers uncompressed, so they are typed as uncompressed tars.
             expect(manifest.value.layers.map((l) => l.mediaType)).toEqual([MediaType.DOCKER_LAYER]);
             // The config's diff IDs are the layer digests of an uncompressed layer.
-            const config = JSON.parse((await bytesOf(source, manifest.value.config.digest)).toString('utf8'));
+            const config = JSON.parse(
+              (await blobBytes(source, manifest.value.config.digest)).toString('utf8'),
+            );
             expect(config.rootfs.diff_ids).toEqual(inspected.summary.Layers);
           } finally {
             await source.close?.();
@@ -98,7 +94,7 @@ describe.skipIf(!haveTools('umoci', 'skopeo', 'gzip', 'tar'))(
           const source = await openDockerArchive(archive + suffix);
           try {
             const layer = inspected.summary.Layers[0] as Digest;
-            const bytes = await bytesOf(source, layer);
+            const bytes = await blobBytes(source, layer);
             expect(sha256(bytes)).toBe(layer);
             expect(bytes.length).toBeGreaterThan(5 * 1024 * 1024);
           } finally {
@@ -124,7 +120,7 @@ describe.skipIf(!haveTools('umoci', 'skopeo', 'gzip', 'tar'))(
     it('removes the inflated copy of a gzip archive on close', async () => {
       const before = await inflatedCopies();
       const source = await openDockerArchive(`${archive}.gz`);
-      await bytesOf(source, inspected.summary.Layers[0] as Digest);
+      await blobBytes(source, inspected.summary.Layers[0] as Digest);
       expect((await inflatedCopies()).length).toBeGreaterThan(before.length);
       await source.close?.();
       expect((await inflatedCopies()).filter((n) => !before.includes(n))).toEqual([]);
@@ -268,7 +264,7 @@ describe.skipIf(!haveTools('umoci', 'skopeo', 'tar'))('docker-archive: bad archi
     const synthesised = await source.manifest();
     if (synthesised.kind !== 'manifest') throw new Error('expected an image manifest');
     await refused(
-      bytesOf(source, synthesised.value.layers[0]!.digest),
+      blobBytes(source, synthesised.value.layers[0]!.digest),
       'DIGEST_MISMATCH',
       /tampered\.tar.*digest mismatch/,
     );

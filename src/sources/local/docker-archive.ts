@@ -3,7 +3,7 @@
  * `docker-archive:FILE[:REF]`: a `docker save` tarball (uncompressed or gzip) as a source, read by
  * offset through {@link openTar} so a multi-GiB archive is never loaded.
  *
- * What an archive can and cannot say (issue "Local image sources"):
+ * What an archive can and cannot say:
  * - It holds the image config and the layers as Docker stores them (uncompressed tars whose digests
  *   are the config's `diff_ids`), plus `manifest.json` ([{Config, RepoTags, Layers}]).
  * - It does NOT hold the manifest a registry serves, so the registry digest is not in it. `head()`
@@ -24,7 +24,7 @@ import {
   parseImageConfig,
   parseManifest,
 } from '../../core/manifest.js';
-import { MediaType } from '../../core/media-types.js';
+import { Annotation, MediaType } from '../../core/media-types.js';
 import { parseReference } from '../../core/reference.js';
 import type { TarArchive } from '../layers/tar-entries.js';
 import { openTar } from '../layers/tar-open.js';
@@ -325,9 +325,9 @@ export class DockerArchiveSource implements ImageSource {
     ];
     const repoDigests: string[] = [];
     for (const d of this.oci?.layoutIndex().value.manifests ?? []) {
-      const name = d.annotations?.['io.containerd.image.name'];
+      const name = d.annotations?.[Annotation.CONTAINERD_IMAGE_NAME];
       notes.push(
-        `the OCI index.json inside names ${name ?? d.annotations?.['org.opencontainers.image.ref.name'] ?? 'an image'} -> ${d.digest} (a registry digest only when saved from a containerd image store)`,
+        `the OCI index.json inside names ${name ?? d.annotations?.[Annotation.REF_NAME] ?? 'an image'} -> ${d.digest} (a registry digest only when saved from a containerd image store)`,
       );
       if (name?.includes('@')) repoDigests.push(name);
     }

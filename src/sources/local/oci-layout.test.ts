@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, sha256, skopeoCopy, skopeoInspect, umociLayout } from '../../../test/local-sources/fixtures.js';
+import { run, skopeoCopy, skopeoInspect, umociLayout } from '../../../test/local-sources/fixtures.js';
+import { sha256 } from '../../../test/support/sha256.js';
+import { blobBytes } from '../../../test/support/sources.js';
 import { cleanupTempDirs, tempDir } from '../../../test/support/tmp.js';
 import { haveTools } from '../../../test/support/tools.js';
 import { buildSampleImages, writeOciLayout } from '../../builder/index.js';
@@ -11,15 +13,7 @@ import type { Digest } from '../../core/digest.js';
 import { isImgdigestError } from '../../core/errors.js';
 import { MediaType } from '../../core/media-types.js';
 import { openSource } from '../open.js';
-import type { ImageSource } from '../source.js';
 import { openOciLayout } from './oci-layout.js';
-
-async function bytesOf(source: ImageSource, digest: Digest): Promise<Buffer> {
-  const reader = await source.blob({ digest });
-  const chunks: Buffer[] = [];
-  for await (const c of reader.stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 /** Each error is one line naming the path, with the exit code its code maps to. */
 async function refused(p: Promise<unknown>, code: string, exit: number, pattern: RegExp): Promise<void> {
@@ -61,7 +55,7 @@ describe.skipIf(!haveTools('umoci', 'skopeo'))('oci: layouts written by umoci an
     const manifest = await source.manifest();
     expect(manifest.kind).toBe('manifest');
     if (manifest.kind !== 'manifest') return;
-    const config = await bytesOf(source, manifest.value.config.digest);
+    const config = await blobBytes(source, manifest.value.config.digest);
     expect(config.equals(skopeoInspect(`oci:${layout}:v2`).config)).toBe(true);
     expect(JSON.parse(config.toString('utf8')).architecture).toBe('arm64');
   });
@@ -189,7 +183,7 @@ describe('oci: bad layouts', () => {
     bytes[bytes.length - 1] = (bytes[bytes.length - 1]! + 1) % 256;
     await writeFile(path, bytes);
     const source = await openOciLayout(layout, 'single');
-    await refused(bytesOf(source, layer.digest), 'DIGEST_MISMATCH', 3, /tampered-blob.*digest mismatch/);
+    await refused(blobBytes(source, layer.digest), 'DIGEST_MISMATCH', 3, /tampered-blob.*digest mismatch/);
   });
 
   it('refuses a manifest whose bytes do not match index.json', async () => {

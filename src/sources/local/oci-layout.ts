@@ -9,7 +9,7 @@
  * through a {@link LayoutStore}, which is a directory here and tar entries in `docker-archive`.
  * @see https://github.com/opencontainers/image-spec/blob/main/image-layout.md
  */
-import { open, stat } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { type Digest, parseDigest, verifyingStream } from '../../core/digest.js';
@@ -22,11 +22,9 @@ import {
   type ParsedManifest,
   parseManifest,
 } from '../../core/manifest.js';
+import { Annotation } from '../../core/media-types.js';
 import { fileError } from '../file-error.js';
 import type { BlobReader, ImageSource, SourceKind } from '../source.js';
-
-/** The `index.json` annotation that names a tag. */
-export const REF_NAME = 'org.opencontainers.image.ref.name';
 
 /** Where the files of a layout live: a directory, or the entries of a tar file. */
 export interface LayoutStore {
@@ -93,7 +91,7 @@ async function readLayoutIndex(store: LayoutStore): Promise<ParsedIndex> {
 
 /** The tag an `index.json` entry carries, if any. */
 function refName(d: Descriptor): string | undefined {
-  return d.annotations?.[REF_NAME];
+  return d.annotations?.[Annotation.REF_NAME];
 }
 
 /**
@@ -246,6 +244,16 @@ export async function openLayoutStore(
   return new OciLayoutSource(store, await readLayoutIndex(store), tag, options);
 }
 
+/** A file opened for reading, or null when it does not exist. */
+async function openIfExists(file: string): Promise<FileHandle | null> {
+  try {
+    return await open(file, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw fileError(e, file);
+  }
+}
+
 /** A directory as a {@link LayoutStore}. */
 function directoryStore(dir: string): LayoutStore {
   const label = `oci:${dir}`;
@@ -253,13 +261,8 @@ function directoryStore(dir: string): LayoutStore {
     label,
     async read(relative, maxBytes) {
       const file = join(dir, relative);
-      let fh: Awaited<ReturnType<typeof open>>;
-      try {
-        fh = await open(file, 'r');
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-        throw fileError(e, file);
-      }
+      const fh = await openIfExists(file);
+      if (!fh) return null;
       try {
         const buf = Buffer.alloc(Math.min(maxBytes + 1, (await fh.stat()).size));
         let done = 0;
@@ -276,14 +279,8 @@ function directoryStore(dir: string): LayoutStore {
       }
     },
     async stream(relative) {
-      const file = join(dir, relative);
-      let fh: Awaited<ReturnType<typeof open>>;
-      try {
-        fh = await open(file, 'r');
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-        throw fileError(e, file);
-      }
+      const fh = await openIfExists(join(dir, relative));
+      if (!fh) return null;
       const size = (await fh.stat()).size;
       return { stream: fh.createReadStream(), size };
     },

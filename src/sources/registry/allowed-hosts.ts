@@ -13,7 +13,7 @@
  * sub-domain, default ports). `docker.io` stands for Docker Hub's API host `registry-1.docker.io`.
  */
 import { ImgdigestError } from '../../core/errors.js';
-import { splitHostPort } from './scheme.js';
+import { splitHostPort } from '../../core/net.js';
 
 /** A compiled allow-list: `allows(url)` says whether a request may go there. */
 export interface HostAllowList {

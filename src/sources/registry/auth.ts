@@ -4,11 +4,13 @@
  * token scopes, token requests and responses, the realm check, the Basic header.
  *
  * The flow itself (ping `/v2/`, fetch a token, retry a 401 with a wider scope) lives in
- * `session.ts`. Rules here follow distribution's token spec (docs/content/spec/auth/token.md,
- * scope.md) and its challenge parser (internal/client/auth/challenge/authchallenge.go).
+ * `session.ts`. Rules here follow distribution's token and scope specs and its challenge parser.
+ * @see https://distribution.github.io/distribution/spec/auth/token/
+ * @see https://distribution.github.io/distribution/spec/auth/scope/
+ * @see https://github.com/distribution/distribution/blob/main/internal/client/auth/challenge/authchallenge.go
  */
 import { ImgdigestError } from '../../core/errors.js';
-import { isLoopbackHost, splitHostPort } from './scheme.js';
+import { isLoopbackHost, splitHostPort } from '../../core/net.js';
 
 /** One challenge of a `WWW-Authenticate` header: the scheme (lower case) and its parameters. */
 export interface Challenge {
@@ -99,7 +101,7 @@ export interface Scope {
 
 /**
  * Parse a resource scope. The name may contain a `:` (a registry port), so the type ends at the
- * first colon and the actions start after the last one (scope.md).
+ * first colon and the actions start after the last one (distribution's scope spec).
  * @example parseScope('repository:localhost:5000/foo/bar:pull').name // 'localhost:5000/foo/bar'
  */
 export function parseScope(scope: string): Scope {
@@ -199,7 +201,7 @@ export interface Token {
   refreshToken?: string;
 }
 
-/** Lifetime assumed when `expires_in` is missing, and the shortest one honoured (token.md). */
+/** Lifetime assumed when `expires_in` is missing, and the shortest one honoured (the token spec). */
 export const MIN_TOKEN_LIFETIME_S = 60;
 
 /**

@@ -3,12 +3,12 @@
  * pushed by test/support/images.ts, cross-checked with skopeo.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Distribution, startDistribution } from '../../../test/support/distribution.js';
 import { type SeededImages, seedRegistry } from '../../../test/support/images.js';
+import { sha256 } from '../../../test/support/sha256.js';
 import { haveTools } from '../../../test/support/tools.js';
 import type { Digest } from '../../core/digest.js';
 import { MediaType } from '../../core/media-types.js';
@@ -33,7 +33,6 @@ async function skopeoRaw(ref: string): Promise<Buffer> {
   });
   return stdout;
 }
-const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 describe.skipIf(!haveTools('docker-registry', 'skopeo'))(
   'registry client against the CNCF registry (anonymous)',

@@ -14,7 +14,7 @@
 import type { Digest } from '../../core/digest.js';
 import type { Descriptor, ParsedManifest } from '../../core/manifest.js';
 import { MANIFEST_ACCEPT } from '../../core/media-types.js';
-import type { Reference } from '../../core/reference.js';
+import { DEFAULT_DOMAIN, DOCKER_HUB_HOST, type Reference } from '../../core/reference.js';
 import type { BlobReader } from '../source.js';
 import { repositoryScope } from './auth.js';
 import { type BlobRange, getBlob, getBlobRange } from './blobs.js';
@@ -146,7 +146,7 @@ export class RegistryClient {
       session = new RegistrySession({
         host,
         // Docker Hub credentials are looked up under Hub's names, not the API host.
-        name: isDockerHub(host) ? 'docker.io' : host,
+        name: isDockerHub(host) ? DEFAULT_DOMAIN : host,
         scheme: schemeFor(host, this.options),
         transport: this.#transport,
         keychain: this.#keychain,
@@ -287,7 +287,7 @@ export class RegistryClient {
 
 /** Docker Hub's names all reach its API host. */
 function hostOf(registry: string): string {
-  return isDockerHub(registry) ? 'registry-1.docker.io' : registry;
+  return isDockerHub(registry) ? DOCKER_HUB_HOST : registry;
 }
 
 function pick<T extends object, K extends keyof T>(value: T, keys: readonly K[]): Pick<T, K> {

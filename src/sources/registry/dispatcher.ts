@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import type * as Undici from 'undici';
 import { ImgdigestError } from '../../core/errors.js';
-import { isLoopbackHost } from './scheme.js';
+import { isLoopbackHost } from '../../core/net.js';
 import { Agent, type Dispatcher, EnvHttpProxyAgent } from './undici.js';
 
 export interface DispatcherOptions {

@@ -4,6 +4,7 @@
  * auth helpers, retry timing, rate-limit parsing), for callers that need them one by one.
  */
 
+export { isLoopbackHost } from '../../core/net.js';
 export type { DigestKind, Resolution, ResolutionVia } from '../../core/resolution.js';
 export { compileAllowList, type HostAllowList } from './allowed-hosts.js';
 export {
@@ -55,6 +56,6 @@ export type { PushBlobOptions, PushManifestOptions, StreamedBlob } from './push.
 export { parseRateLimit, type RateLimit } from './ratelimit.js';
 export { type ReferrersOptions, referrersTag } from './referrers.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
-export { isLoopbackHost, schemeFor } from './scheme.js';
+export { schemeFor } from './scheme.js';
 export { RegistrySource, type RegistrySourceOptions, type RepositoryReader } from './source.js';
 export type { RequestLogEntry, RequestLogger, TransportOptions } from './transport.js';

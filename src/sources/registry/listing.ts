@@ -9,6 +9,7 @@
  */
 import { type Digest, isDigest } from '../../core/digest.js';
 import { ImgdigestError } from '../../core/errors.js';
+import { isRecord } from '../../core/json.js';
 import type { Reference } from '../../core/reference.js';
 import { CATALOG_SCOPE, repositoryScope } from './auth.js';
 import { type CallOptions, throwResponseError } from './manifests.js';
@@ -159,9 +160,9 @@ async function fetchPage(
  * a tags list, which answers "which tags point at this digest" without a HEAD per tag.
  */
 function tagDigestMap(value: unknown): Map<string, Digest> | null {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  if (!isRecord(value)) return null;
   const map = new Map<string, Digest>();
-  for (const [digest, info] of Object.entries(value as Record<string, unknown>)) {
+  for (const [digest, info] of Object.entries(value)) {
     if (!isDigest(digest)) continue;
     const tags = (info as { tag?: unknown } | null)?.tag;
     if (Array.isArray(tags)) for (const t of tags) if (typeof t === 'string') map.set(t, digest);

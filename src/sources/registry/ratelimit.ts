@@ -1,7 +1,7 @@
 /**
  * @module registry/ratelimit
  * Docker Hub's pull rate-limit headers, read from a HEAD (which Docker Hub does not count as a
- * pull: docker/docs `docker-hub/usage/pulls.md`).
+ * pull: https://docs.docker.com/docker-hub/usage/pulls/).
  *
  * The format is `ratelimit-limit: 100;w=21600` (limit, then the window in seconds), the same for
  * `ratelimit-remaining`, plus `docker-ratelimit-source` (the address or account counted). Hub has

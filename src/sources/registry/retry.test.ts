@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   backoffDelay,
   DEFAULT_RETRY_POLICY,
@@ -77,10 +77,20 @@ describe('retry timing', () => {
     expect(() => retryPolicy({ maxDelayMs: Number.NaN })).toThrow(/CONFIG|retry/);
   });
 
-  it('sleeps, and stops sleeping when aborted', async () => {
-    const start = Date.now();
-    await sleep(20);
-    expect(Date.now() - start).toBeGreaterThanOrEqual(15);
+  it('sleeps for the time asked, and stops sleeping when aborted', async () => {
+    vi.useFakeTimers();
+    try {
+      let woke = false;
+      void sleep(20).then(() => {
+        woke = true;
+      });
+      await vi.advanceTimersByTimeAsync(19);
+      expect(woke).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(woke).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
     const controller = new AbortController();
     const pending = sleep(10_000, controller.signal);
     controller.abort(new Error('stop'));

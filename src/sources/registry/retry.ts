@@ -2,9 +2,10 @@
  * @module registry/retry
  * When and how long to wait before trying a registry request again.
  *
- * The issue "Registry client" asks for 408, 429, 5xx and network errors to be retried with
- * exponential backoff and jitter, honouring `Retry-After` (seconds or an HTTP date), bounded both
- * in count and in total time. This module only computes decisions and delays; the transport applies
+ * 408, 429, 5xx and network errors are retried with exponential backoff and jitter (so a hundred
+ * clients turned away together do not come back together), honouring `Retry-After` (seconds or an
+ * HTTP date, RFC 9110 section 10.2.3), bounded both in count and in total time so a command never
+ * hangs on a registry that keeps failing. This module only computes decisions and delays; the transport applies
  * them, so the timing rules can be tested without a network.
  */
 import { ImgdigestError } from '../../core/errors.js';

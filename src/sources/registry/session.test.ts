@@ -1,8 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startScopeDemandingRegistry } from '../../../test/support/awkward-servers.js';
+import { removeTempDir, tempDir } from '../../../test/support/tmp.js';
 import { parseReference } from '../../core/reference.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
 
@@ -63,8 +63,8 @@ describe('Bearer session', () => {
   });
 
   it('exchanges an identity token with a POST and falls back to GET when the realm has no OAuth2 endpoint', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'imgdigest-idtoken-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const dir = await tempDir('idtoken');
+    cleanups.push(() => removeTempDir(dir));
     for (const oauth of [true, false]) {
       const s = await startScopeDemandingRegistry({ extraScope: 'repository:app:pull', oauth });
       cleanups.push(s.close);

@@ -3,8 +3,8 @@
  * Bearer tokens kept per registry, service and scope set until they expire, with fetches of the
  * same key coalesced.
  *
- * The issue "Registry client" requires the token fetch to happen once per registry/scope even when
- * a hundred resolves start at once: the first caller starts the fetch, the others await the same
+ * A token is fetched once per registry and scope even when a hundred resolves start at once (token
+ * servers rate-limit, and every fetch is a round trip before the real request): the first caller starts the fetch, the others await the same
  * promise. A failed fetch is not cached, so the next caller tries again.
  */
 import type { Token } from './auth.js';

@@ -1,6 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   startAwkwardServer,
@@ -12,8 +9,8 @@ import {
   startStalledBodyRegistry,
   tinyImage,
 } from '../../../test/support/awkward-servers.js';
+import { loopbackTls } from '../../../test/support/certs.js';
 import { cleanupTempDirs, tempDir } from '../../../test/support/tmp.js';
-import { haveTools } from '../../../test/support/tools.js';
 import { parseReference } from '../../core/reference.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
 
@@ -52,9 +49,7 @@ describe('network failures', () => {
       digest,
       size: bytes.length,
     });
-    const started = Date.now();
     await expect(drain(blob.stream)).rejects.toMatchObject({ code: 'TIMEOUT' });
-    expect(Date.now() - started).toBeLessThan(3_000);
   });
 
   it('refuses manifests over 4 MiB, announced or not', async () => {
@@ -113,45 +108,20 @@ describe('proxies', () => {
   });
 });
 
-describe.skipIf(!haveTools('openssl'))('TLS', () => {
+describe('TLS', () => {
   let key: string;
   let cert: string;
-  let certPath: string;
+  let caPath: string;
   beforeAll(async () => {
-    const dir = await tempDir('tls');
-    certPath = join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '2',
-      ].concat([
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        certPath,
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ]),
-      { stdio: 'pipe' },
-    );
-    key = readFileSync(join(dir, 'key.pem'), 'utf8');
-    cert = readFileSync(certPath, 'utf8');
+    const tls = await loopbackTls(await tempDir('tls'));
+    ({ key, cert } = tls);
+    caPath = tls.files.ca;
   });
 
   async function tlsRegistry() {
     const image = tinyImage('tls');
     const server = await startAwkwardServer(
-      'https with a self-signed certificate',
+      'https with a certificate from a private CA',
       (_req, res, url) => {
         if (url.pathname === '/v2/') {
           res.writeHead(200, { 'content-length': 0 });
@@ -177,7 +147,7 @@ describe.skipIf(!haveTools('openssl'))('TLS', () => {
       .catch((e: unknown) => e);
     expect(refused).toMatchObject({ code: 'NETWORK_ERROR' });
     expect((refused as Error).message).toContain(`GET https://${s.host}/v2/`);
-    expect((await client({ scheme: 'https', caFile: certPath }).resolve(ref)).descriptor.digest).toBe(
+    expect((await client({ scheme: 'https', caFile: caPath }).resolve(ref)).descriptor.digest).toBe(
       s.image.digest,
     );
   });

@@ -3,10 +3,16 @@
  * HTTP for the registry client: undici `request()` over keep-alive pools, a concurrency limit per
  * host, timeouts, retries, redirects followed by hand, and a request log.
  *
- * Why redirects are followed here and not by undici: blob downloads redirect to object storage,
- * and the `Authorization` header must never reach another origin (distribution-spec: "redirects
- * must be followed without forwarding Authorization across hosts"). The transport knows the
- * origin the header was meant for and sends it only there.
+ * Why redirects are followed here and not by undici's redirect interceptor (blob downloads
+ * redirect to object storage, so every client meets them):
+ * - a redirect from https to plain http is refused (except to loopback); undici follows it;
+ * - every hop is a line of the request log (`-v` shows the `307`, then the storage URL), has its
+ *   own timeout, and a 5xx from the storage host is retried like one from the registry;
+ * - each hop picks its dispatcher by its own URL: a loopback registry that redirects to a remote
+ *   host reaches it through the proxy, and a remote one redirecting to loopback does not;
+ * - the hop limit and its error name the request the user made, not the last hop.
+ * The `Authorization` header goes only to the origin it was meant for; undici 7 also drops it on
+ * a cross-origin redirect, but here it is never added to another origin's request at all.
  *
  * Connection pools, TLS settings and proxies are in `dispatcher.ts`.
  */

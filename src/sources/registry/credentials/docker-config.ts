@@ -12,10 +12,12 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ImgdigestError } from '../../../core/errors.js';
+import { isRecord } from '../../../core/json.js';
+import { DEFAULT_DOMAIN, DOCKER_HUB_HOST, LEGACY_DEFAULT_DOMAIN } from '../../../core/reference.js';
 
 /** The `auths` key Docker uses for Docker Hub. */
 export const DOCKER_HUB_AUTH_KEY = 'https://index.docker.io/v1/';
-const HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
+const HUB_HOSTS = new Set([DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN, DOCKER_HUB_HOST]);
 
 /** True for any name of Docker Hub's registry. */
 export function isDockerHub(registry: string): boolean {
@@ -93,7 +95,7 @@ export function parseAuthFile(text: string, path: string): AuthFile {
       details: { path },
     });
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+  if (!isRecord(json)) {
     throw new ImgdigestError('CONFIG_INVALID', `invalid credentials file ${path}: not a JSON object`, {
       details: { path },
     });
@@ -113,9 +115,7 @@ export function parseAuthFile(text: string, path: string): AuthFile {
 }
 
 function objectOf(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : {};
+  return isRecord(value) ? value : {};
 }
 
 /** Read a credentials file; null when it does not exist. */

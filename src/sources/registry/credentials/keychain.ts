@@ -4,9 +4,11 @@
  * registry?", and says where it found them so that an authentication failure can name the source
  * (`/root/.docker/config.json (auths)`, `helper docker-credential-pass`) without showing a secret.
  *
- * The default keychain follows the issue "Registry client": `DOCKER_AUTH_CONFIG`, Docker's
- * config.json (credHelpers, then credsStore, then auths), `REGISTRY_AUTH_FILE`, then podman's
- * auth.json files. go-containerregistry's `authn.Keychain` is the model.
+ * The default keychain reads, in order: `DOCKER_AUTH_CONFIG`, Docker's config.json (credHelpers,
+ * then credsStore, then auths), `REGISTRY_AUTH_FILE`, then podman's auth.json files: Docker's
+ * order first, so a machine set up for `docker pull` just works, then the files podman and skopeo
+ * read (containers-auth.json(5)). go-containerregistry's `authn.Keychain` is the model.
+ * @see https://github.com/containers/image/blob/main/docs/containers-auth.json.5.md
  */
 
 import { compileAllowList } from '../allowed-hosts.js';

@@ -1,0 +1,60 @@
+/**
+ * @module test/support/build
+ * dist/ for the tests that use the package as a user gets it (the README's shell session, require()
+ * of the published exports): built with the repository's tsc when any source under src/ is newer.
+ * Test files run in parallel, so one build at a time (a lock folder beside dist/).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The newest modification time of the compiled sources under `dir` (tests excluded). */
+async function newestSource(dir: string): Promise<number> {
+  let newest = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, await newestSource(path));
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) {
+      newest = Math.max(newest, (await stat(path)).mtimeMs);
+    }
+  }
+  return newest;
+}
+
+function builtAt(): number {
+  try {
+    return statSync(join(repoRoot, 'dist', 'cli', 'main.js')).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+/** Build dist/ when src/ is newer than it; wait for a build another test file started. */
+export async function ensureBuilt(): Promise<void> {
+  const lock = join(repoRoot, '.dist-build.lock');
+  const givingUp = Date.now() + 180_000;
+  while (builtAt() < (await newestSource(join(repoRoot, 'src')))) {
+    try {
+      mkdirSync(lock);
+    } catch {
+      // A build is running in another test file (or one crashed and left its lock: take it over).
+      if (Date.now() > givingUp) rmSync(lock, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 200));
+      continue;
+    }
+    try {
+      execFileSync(
+        process.execPath,
+        [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+        { cwd: repoRoot, stdio: 'pipe' },
+      );
+      return;
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+  }
+}
