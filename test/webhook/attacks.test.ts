@@ -86,16 +86,27 @@ describe('webhook resolver starvation', () => {
       breakerCoolDownSeconds: 600,
     });
     const tags = Array.from({ length: 2000 }, (_, i) => `${hanging.host}/app:t${i}`);
-    const flood = await t.post('/mutate', admissionReview(podOf(tags), { namespace: 'team' }));
+    const flooding = t.post('/mutate', admissionReview(podOf(tags), { namespace: 'team' }));
+    await until('the flood to reach the hanging registry', async () => hanging.requests.length > 0);
+
+    // While the flood's resolutions hold the hanging registry's slots and 1,984 more wait for one,
+    // a review naming another registry is pinned: within the budget, or it would be left unpinned.
+    const healthy = `${registry.host}/team/app:1.0`;
+    const pinned = [
+      { op: 'replace', path: '/spec/containers/0/image', value: `${healthy}@${samples.tags['1.0']}` },
+    ];
+    const during = await t.post('/mutate', admissionReview(podOf([healthy]), { namespace: 'team' }));
+    expect(decodePatch(during.json.response.patch)).toEqual(pinned);
+
+    const flood = await flooding;
     expect(flood.json.response).toMatchObject({ allowed: true });
     expect(flood.json.response.warnings[0]).toContain('TIMEOUT');
 
-    // The flood has been answered; its work on the hanging registry must not stand in the way.
-    const healthy = `${registry.host}/team/app:1.0`;
-    const next = await t.post('/mutate', admissionReview(podOf([healthy]), { namespace: 'team' }));
-    expect(decodePatch(next.json.response.patch)).toEqual([
-      { op: 'replace', path: '/spec/containers/0/image', value: `${healthy}@${samples.tags['1.0']}` },
-    ]);
+    // The flood has been answered; its work on the hanging registry must not stand in the way
+    // (another tag: not answered from the cache).
+    const single = `${registry.host}/team/app:single`;
+    const next = await t.post('/mutate', admissionReview(podOf([single]), { namespace: 'team' }));
+    expect(decodePatch(next.json.response.patch)[0]?.value).toBe(`${single}@${samples.tags.single}`);
     // The admission's deadline reached the resolver: everything still queued was dropped unasked,
     // and the hanging registry saw one ping, shared by the resolutions that started.
     let text = (await t.get('/metrics')).text;
@@ -130,6 +141,30 @@ describe('webhook resolver starvation', () => {
     const other = `${registry.host}/team/app:latest`;
     const again = await t.post('/mutate', admissionReview(podOf([other]), { namespace: 'team' }));
     expect(decodePatch(again.json.response.patch)[0]?.value).toBe(`${other}@${samples.tags.latest}`);
+  });
+
+  it('drops what an answered review queued: the hanging registry is asked nothing more once its slots free up', async () => {
+    const hanging = await silent();
+    const t = await webhook({
+      failureMode: 'allow',
+      resolveConcurrency: CONCURRENCY,
+      maxReferencesPerReview: 5000,
+      breakerFailures: 0, // no circuit breaker: what keeps the registry unasked is the drop alone
+    });
+    const tags = Array.from({ length: 2000 }, (_, i) => `${hanging.host}/app:t${i}`);
+    const flood = await t.post('/mutate', admissionReview(podOf(tags), { namespace: 'team' }));
+    expect(flood.json.response.allowed).toBe(true);
+    // The resolutions that had started fail when the registry client gives up (budget + 2 s) and
+    // free the registry's slots. Had the rest stayed queued, they would take those slots at once.
+    const errors = async () =>
+      metric((await t.get('/metrics')).text, 'imgdigest_webhook_registry_errors_total');
+    await until('the started resolutions to fail', async () => (await errors()) >= CONCURRENCY);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await errors()).toBe(CONCURRENCY);
+    expect(hanging.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v2/']);
+    const text = (await t.get('/metrics')).text;
+    expect(metric(text, 'imgdigest_webhook_resolutions_dropped_total')).toBe(2000 - CONCURRENCY);
+    expect(metric(text, 'imgdigest_webhook_registry_circuit_rejections_total')).toBe(0);
   });
 
   it('refuses or warns at once for an object naming more distinct images than maxReferencesPerReview, asking no registry', async () => {
