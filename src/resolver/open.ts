@@ -5,6 +5,7 @@
  * returned is a {@link CachingResolver}: coalesced, bounded per registry, and closed with `close()`.
  */
 import type { RegistryClientOptions } from '../sources/registry/index.js';
+import type { CircuitBreakerOptions } from './breaker.js';
 import { lockBase, readLocks } from './lock.js';
 import {
   type BaseResolution,
@@ -37,8 +38,10 @@ export interface OpenResolverOptions {
   concurrency?: number;
   /** The answer cache (lock answers are never cached: they are local already). */
   cache?: ResolverCacheOptions;
-  /** Called for every answer: `hit`, `miss`, `coalesced`, `error` (the webhook's metrics). */
+  /** Called for every answer: `hit`, `miss`, `coalesced`, `error`, `dropped`, `rejected` (the webhook's metrics). */
   onResult?: CachingResolverOptions['onResult'];
+  /** Stop asking a registry that keeps failing, for a cool-down (off unless given; see breaker.ts). */
+  breaker?: CircuitBreakerOptions;
 }
 
 /**
@@ -58,6 +61,7 @@ export async function openResolver(options: OpenResolverOptions = {}): Promise<C
   if (options.platform !== undefined) common.platform = options.platform;
   if (options.concurrency !== undefined) common.concurrency = options.concurrency;
   if (options.onResult) common.onResult = options.onResult;
+  if (options.breaker) common.breaker = options.breaker;
   const cache = options.cache ?? {};
   if (cache.ttlMs !== undefined) common.ttlMs = cache.ttlMs;
   if (cache.maxEntries !== undefined) common.maxEntries = cache.maxEntries;

@@ -5,15 +5,18 @@
  * - caching (LRU with a TTL: tags move, so answers expire),
  * - coalescing (a thousand admissions of `nginx:1.27` at once make one registry request),
  * - a bounded number of resolutions in flight per registry (registries and rate limits are
- *   finite, and one slow registry must not hold the resolutions of another).
+ *   finite, and one slow registry must not hold the resolutions of another),
+ * - optionally, a circuit breaker per registry (breaker.ts): a registry that keeps timing out is
+ *   not asked for a while, and its callers fail at once instead of waiting out the timeout.
  *
  * `openResolver` (open.ts) puts a registry or lock files behind this; a `BaseResolve` of your own
  * gets the same cache, coalescing and limits.
  */
 import { LRUCache } from 'lru-cache';
 import { abortable, KeyedSemaphore } from '../core/async.js';
-import { ImgdigestError } from '../core/errors.js';
+import { ImgdigestError, isImgdigestError } from '../core/errors.js';
 import type { Reference } from '../core/reference.js';
+import { CircuitBreaker, type CircuitBreakerOptions, type Refusal } from './breaker.js';
 import type { Resolution, ResolveOptions, Resolver } from './types.js';
 
 /**
@@ -28,8 +31,13 @@ export type BaseResolution = Omit<Resolution, 'via' | 'resolvedAt'> &
  */
 export type BaseResolve = (reference: Reference, options: ResolveOptions) => Promise<BaseResolution>;
 
-/** The result events {@link CachingResolverOptions.onResult} reports (the webhook's metrics). */
-export type ResolverEvent = 'hit' | 'miss' | 'coalesced' | 'error';
+/**
+ * The result events {@link CachingResolverOptions.onResult} reports (the webhook's metrics): `hit`
+ * (from the cache), `miss` (a new resolution), `coalesced` (joined one in flight), `error` (the
+ * base failed), `dropped` (queued work nobody waited for any more), `rejected` (refused at once:
+ * the registry's circuit is open).
+ */
+export type ResolverEvent = 'hit' | 'miss' | 'coalesced' | 'error' | 'dropped' | 'rejected';
 
 export interface CachingResolverOptions {
   /** Most answers kept (default 1000). */
@@ -44,6 +52,12 @@ export interface CachingResolverOptions {
   onResult?: (event: ResolverEvent, reference: Reference) => void;
   /** Called once by `close()`: release what the base holds (the registry client's connections). */
   onClose?: () => Promise<void>;
+  /**
+   * Stop asking a registry that keeps failing (a circuit breaker per registry host; off unless
+   * given). Timeouts, network errors and retryable registry errors (5xx, 429) count as failures;
+   * any other answer, a 404 included, shows the registry is up.
+   */
+  breaker?: CircuitBreakerOptions;
 }
 
 export interface ResolverStats {
@@ -53,6 +67,8 @@ export interface ResolverStats {
   errors: number;
   /** Queued resolutions dropped because every caller waiting for them gave up before they started. */
   dropped: number;
+  /** Resolutions refused without asking, because their registry's circuit was open. */
+  rejected: number;
 }
 
 /** One resolution in flight, shared by every caller that asked for the same key meanwhile. */
@@ -73,6 +89,41 @@ function abortError(signal: AbortSignal): ImgdigestError {
   return new ImgdigestError('TIMEOUT', 'resolution cancelled: the time budget ran out', { cause: reason });
 }
 
+/** Whether a failure says the registry is down or overloaded (what the breaker counts). */
+export function isRegistryOutage(error: unknown): boolean {
+  if (!isImgdigestError(error)) return false;
+  if (error.code === 'TIMEOUT' || error.code === 'NETWORK_ERROR') return true;
+  return error.code === 'REGISTRY_ERROR' && error.retryable;
+}
+
+/**
+ * The error of a call refused by an open circuit. It keeps the code of the failure that opened it
+ * (a registry that times out still reads as TIMEOUT) and says when the registry is asked again.
+ */
+function circuitOpenError(refusal: Refusal, now: number): ImgdigestError {
+  const last = refusal.lastError;
+  const code = isImgdigestError(last) ? last.code : 'REGISTRY_ERROR';
+  const lastLine = (last instanceof Error ? last.message : String(last)).split('\n')[0];
+  const when =
+    refusal.retryAt === undefined
+      ? 'not asked until a probe answers'
+      : `not asked again for ${Math.max(1, Math.ceil((refusal.retryAt - now) / 1000))} s`;
+  return new ImgdigestError(
+    code,
+    `circuit open: ${refusal.key} failed ${refusal.failures} times in a row (last: ${lastLine}); ${when}`,
+    {
+      cause: last,
+      retryable: true,
+      details: {
+        registry: refusal.key,
+        circuit: 'open',
+        failures: refusal.failures,
+        ...(refusal.retryAt === undefined ? {} : { retryAt: new Date(refusal.retryAt).toISOString() }),
+      },
+    },
+  );
+}
+
 /**
  * A {@link Resolver} over a base resolve function, with an LRU+TTL cache, in-flight coalescing and
  * a concurrency bound per registry. Errors are not cached: the next call tries again. Queued work
@@ -83,10 +134,11 @@ function abortError(signal: AbortSignal): ImgdigestError {
  * const { digest } = await resolver.resolve(parseReference('nginx:1.27'));
  */
 export class CachingResolver implements Resolver {
-  readonly stats: ResolverStats = { hits: 0, misses: 0, coalesced: 0, errors: 0, dropped: 0 };
+  readonly stats: ResolverStats = { hits: 0, misses: 0, coalesced: 0, errors: 0, dropped: 0, rejected: 0 };
   private readonly cache: LRUCache<string, Resolution> | null;
   private readonly inflight = new Map<string, Flight>();
   private readonly limits: KeyedSemaphore;
+  private readonly breaker: CircuitBreaker | null;
   private closed: Promise<void> | undefined;
 
   constructor(
@@ -96,6 +148,7 @@ export class CachingResolver implements Resolver {
     const ttl = options.ttlMs ?? 60_000;
     this.cache = ttl > 0 ? new LRUCache({ max: options.maxEntries ?? 1000, ttl }) : null;
     this.limits = new KeyedSemaphore(Math.max(1, options.concurrency ?? 16));
+    this.breaker = options.breaker ? new CircuitBreaker(options.breaker) : null;
   }
 
   async resolve(reference: Reference, options: ResolveOptions = {}): Promise<Resolution> {
@@ -112,6 +165,9 @@ export class CachingResolver implements Resolver {
       this.stats.coalesced++;
       this.options.onResult?.('coalesced', reference);
     } else {
+      // An open circuit answers before anything is queued: the caller fails now, not at its deadline.
+      const refused = this.breaker?.refusal(reference.registryHost);
+      if (refused) throw this.rejected(refused, reference);
       this.stats.misses++;
       this.options.onResult?.('miss', reference);
       flight = this.start(key, reference, platform);
@@ -137,11 +193,23 @@ export class CachingResolver implements Resolver {
   private start(key: string, reference: Reference, platform: string | undefined): Flight {
     const drop = new AbortController();
     const run = async (): Promise<Resolution> => {
-      const release = await this.limits.acquire(reference.registryHost, drop.signal);
+      const host = reference.registryHost;
+      const release = await this.limits.acquire(host, drop.signal);
       try {
         if (drop.signal.aborted) throw drop.signal.reason;
+        // Work queued before the circuit opened is refused when its turn comes.
+        const refused = this.breaker?.admit(host);
+        if (refused) throw this.rejected(refused, reference);
         flight.started = true;
-        const base = await this.base(reference, platform === undefined ? {} : { platform });
+        let base: BaseResolution;
+        try {
+          base = await this.base(reference, platform === undefined ? {} : { platform });
+        } catch (e) {
+          if (isRegistryOutage(e)) this.breaker?.failed(host, e);
+          else this.breaker?.succeeded(host);
+          throw e;
+        }
+        this.breaker?.succeeded(host);
         const answer: Resolution = {
           ...base,
           resolvedAt: base.resolvedAt ?? new Date().toISOString(),
@@ -155,11 +223,13 @@ export class CachingResolver implements Resolver {
     };
     const promise = run()
       .catch((e: unknown) => {
-        if (drop.signal.aborted && !flight.started) this.stats.dropped++;
-        else {
+        if (flight.started) {
           this.stats.errors++;
           this.options.onResult?.('error', reference);
-        }
+        } else if (drop.signal.aborted) {
+          this.stats.dropped++;
+          this.options.onResult?.('dropped', reference);
+        } // else refused by the breaker, counted by `rejected`
         throw e;
       })
       .finally(() => this.forget(key, flight));
@@ -186,6 +256,13 @@ export class CachingResolver implements Resolver {
       flight.promise.then(done, done);
     }
     return abortable(flight.promise, signal, abortError);
+  }
+
+  /** Count a refusal and make its error. */
+  private rejected(refusal: Refusal, reference: Reference): ImgdigestError {
+    this.stats.rejected++;
+    this.options.onResult?.('rejected', reference);
+    return circuitOpenError(refusal, (this.options.breaker?.now ?? Date.now)());
   }
 
   private forget(key: string, flight: Flight): void {

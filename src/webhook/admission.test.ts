@@ -408,6 +408,35 @@ describe('mutate', () => {
     expect(d.response.status?.message).toContain('container b NotAReference: REFERENCE_INVALID');
   });
 
+  it('resolves nothing for an object naming more distinct images than maxReferencesPerReview', async () => {
+    const resolver = fakeResolver();
+    const { calls } = resolver;
+    const containers = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ name: `c${i}`, image: `app:${i}` }));
+    const over = await mutate(
+      req(pod({ containers: containers(4) })),
+      deps({ maxReferencesPerReview: 3, failureMode: 'allow' }, defaultRules(), resolver),
+    );
+    expect(calls).toHaveLength(0);
+    expect(over.verdict).toBe('failed-open');
+    expect(over.response.warnings).toEqual([
+      'images left unpinned: 4 distinct images, more than maxReferencesPerReview 3',
+    ]);
+    expect(over.response.auditAnnotations?.[RESOLVE_ERROR_ANNOTATION]).toContain('maxReferencesPerReview');
+    const denied = await mutate(
+      req(pod({ containers: containers(4) })),
+      deps({ maxReferencesPerReview: 3, failureMode: 'deny' }, defaultRules(), resolver),
+    );
+    expect(denied.response).toMatchObject({ allowed: false, status: { code: 403 } });
+    expect(calls).toHaveLength(0);
+    // At the limit, everything is resolved.
+    const at = await mutate(
+      req(pod({ containers: containers(3) })),
+      deps({ maxReferencesPerReview: 3 }, defaultRules(), resolver),
+    );
+    expect(at.patched).toBe(3);
+  });
+
   it('answers when the resolution budget runs out, not before, when the registry never does', async () => {
     // A round clock: the budget's deadline is rounded up to 5 ms, so it falls exactly 300 ms on.
     vi.useFakeTimers({ now: 1_800_000_000_000 });

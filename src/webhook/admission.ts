@@ -40,6 +40,7 @@ import type { Rules } from '../k8s/rules.js';
 import { type FoundSite, type ImageSite, objectSites } from '../k8s/sites.js';
 import type { Resolution, Resolver } from '../resolver/types.js';
 import type { WebhookSettings } from './config.js';
+import { boundedLines, boundedWarnings, MAX_LINE_LENGTH } from './messages.js';
 import { encodePatch, type PatchOperation, replaceAt } from './patch.js';
 import type { AdmissionRequest, AdmissionResponse } from './review.js';
 
@@ -76,20 +77,7 @@ export interface MutateContext {
  */
 export const RESOLVE_ERROR_ANNOTATION = 'resolve-error';
 export const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
-/** Kubernetes' advice for warnings: 120 characters or fewer. */
-export const MAX_WARNING_LENGTH = 120;
-
-/**
- * Shorten a warning to `max` characters: `middle` elides the middle (a violation ends with the
- * image, whose tag matters), `end` cuts the end (a failure names the image first, then the error).
- */
-export function fitWarning(text: string, max = MAX_WARNING_LENGTH, cut: 'middle' | 'end' = 'middle'): string {
-  if (text.length <= max) return text;
-  const keep = max - 3;
-  if (cut === 'end') return `${text.slice(0, keep)}...`;
-  const head = Math.ceil(keep / 2);
-  return `${text.slice(0, head)}...${text.slice(text.length - (keep - head))}`;
-}
+export { MAX_WARNING_LENGTH } from './messages.js';
 
 /** The object under review with its identity; the request's namespace fills a missing one. */
 function subjectOf(request: AdmissionRequest, object: unknown): KubeObject | undefined {
@@ -179,11 +167,15 @@ export function validate(request: AdmissionRequest, deps: AdmissionDeps): Decisi
   if (found.length === 0) return decision;
   const messages = found.map((site) => violationMessage(site));
   if (settings.enforcement === 'deny') {
-    // Gatekeeper's form: one `[constraint] message` line per violation.
-    deny(decision, 403, 'Forbidden', messages.map((m) => `[${RULE_ID}] ${m}`).join('\n'));
+    // Gatekeeper's form: one `[constraint] message` line per violation (the first few, then a count).
+    const lines = boundedLines(
+      messages.map((m) => `[${RULE_ID}] ${m}`),
+      'violations',
+    );
+    deny(decision, 403, 'Forbidden', lines.join('\n'));
   } else if (settings.enforcement === 'warn') {
     decision.verdict = 'warned';
-    decision.response.warnings = messages.map((m) => fitWarning(m));
+    decision.response.warnings = boundedWarnings(messages, 'violations');
   } else {
     decision.verdict = 'dryrun';
   }
@@ -196,9 +188,10 @@ interface Candidate extends FoundSite {
 }
 
 /** Turn `decision` into a refusal with a Kubernetes `Status` (its uid kept). */
-function deny(decision: Decision, code: number, reason: string, message: string): void {
+function deny(decision: Decision, code: number, reason: string, message: string): Decision {
   decision.verdict = 'denied';
   decision.response = { uid: decision.response.uid, allowed: false, status: { code, reason, message } };
+  return decision;
 }
 
 function messageOf(e: unknown): string {
@@ -264,9 +257,16 @@ export async function mutate(
     errors: failures,
   };
   const operations: PatchOperation[] = [];
+  const distinct = new Set(candidates.map((c) => c.ref.canonical)).size;
+  if (distinct > settings.maxReferencesPerReview) {
+    // Resolving them would hold the registries' slots and the budget for one object; real
+    // workloads name a handful of images. Nothing is resolved, and failureMode decides.
+    return overLimit(decision, distinct, settings);
+  }
   if (candidates.length > 0) {
     const resolver = deps.resolver;
     if (!resolver) throw new Error('mutate needs a resolver');
+    // The deadline reaches the resolver: what this admission queued is dropped when it answers.
     const signal = deadlineSignal(context.deadline ?? Date.now() + settings.resolutionBudgetMs);
     const options = rules.platform ? { platform: rules.platform, signal } : { signal };
     const timeout = () =>
@@ -293,9 +293,8 @@ export async function mutate(
     });
   }
   if (failures.length > 0 && settings.failureMode === 'deny') {
-    const images = failures.length === 1 ? 'an image' : `${failures.length} images`;
-    deny(decision, 503, 'ServiceUnavailable', `cannot pin ${images} to a digest: ${failures.join('; ')}`);
-    return decision;
+    const what = failures.length === 1 ? 'an image' : `${failures.length.toLocaleString('en-US')} images`;
+    return deny(decision, 503, 'ServiceUnavailable', `cannot pin ${what} to a digest: ${listed(failures)}`);
   }
   if (operations.length > 0) {
     decision.response.patchType = 'JSONPatch';
@@ -305,10 +304,40 @@ export async function mutate(
   }
   if (failures.length > 0) {
     decision.verdict = 'failed-open';
-    decision.response.warnings = failures.map((f) =>
-      fitWarning(`image left unpinned: ${f}`, MAX_WARNING_LENGTH, 'end'),
+    decision.response.warnings = boundedWarnings(
+      failures.map((f) => `image left unpinned: ${f}`),
+      'images left unpinned',
+      'end',
     );
-    decision.response.auditAnnotations = { [RESOLVE_ERROR_ANNOTATION]: failures.join('; ').slice(0, 4000) };
+    decision.response.auditAnnotations = { [RESOLVE_ERROR_ANNOTATION]: listed(failures).slice(0, 4000) };
   }
+  return decision;
+}
+
+/** Failures for a message: the first few, each shortened, then a count of the rest. */
+function listed(failures: readonly string[]): string {
+  return boundedLines(failures, 'images', 'end').join('; ');
+}
+
+/** The answer for an object that names more distinct images than `maxReferencesPerReview`. */
+function overLimit(decision: Decision, distinct: number, settings: WebhookSettings): Decision {
+  const max = settings.maxReferencesPerReview;
+  const why = `${distinct.toLocaleString('en-US')} distinct images to resolve, more than webhook.maxReferencesPerReview (${max})`;
+  decision.errors.push(`the object names ${why}`);
+  if (settings.failureMode === 'deny') {
+    return deny(
+      decision,
+      403,
+      'Forbidden',
+      `cannot pin images to digests: the object names ${why}; none was resolved`,
+    );
+  }
+  decision.verdict = 'failed-open';
+  decision.response.warnings = [
+    `images left unpinned: ${distinct} distinct images, more than maxReferencesPerReview ${max}`,
+  ];
+  decision.response.auditAnnotations = {
+    [RESOLVE_ERROR_ANNOTATION]: `images left unpinned: the object names ${why}`.slice(0, MAX_LINE_LENGTH),
+  };
   return decision;
 }

@@ -9,6 +9,7 @@
 import type { Writable } from 'node:stream';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import type { Decision } from './admission.js';
+import { fitText, MAX_LINE_LENGTH, MAX_LOGGED_ERRORS } from './messages.js';
 import type { Endpoint } from './metrics.js';
 import type { AdmissionRequest } from './review.js';
 
@@ -80,6 +81,12 @@ export function admissionFields(
   if (decision.reason) fields.reason = decision.reason;
   if (decision.violations > 0) fields.violations = decision.violations;
   if (decision.patched > 0) fields.patched = decision.patched;
-  if (decision.errors.length > 0) fields.errors = decision.errors;
+  if (decision.errors.length > 0) {
+    // One line per admission stays one line: a review with 20,000 bad images logs the first few.
+    fields.errors = decision.errors
+      .slice(0, MAX_LOGGED_ERRORS)
+      .map((e) => fitText(e, MAX_LINE_LENGTH, 'end'));
+    if (decision.errors.length > MAX_LOGGED_ERRORS) fields.errorCount = decision.errors.length;
+  }
   return fields;
 }

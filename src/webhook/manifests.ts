@@ -81,6 +81,11 @@ webhook:
   resolutionBudgetMs: 8000
   mutateOwnedObjects: false
   cacheTtlSeconds: 300
+  # Limits against abuse: distinct images one object may ask to resolve, and a registry that
+  # fails breakerFailures times in a row is not asked for breakerCoolDownSeconds.
+  maxReferencesPerReview: 256
+  breakerFailures: 5
+  breakerCoolDownSeconds: 30
 `;
 
 /** The resources every webhook rule covers (CREATE and UPDATE). */

@@ -7,6 +7,8 @@
  * Labelled children are created once and kept, so the hot path is a map lookup and an add.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { CircuitState } from '../resolver/breaker.js';
+import type { ResolverEvent } from '../resolver/resolver.js';
 import type { Verdict } from './admission.js';
 
 export type Endpoint = 'validate' | 'mutate';
@@ -36,6 +38,9 @@ export class WebhookMetrics {
   readonly #tlsReloads: Counter<'result'>;
   readonly #tlsExpiry: Gauge;
   readonly #configReloads: Counter<'result'>;
+  readonly #dropped: Counter;
+  readonly #circuitState: Gauge<'registry'>;
+  readonly #circuitRejections: Counter;
   readonly #children = new Map<string, { inc(n?: number): void }>();
   readonly #timers = new Map<Endpoint, { observe(v: number): void }>();
 
@@ -88,6 +93,22 @@ export class WebhookMetrics {
       labelNames: ['result'],
       registers,
     });
+    this.#dropped = new Counter({
+      name: `${PREFIX}resolutions_dropped_total`,
+      help: 'Queued tag resolutions dropped before reaching a registry: every admission waiting for them had answered.',
+      registers,
+    });
+    this.#circuitState = new Gauge({
+      name: `${PREFIX}registry_circuit_state`,
+      help: 'Circuit breaker of a registry that failed in a row: 1 open (not asked), 2 half-open (one probe out). Removed when it closes.',
+      labelNames: ['registry'],
+      registers,
+    });
+    this.#circuitRejections = new Counter({
+      name: `${PREFIX}registry_circuit_rejections_total`,
+      help: 'Tag resolutions failed at once, without asking, because their registry circuit was open.',
+      registers,
+    });
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -112,10 +133,21 @@ export class WebhookMetrics {
   }
 
   /** The resolver's `onResult` hook. */
-  readonly resolverResult = (event: 'hit' | 'miss' | 'coalesced' | 'error'): void => {
+  readonly resolverResult = (event: ResolverEvent): void => {
     if (event === 'error') this.#registryErrors.inc();
+    else if (event === 'dropped') this.#dropped.inc();
+    else if (event === 'rejected') this.#circuitRejections.inc();
     else this.#child(this.#cache, `c\0${event}`, { result: event }).inc();
   };
+
+  /**
+   * A registry's circuit changed. Only registries whose circuit is not closed have a series, so
+   * the number of series stays bounded by the breaker's table, whatever registries reviews name.
+   */
+  circuit(registry: string, state: CircuitState): void {
+    if (state === 'closed') this.#circuitState.remove({ registry });
+    else this.#circuitState.set({ registry }, state === 'open' ? 1 : 2);
+  }
 
   rejected(reason: Rejection): void {
     this.#child(this.#rejections, `r\0${reason}`, { reason }).inc();

@@ -23,6 +23,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { isImgdigestError } from '../core/errors.js';
 import { parseAddr } from '../core/net.js';
+import type { CircuitChange } from '../resolver/breaker.js';
 import { openResolver } from '../resolver/open.js';
 import type { BaseResolve } from '../resolver/resolver.js';
 import type { RegistryClientOptions } from '../sources/registry/index.js';
@@ -109,6 +110,26 @@ function urlOf(scheme: string, address: AddressInfo): string {
   return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 }
 
+/** A registry's circuit changed: the gauge follows, and the log says why and for how long. */
+function circuitChanged(change: CircuitChange, metrics: WebhookMetrics, logger: Logger): void {
+  metrics.circuit(change.key, change.to);
+  const fields = { registry: change.key, failures: change.failures, from: change.from, to: change.to };
+  if (change.to === 'open') {
+    const last = change.lastError instanceof Error ? change.lastError.message : String(change.lastError);
+    logger.warn(
+      { ...fields, lastError: last.split('\n')[0] },
+      'registry circuit open: not asked until the cool-down ends',
+    );
+  } else if (change.to === 'half-open') {
+    logger.info(fields, 'registry circuit half-open: one probe goes to the registry');
+  } else {
+    logger.info(
+      fields,
+      change.forgotten ? 'registry circuit forgotten' : 'registry circuit closed: the registry answers again',
+    );
+  }
+}
+
 /** Start the webhook. Throws `CONFIG_INVALID` when the TLS files or the config cannot be used. */
 export async function startWebhookServer(options: WebhookServerOptions): Promise<RunningWebhook> {
   const logger = options.logger ?? createLogger(options.log);
@@ -129,6 +150,15 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     concurrency: webhook.resolveConcurrency,
     cache: { ttlMs: webhook.cacheTtlSeconds * 1000, maxEntries: webhook.cacheMaxEntries },
     onResult: metrics.resolverResult,
+    ...(webhook.breakerFailures > 0
+      ? {
+          breaker: {
+            failureThreshold: webhook.breakerFailures,
+            coolDownMs: webhook.breakerCoolDownSeconds * 1000,
+            onStateChange: (change: CircuitChange) => circuitChanged(change, metrics, logger),
+          },
+        }
+      : {}),
   });
   let deps: AdmissionDeps = { rules: config.rules, settings: config.webhook, resolver };
   let closing = false;

@@ -1,7 +1,13 @@
 /** The resolution budget rule: mutation must answer before the API server stops waiting. */
 import { describe, expect, it } from 'vitest';
 import { isImgdigestError } from '../core/errors.js';
-import { checkBudget, defaultWebhookSettings, MAX_BUDGET_MS, MAX_TIMEOUT_SECONDS } from './settings.js';
+import {
+  checkBudget,
+  defaultWebhookSettings,
+  MAX_BUDGET_MS,
+  MAX_TIMEOUT_SECONDS,
+  webhookSettingsFromValue,
+} from './settings.js';
 
 function failure(fn: () => void): unknown {
   try {
@@ -33,5 +39,27 @@ describe('checkBudget', () => {
     expect(() => checkBudget(defaultWebhookSettings(), 10)).not.toThrow();
     expect(() => checkBudget({ resolutionBudgetMs: MAX_BUDGET_MS }, MAX_TIMEOUT_SECONDS)).not.toThrow();
     expect(() => checkBudget({ resolutionBudgetMs: MAX_BUDGET_MS + 1 }, MAX_TIMEOUT_SECONDS)).toThrow();
+  });
+});
+
+describe('webhookSettingsFromValue', () => {
+  it('reads the limits against attack, and refuses values out of range', () => {
+    expect(
+      webhookSettingsFromValue(
+        { maxReferencesPerReview: 50, breakerFailures: 0, breakerCoolDownSeconds: 120 },
+        'Fail',
+      ),
+    ).toMatchObject({ maxReferencesPerReview: 50, breakerFailures: 0, breakerCoolDownSeconds: 120 });
+    expect(defaultWebhookSettings()).toMatchObject({
+      maxReferencesPerReview: 256,
+      breakerFailures: 5,
+      breakerCoolDownSeconds: 30,
+    });
+    expect(() => webhookSettingsFromValue({ maxReferencesPerReview: 0 }, 'Fail')).toThrow(
+      'config: webhook.maxReferencesPerReview must be a whole number from 1 to 100000',
+    );
+    expect(() => webhookSettingsFromValue({ breakerCoolDownSeconds: 0.5 }, 'Fail')).toThrow(
+      /from 1 to 86400/,
+    );
   });
 });

@@ -17,6 +17,9 @@
  *   cacheTtlSeconds: 300         # tag -> digest answers kept this long (0: no cache)
  *   cacheMaxEntries: 1000
  *   resolveConcurrency: 16       # resolutions in flight at once, per registry
+ *   maxReferencesPerReview: 256  # distinct images one object may ask to resolve (beyond: failureMode)
+ *   breakerFailures: 5           # registry timeouts/failures in a row before it is not asked (0: never)
+ *   breakerCoolDownSeconds: 30   # how long it is not asked, before one probe
  * ```
  */
 import { ImgdigestError } from '../core/errors.js';
@@ -38,6 +41,9 @@ export interface WebhookSettings {
   cacheTtlSeconds: number;
   cacheMaxEntries: number;
   resolveConcurrency: number;
+  maxReferencesPerReview: number;
+  breakerFailures: number;
+  breakerCoolDownSeconds: number;
 }
 
 /** The longest `timeoutSeconds` the API server allows a webhook. */
@@ -96,6 +102,11 @@ export function defaultWebhookSettings(failurePolicy: 'Fail' | 'Ignore' = 'Fail'
     cacheTtlSeconds: 300,
     cacheMaxEntries: 1000,
     resolveConcurrency: 16,
+    // A Pod names a handful of images; hundreds in one object is a mistake or an attack, and each
+    // one would take a registry slot for the whole budget.
+    maxReferencesPerReview: 256,
+    breakerFailures: 5,
+    breakerCoolDownSeconds: 30,
   };
 }
 
@@ -150,6 +161,9 @@ export function webhookSettingsFromValue(
   set('cacheTtlSeconds', int('cacheTtlSeconds', 0, 86_400));
   set('cacheMaxEntries', int('cacheMaxEntries', 1, 1_000_000));
   set('resolveConcurrency', int('resolveConcurrency', 1, 1024));
+  set('maxReferencesPerReview', int('maxReferencesPerReview', 1, 100_000));
+  set('breakerFailures', int('breakerFailures', 0, 10_000));
+  set('breakerCoolDownSeconds', int('breakerCoolDownSeconds', 1, 86_400));
   return settings;
 }
 

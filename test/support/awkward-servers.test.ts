@@ -9,6 +9,7 @@ import {
   startPaginatingRegistry,
   startRateLimitedRegistry,
   startRedirectingBlobRegistry,
+  startSilentRegistry,
   startSlowRegistry,
   startWrongBytesRegistry,
 } from './awkward-servers.js';
@@ -93,6 +94,16 @@ describe('awkward servers misbehave as their names say', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('silent records requests and answers none, not even the ping', async () => {
+    const s = track(await startSilentRegistry());
+    const answered = request(`${s.url}/v2/`, { headersTimeout: 300 }).then(
+      () => 'answered',
+      (e: { code?: string }) => e.code,
+    );
+    expect(await answered).toBe('UND_ERR_HEADERS_TIMEOUT');
+    expect(s.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v2/']);
   });
 
   it('http-realm challenges with a plain-http realm on a non-loopback name', async () => {

@@ -2,8 +2,8 @@
  * @module test/support/awkward-servers
  * Small node:http registries that misbehave in one way each, for what the real CNCF registry never
  * does: leave out `Docker-Content-Digest`, serve bytes that do not match their digest, answer 429
- * or 503 before succeeding, redirect blob downloads to another host, stall, point at a plain-http
- * token realm, send Docker Hub's rate-limit headers, page tag lists with `Link`.
+ * or 503 before succeeding, redirect blob downloads to another host, stall or never answer, point
+ * at a plain-http token realm, send Docker Hub's rate-limit headers, page tag lists with `Link`.
  *
  * Every server listens on a port the OS picks, records the requests it saw (headers included, so a
  * test can prove where `Authorization` went) and is stopped with `close()`.
@@ -587,6 +587,15 @@ export async function startHoldingRegistry(
     manifestRequests: (tag: string) =>
       server.requests.filter((r) => MANIFEST_PATH.exec(r.path)?.[2] === tag).length,
   });
+}
+
+/**
+ * Accepts connections and reads requests, and never answers any, `/v2/` included: a registry
+ * host that hangs (a wedged process, a load balancer with no healthy backend). Requests are
+ * recorded as they arrive; `close()` drops the connections.
+ */
+export async function startSilentRegistry(): Promise<AwkwardServer> {
+  return startAwkwardServer('never answers', () => new Promise<void>(() => {}));
 }
 
 /** Sends a blob's headers and its first bytes, then nothing more (a stalled download). */

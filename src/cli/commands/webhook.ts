@@ -89,7 +89,8 @@ function registerServe(webhook: Command, ctx: CliContext): void {
 Endpoints: POST /validate, POST /mutate, GET /healthz, /readyz, /metrics (on --metrics-addr when
 given, so a NetworkPolicy can open the webhook port to all and the metrics port to monitoring only).
 Logs: one JSON line per admission on stdout (uid, kind, namespace, name, operation, verdict,
-durationMs). Registry requests time out 2 s after the config's resolutionBudgetMs.
+durationMs). Registry requests time out 2 s after the config's resolutionBudgetMs; a registry that
+fails breakerFailures times in a row is not asked for breakerCoolDownSeconds.
 
 Examples:
   $ imgdigest webhook certs --service imgdigest-webhook --namespace imgdigest-system --out certs
