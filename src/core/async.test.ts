@@ -50,18 +50,39 @@ describe('KeyedSemaphore', () => {
   it('limits each key on its own: a full key does not hold another', async () => {
     const limits = new KeyedSemaphore(1);
     const slow = await limits.acquire('slow.example');
-    const queued = limits.acquire('slow.example');
-    const other = await limits.acquire('fast.example');
-    expect(limits.for('slow.example').pending).toBe(1);
-    expect(limits.for('fast.example').active).toBe(1);
+    let granted = false;
+    const queued = limits.acquire('slow.example').then((release) => {
+      granted = true;
+      return release;
+    });
+    const other = await limits.acquire('fast.example'); // not held by the full key
+    await new Promise((r) => setImmediate(r));
+    expect(granted).toBe(false);
     other();
     slow();
     (await queued)();
-    expect(limits.for('slow.example').active).toBe(0);
+    expect(granted).toBe(true);
+    expect(limits.size).toBe(0);
   });
 
   it('refuses a limit below one when made', () => {
     expect(() => new KeyedSemaphore(0)).toThrow(RangeError);
+  });
+
+  it('forgets a key once its last permit is back and nobody waits (many registries cost nothing after)', async () => {
+    const limits = new KeyedSemaphore(1);
+    for (let i = 0; i < 1000; i++) (await limits.acquire(`r${i}.example`))();
+    expect(limits.size).toBe(0);
+    const held = await limits.acquire('busy.example');
+    const controller = new AbortController();
+    const waiting = limits.acquire('busy.example', controller.signal);
+    controller.abort(new Error('gone'));
+    await expect(waiting).rejects.toThrow('gone');
+    expect(limits.size).toBe(1); // still held
+    const next = limits.acquire('busy.example');
+    held();
+    (await next)();
+    expect(limits.size).toBe(0);
   });
 });
 

@@ -122,18 +122,36 @@ export class KeyedSemaphore {
     this.#max = max;
   }
 
-  /** The semaphore of `key` (made on first use). */
-  for(key: string): Semaphore {
+  /** Keys with a permit in use or a caller waiting (idle keys are forgotten). */
+  get size(): number {
+    return this.#byKey.size;
+  }
+
+  /**
+   * Wait for a permit of `key`'s semaphore. A key's semaphore lives only while a permit is held or
+   * a caller waits, so naming many distinct keys over time (registries named by admission
+   * requests) costs no memory once their work is done.
+   */
+  async acquire(key: string, signal?: AbortSignal): Promise<() => void> {
     let semaphore = this.#byKey.get(key);
     if (!semaphore) {
       semaphore = new Semaphore(this.#max);
       this.#byKey.set(key, semaphore);
     }
-    return semaphore;
-  }
-
-  /** Wait for a permit of `key`'s semaphore. */
-  acquire(key: string, signal?: AbortSignal): Promise<() => void> {
-    return this.for(key).acquire(signal);
+    const forgetIfIdle = (s: Semaphore) => {
+      if (s.active === 0 && s.pending === 0 && this.#byKey.get(key) === s) this.#byKey.delete(key);
+    };
+    let release: () => void;
+    try {
+      release = await semaphore.acquire(signal);
+    } catch (e) {
+      forgetIfIdle(semaphore);
+      throw e;
+    }
+    const held = semaphore;
+    return () => {
+      release();
+      forgetIfIdle(held);
+    };
   }
 }
