@@ -7,6 +7,7 @@ import { registerBlob } from './blob.js';
 import { registerCatalog } from './catalog.js';
 import { registerCheck } from './check.js';
 import { registerConfig } from './config.js';
+import { registerCopy } from './copy.js';
 import { registerDemo } from './demo.js';
 import { registerDigest } from './digest.js';
 import { registerExplore } from './explore.js';
@@ -44,6 +45,7 @@ export const commands: CommandModule[] = [
   registerExplore,
   // write
   registerTag,
+  registerCopy,
   // pin and enforce
   registerCheck,
   registerPin,

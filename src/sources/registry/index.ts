@@ -51,10 +51,19 @@ export type {
   RegistryResolution,
   ResolvedDescriptor,
 } from './manifests.js';
-export type { PushBlobOptions, PushManifestOptions, StreamedBlob } from './push.js';
+export type { ManifestPut, PushBlobOptions, PushManifestOptions, StreamedBlob } from './push.js';
 export { parseRateLimit, type RateLimit } from './ratelimit.js';
 export { type ReferrersOptions, referrersTag } from './referrers.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 export { isLoopbackHost, schemeFor } from './scheme.js';
 export { RegistrySource, type RegistrySourceOptions, type RepositoryReader } from './source.js';
 export type { RequestLogEntry, RequestLogger, TransportOptions } from './transport.js';
+export {
+  directoryStateStore,
+  type UploadAction,
+  type UploadBlobOptions,
+  type UploadBody,
+  type UploadResult,
+  type UploadState,
+  type UploadStateStore,
+} from './upload.js';

@@ -112,6 +112,26 @@ export async function pushManifest(
   raw: Uint8Array,
   options: PushManifestOptions = {},
 ): Promise<Descriptor> {
+  return (await putManifest(session, ref, raw, options)).descriptor;
+}
+
+/** What a manifest PUT answered. */
+export interface ManifestPut {
+  descriptor: Descriptor;
+  /**
+   * The `OCI-Subject` header: the registry took note of the manifest's `subject` for its referrers
+   * API. Without it, a client that pushed a referrer keeps the referrers tag up to date itself.
+   */
+  ociSubject: string | undefined;
+}
+
+/** {@link pushManifest}, with what the registry said about the manifest's subject. */
+export async function putManifest(
+  session: RegistrySession,
+  ref: Reference,
+  raw: Uint8Array,
+  options: PushManifestOptions = {},
+): Promise<ManifestPut> {
   const mediaType = options.mediaType ?? mediaTypeOf(raw);
   const algorithm = ref.digest ? parseDigest(ref.digest).algorithm : 'sha256';
   const digest = digestOf(raw, algorithm);
@@ -147,7 +167,10 @@ export async function pushManifest(
       },
     );
   }
-  return { mediaType, digest: digest as Digest, size: raw.byteLength };
+  return {
+    descriptor: { mediaType, digest: digest as Digest, size: raw.byteLength },
+    ociSubject: response.header('oci-subject'),
+  };
 }
 
 function mediaTypeOf(raw: Uint8Array): string {
