@@ -68,6 +68,8 @@ export function uploadStateDir(env: NodeJS.ProcessEnv): string {
 /** What a copying command works with: one client, one copier, the upload settings. */
 export interface CopyKit {
   client: RegistryClient;
+  /** `--concurrency`: requests in flight per registry. */
+  concurrency: number;
   copier: Copier;
   /** Upload settings for registry destinations. */
   upload: { chunkSize: number; chunkedAbove?: number; state: UploadStateStore };
@@ -87,6 +89,7 @@ export async function copyKit(flags: CopyFlags, ctx: CliContext): Promise<CopyKi
   const client = new RegistryClient({ ...(await registryOptions(flags, ctx)), concurrency });
   return {
     client,
+    concurrency,
     copier: new Copier({ concurrency }),
     upload: {
       chunkSize,

@@ -23,6 +23,7 @@ import type { Digest } from '../../src/core/digest.js';
 import { MediaType } from '../../src/core/media-types.js';
 import { parseReference } from '../../src/core/reference.js';
 import { type RunningRegistry, startRegistry } from '../../src/registry-server/index.js';
+import { Copier, registryDestination } from '../../src/sources/copy/index.js';
 import { RegistryClient } from '../../src/sources/registry/index.js';
 import { runCli } from '../support/cli.js';
 import { type Distribution, startDistribution } from '../support/distribution.js';
@@ -55,9 +56,11 @@ const WRITES = /^(PUT|POST|PATCH|DELETE) /;
 
 describe.skipIf(!haveTools('skopeo'))('copy on the embedded registry (demo images)', () => {
   let reg: RunningRegistry;
+  let other: RunningRegistry;
   let cache: string;
   let work: string;
   const logged: string[] = [];
+  const otherLogged: string[] = [];
   const requests = () => logged.map((line) => line.replace(/ [\d.]+ms$/, ''));
   const demo = (tag: string) =>
     reg.loaded.find((i) => i.repository === 'sample/app' && i.tag === tag)!.digest;
@@ -71,11 +74,18 @@ describe.skipIf(!haveTools('skopeo'))('copy on the embedded registry (demo image
       accessLog: true,
       logger: { info: (m) => logged.push(m), warn() {}, error() {} },
     });
+    other = await startRegistry({
+      addr: '127.0.0.1:0',
+      memory: true,
+      accessLog: true,
+      logger: { info: (m) => otherLogged.push(m), warn() {}, error() {} },
+    });
     cache = await tempDir('copy-cache');
     work = await tempDir('copy-work');
   });
   afterAll(async () => {
     await reg?.close();
+    await other?.close();
     await cleanupTempDirs();
   });
 
@@ -247,6 +257,41 @@ describe.skipIf(!haveTools('skopeo'))('copy on the embedded registry (demo image
     ]);
     expect(lowConcurrency.code).toBe(2);
     expect((await runCli(['catalog', reg.host])).stdout).not.toContain('x/y');
+  });
+
+  it('two images sharing a layer, copied at once by one copier, send that layer once', async () => {
+    const layer = [{ path: 'shared.bin', content: randomBytes(2 * 1024 * 1024) }];
+    const images = await Promise.all(
+      ['amd64', 'arm64'].map((architecture) =>
+        buildImage({ platform: { os: 'linux', architecture }, compression: 'none', layers: [layer] }),
+      ),
+    );
+    expect(images[0]!.layers[0]!.digest).toBe(images[1]!.layers[0]!.digest);
+    const set = createImageSet();
+    for (const [i, image] of images.entries()) addImage(set, image, `v${i}`);
+    await pushWithClient(reg.host, 'shared/src', set);
+    const client = new RegistryClient({ anonymous: true });
+    try {
+      const copier = new Copier({ concurrency: 8 });
+      const results = await Promise.all(
+        ['v0', 'v1'].map((tag) =>
+          copier.copy(
+            client.openSource(parseReference(`${reg.host}/shared/src:${tag}`)),
+            registryDestination(client, parseReference(`${other.host}/shared/dst:${tag}`)),
+          ),
+        ),
+      );
+      // Two configs and the layer: three uploads, not four.
+      expect(
+        otherLogged.filter((l) => /^PUT \/v2\/shared\/dst\/blobs\/uploads\/\S+ 201 /.test(l)),
+      ).toHaveLength(3);
+      expect(results.map((r) => r.blobs.sent + r.blobs.existing)).toEqual([2, 2]);
+      for (const [i, image] of images.entries()) {
+        expect(await skopeoDigest(`docker://${other.host}/shared/dst:v${i}`)).toBe(image.manifest.digest);
+      }
+    } finally {
+      await client.close();
+    }
   });
 
   it('copies a docker save archive (written by skopeo) into a registry, as skopeo reads it back', async () => {

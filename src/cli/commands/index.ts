@@ -23,6 +23,7 @@ import { registerPolicy } from './policy.js';
 import { registerRatelimit } from './ratelimit.js';
 import { registerRef } from './ref.js';
 import { registerRegistry } from './registry.js';
+import { registerRelocate } from './relocate.js';
 import { registerTag } from './tag.js';
 import { registerTags } from './tags.js';
 import { registerWebhook } from './webhook.js';
@@ -49,6 +50,7 @@ export const commands: CommandModule[] = [
   // pin and enforce
   registerCheck,
   registerPin,
+  registerRelocate,
   registerOutdated,
   registerKrm,
   registerPolicy,

@@ -88,6 +88,12 @@ export interface CopyResult {
 export class Copier {
   readonly #pairs: Semaphore;
   readonly #singles: Semaphore;
+  /**
+   * Blobs on their way, by destination and digest: images copied at once often share layers (the
+   * tags of one repository, the images of a relocation), and a blob another copy is sending is
+   * waited for, not sent twice.
+   */
+  readonly #inFlight = new Map<string, Promise<unknown>>();
 
   constructor(options: CopierOptions = {}) {
     const limit = options.concurrency ?? 8;
@@ -152,11 +158,28 @@ export class Copier {
     const limit = source.kind === 'registry' && destination.kind === 'registry' ? this.#pairs : this.#singles;
     const blobItems = await Promise.all(
       plan.blobs.map(async (descriptor) => {
-        const release = await limit.acquire(signal);
+        const key = `${destination.name}|${descriptor.digest}`;
+        const before = this.#inFlight.get(key);
+        const work = (async () => {
+          // Sent by another copy: there now (if that copy failed, this one tries itself).
+          const landed = before
+            ? await before.then(
+                () => true,
+                () => false,
+              )
+            : false;
+          const release = await limit.acquire(signal);
+          try {
+            return await this.#blob(source, destination, descriptor, { mountFrom, options, landed });
+          } finally {
+            release();
+          }
+        })();
+        this.#inFlight.set(key, work);
         try {
-          return await this.#blob(source, destination, descriptor, { mountFrom, options });
+          return await work;
         } finally {
-          release();
+          if (this.#inFlight.get(key) === work) this.#inFlight.delete(key);
         }
       }),
     );
@@ -189,7 +212,7 @@ export class Copier {
     source: ImageSource,
     destination: ImageDestination,
     descriptor: Descriptor,
-    ctx: { mountFrom: string | undefined; options: CopyOptions },
+    ctx: { mountFrom: string | undefined; options: CopyOptions; landed: boolean },
   ): Promise<CopyItem> {
     const { options, mountFrom } = ctx;
     const signal = options.signal;
@@ -206,7 +229,7 @@ export class Copier {
       options.onEvent?.({ type: 'blob', descriptor, action });
       return item;
     };
-    if (await destination.hasBlob(descriptor, signal)) return done('exists');
+    if (ctx.landed || (await destination.hasBlob(descriptor, signal))) return done('exists');
     if (options.dryRun) return done(mountFrom ? 'mount' : 'send');
     const open = async (): Promise<Readable> =>
       (await source.blob({ digest: descriptor.digest, size: descriptor.size }, signal ? { signal } : {}))
