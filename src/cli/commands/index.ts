@@ -17,6 +17,7 @@ import { registerIndex } from './index-list.js';
 import { registerInspect } from './inspect.js';
 import { registerKrm } from './krm.js';
 import { registerManifest } from './manifest.js';
+import { registerMirror } from './mirror.js';
 import { registerOutdated } from './outdated.js';
 import { registerPin } from './pin.js';
 import { registerPolicy } from './policy.js';
@@ -47,6 +48,7 @@ export const commands: CommandModule[] = [
   // write
   registerTag,
   registerCopy,
+  registerMirror,
   // pin and enforce
   registerCheck,
   registerPin,

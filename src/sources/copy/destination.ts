@@ -193,9 +193,16 @@ export function registryDestination(
   };
 }
 
-/** An OCI image layout as a destination (made or extended; `index.json` written by `commit()`). */
-export async function layoutDestination(dir: string, tag: string | undefined): Promise<ImageDestination> {
-  const writer = await OciLayoutWriter.open(dir);
+/**
+ * An OCI image layout as a destination (made or extended; `index.json` written by `commit()`).
+ * Copies into one layout at once (the tags of a mirror entry) share one writer: pass it instead of
+ * the folder, or their `index.json` entries would overwrite each other.
+ */
+export async function layoutDestination(
+  dir: string | OciLayoutWriter,
+  tag: string | undefined,
+): Promise<ImageDestination> {
+  const writer = typeof dir === 'string' ? await OciLayoutWriter.open(dir) : dir;
   return {
     kind: 'oci-layout',
     name: writer.label,

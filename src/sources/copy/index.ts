@@ -3,6 +3,8 @@
  * Copying images between any source and a registry or an OCI layout, digests kept: the engine
  * behind `imgdigest copy`, `relocate` and `mirror`.
  */
+
+export { OciLayoutWriter } from '../local/oci-layout-writer.js';
 export {
   Copier,
   type CopierOptions,
@@ -26,7 +28,9 @@ export {
   MIRROR_KIND,
   type MirrorConfig,
   type MirrorEntry,
+  type MirrorFileInfo,
   type MirrorOutcome,
+  type MirrorPath,
   type MirrorRunOptions,
   parseMirrorConfig,
   runMirror,

@@ -20,7 +20,7 @@ import { MediaType } from '../../core/media-types.js';
 import { writeAtomic } from '../../core/write.js';
 import { blobPath, REF_NAME } from './oci-layout.js';
 
-/** Where temporary blob files live until they verified (removed when empty). */
+/** Where temporary blob files live until they verified (removed, when empty, by `commit()`). */
 const TEMP_DIR = '.imgdigest-tmp';
 
 export interface WriteBlobOptions {
@@ -38,6 +38,8 @@ export class OciLayoutWriter {
   readonly label: string;
   readonly #index: Record<string, unknown>;
   #entries: Descriptor[];
+  /** Commits run one after another, each writing what is listed when it runs. */
+  #committed: Promise<void> = Promise.resolve();
 
   private constructor(dir: string, index: Record<string, unknown>, entries: Descriptor[]) {
     this.dir = dir;
@@ -138,9 +140,9 @@ export class OciLayoutWriter {
     } catch (e) {
       await rm(temp, { force: true });
       throw isCoded(e) ? e : writeFailed(target, e);
-    } finally {
-      await rmdir(tempDir).catch(() => undefined);
     }
+    // The temporary folder stays until commit(): removing it here would pull it from under a
+    // blob another copy is writing at the same time.
   }
 
   /** Write bytes held in memory (a manifest, a config) under their digest. */
@@ -176,8 +178,18 @@ export class OciLayoutWriter {
     if (!this.#entries.some((d) => d.digest === descriptor.digest)) this.#entries.push(entry);
   }
 
-  /** Write `oci-layout` and `index.json` (atomically): the layout now lists what was added. */
-  async commit(): Promise<void> {
+  /**
+   * Write `oci-layout` and `index.json` (atomically): the layout now lists what was added. Several
+   * copies into one layout may commit at once; each commit waits for the one before, so the last
+   * `index.json` written lists every entry.
+   */
+  commit(): Promise<void> {
+    const next = this.#committed.then(() => this.#commitNow());
+    this.#committed = next.catch(() => undefined);
+    return next;
+  }
+
+  async #commitNow(): Promise<void> {
     const layoutFile = join(this.dir, 'oci-layout');
     if (!(await stat(layoutFile).catch(() => null))) {
       await writeFile(layoutFile, JSON.stringify({ imageLayoutVersion: '1.0.0' })).catch((e: unknown) => {
@@ -191,6 +203,8 @@ export class OciLayoutWriter {
       manifests: this.#entries,
     };
     await writeAtomic(join(this.dir, 'index.json'), JSON.stringify(index));
+    // Only an empty folder goes: a blob still being written keeps its temporary file there.
+    await rmdir(join(this.dir, TEMP_DIR)).catch(() => undefined);
   }
 }
 
