@@ -102,6 +102,25 @@ describe.skipIf(!haveTools('skopeo'))('mirror from the embedded registry (demo i
     expect((await runCli(['tags', `${dst.host}/mirror/app`])).stdout).toBe('1.0\n1.1\n');
   });
 
+  it('two tags of one index, copied at once, write its platform manifests once', async () => {
+    expect(demo('sample/app', '1.0')).toBe(demo('sample/app', 'latest'));
+    const name = await file(
+      'same.yaml',
+      `${HEAD}mirrors:\n  - from: ${src.host}/sample/app\n    to: ${dst.host}/same/app\n    tags: ["1.0", latest]\n`,
+    );
+    logged.length = 0;
+    const r = await cli(['mirror', name]);
+    expect(r.code, r.stderr).toBe(0);
+    const index = JSON.parse((await runCli(['manifest', `${src.host}/sample/app:1.0`])).stdout) as {
+      manifests: Array<{ digest: string }>;
+    };
+    const puts = writes()
+      .filter((l) => l.startsWith('PUT /v2/same/app/manifests/'))
+      .map((l) => l.split(' ')[1]!.split('/').at(-1))
+      .sort();
+    expect(puts).toEqual(['1.0', 'latest', ...index.manifests.map((m) => m.digest)].sort());
+  });
+
   it('a second run sends nothing: every tag is unchanged, and the target sees no write', async () => {
     logged.length = 0;
     const r = await cli(['mirror', 'mirror.yaml']);

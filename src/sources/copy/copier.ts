@@ -89,9 +89,9 @@ export class Copier {
   readonly #pairs: Semaphore;
   readonly #singles: Semaphore;
   /**
-   * Blobs on their way, by destination and digest: images copied at once often share layers (the
-   * tags of one repository, the images of a relocation), and a blob another copy is sending is
-   * waited for, not sent twice.
+   * Blobs and child manifests on their way, by destination and digest: images copied at once often
+   * share layers and platform manifests (the tags of one repository, the images of a relocation),
+   * and what another copy is sending is waited for, not sent twice.
    */
   readonly #inFlight = new Map<string, Promise<unknown>>();
 
@@ -157,31 +157,16 @@ export class Copier {
     const mountFrom = mountSource(source, destination);
     const limit = source.kind === 'registry' && destination.kind === 'registry' ? this.#pairs : this.#singles;
     const blobItems = await Promise.all(
-      plan.blobs.map(async (descriptor) => {
-        const key = `${destination.name}|${descriptor.digest}`;
-        const before = this.#inFlight.get(key);
-        const work = (async () => {
-          // Sent by another copy: there now (if that copy failed, this one tries itself).
-          const landed = before
-            ? await before.then(
-                () => true,
-                () => false,
-              )
-            : false;
+      plan.blobs.map((descriptor) =>
+        this.#once(`${destination.name}|${descriptor.digest}`, async (landed) => {
           const release = await limit.acquire(signal);
           try {
             return await this.#blob(source, destination, descriptor, { mountFrom, options, landed });
           } finally {
             release();
           }
-        })();
-        this.#inFlight.set(key, work);
-        try {
-          return await work;
-        } finally {
-          if (this.#inFlight.get(key) === work) this.#inFlight.delete(key);
-        }
-      }),
+        }),
+      ),
     );
     for (const item of blobItems) {
       result.items.push(item);
@@ -196,7 +181,14 @@ export class Copier {
     }
     for (const stage of plan.stages) {
       const items = await Promise.all(
-        stage.map((m) => this.#manifest(destination, m, m.role === 'root' ? tag : undefined, options)),
+        stage.map((m) =>
+          // The children of an index two copies share (two tags of one image): written once.
+          m.role === 'child'
+            ? this.#once(`${destination.name}|${m.digest}`, (landed) =>
+                this.#manifest(destination, m, undefined, options, landed),
+              )
+            : this.#manifest(destination, m, m.role === 'root' ? tag : undefined, options, false),
+        ),
       );
       for (const item of items) {
         result.items.push(item);
@@ -206,6 +198,30 @@ export class Copier {
     }
     if (!options.dryRun) await destination.commit();
     return result;
+  }
+
+  /**
+   * Run `work` for `key` (a destination and a digest) after any other copy's work for the same
+   * key has ended: `landed` says that one succeeded, so the blob or manifest is there (or, in a
+   * dry run, would be) and need not be asked about. A failed one leaves this copy to try itself.
+   */
+  async #once<T>(key: string, work: (landed: boolean) => Promise<T>): Promise<T> {
+    const before = this.#inFlight.get(key);
+    const mine = (async () => {
+      const landed = before
+        ? await before.then(
+            () => true,
+            () => false,
+          )
+        : false;
+      return work(landed);
+    })();
+    this.#inFlight.set(key, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.#inFlight.get(key) === mine) this.#inFlight.delete(key);
+    }
   }
 
   async #blob(
@@ -253,6 +269,7 @@ export class Copier {
     m: PlannedManifest,
     tag: string | undefined,
     options: CopyOptions,
+    landed: boolean,
   ): Promise<CopyItem> {
     const signal = options.signal;
     const item: CopyItem = {
@@ -269,9 +286,11 @@ export class Copier {
       options.onEvent?.({ type: 'manifest', manifest: m, action, ...(tag ? { tag } : {}) });
       return item;
     };
-    const there = tag
-      ? (await destination.tagDigest(tag, signal)) === m.digest
-      : await destination.hasManifest(m.digest, signal);
+    const there =
+      landed ||
+      (tag
+        ? (await destination.tagDigest(tag, signal)) === m.digest
+        : await destination.hasManifest(m.digest, signal));
     if (there) {
       if (m.subject && !options.dryRun)
         await destination.ensureReferrer(m.subject, referrerDescriptor(m), signal);
