@@ -83,6 +83,7 @@ Examples:
           const ref = spec.reference.tag || !tag ? spec.reference : spec.reference.withTag(tag);
           return registryDestination(kit.client, ref, kit.upload);
         },
+        concurrency: kit.concurrency,
         allPlatforms: flags.all,
         dryRun: flags.dryRun,
         onEvent: progress.onEvent,

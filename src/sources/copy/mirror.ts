@@ -253,7 +253,7 @@ export interface MirrorRunOptions {
   /** Copy every platform, whatever the entries' `platforms` say. */
   allPlatforms?: boolean;
   dryRun?: boolean;
-  /** Tags of one entry handled at once (default 4). */
+  /** Tags of one entry handled at once (default 8; blob transfers are bounded by the copier). */
   concurrency?: number;
   signal?: AbortSignal;
   onOutcome?: (outcome: MirrorOutcome) => void;
@@ -325,7 +325,7 @@ async function mirrorEntry(
       options.onOutcome?.(outcomes[i]!);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, ids.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, ids.length) }, worker));
   return outcomes;
 }
 
@@ -356,9 +356,11 @@ async function mirrorOne(
       outcome.destination = destination.format(tag, digest as CopyResult['digest']);
       return outcome;
     };
-    // HEAD first: the digest the destination should name, against what it names.
-    const wanted = entry.platforms?.length ? null : (await source.head(id, call)).digest;
-    const there = tag ? await destination.tagDigest(tag, signal) : null;
+    // HEADs first, both at once: the digest the destination should name, and what it names.
+    const [wanted, there] = await Promise.all([
+      entry.platforms?.length ? null : source.head(id, call).then((d) => d.digest),
+      tag ? destination.tagDigest(tag, signal) : null,
+    ]);
     if (
       wanted &&
       !entry.referrers &&
