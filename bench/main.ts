@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { blobBenchmark } from './cases/blob.js';
 import { cliBenchmark } from './cases/cli.js';
+import { copyBenchmark } from './cases/copy.js';
 import { explorerBenchmark } from './cases/explorer.js';
 import { filesBenchmark } from './cases/files.js';
 import { pinBenchmark } from './cases/pin.js';
@@ -39,6 +40,7 @@ const BENCHMARKS: Benchmark[] = [
   webhookBenchmark,
   registryBenchmark,
   explorerBenchmark,
+  copyBenchmark,
 ];
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -126,7 +128,7 @@ async function main(): Promise<void> {
     });
   }
   // The CLI benchmarks and the server children run the compiled dist/, as users do.
-  const needsDist = selected.some((b) => ['cli', 'files', 'webhook', 'registry'].includes(b.id));
+  const needsDist = selected.some((b) => ['cli', 'files', 'webhook', 'registry', 'copy'].includes(b.id));
   const cli = needsDist ? await ensureBuild(notes) : cliCommand(root);
   const ctx: BenchContext = { quick, scale: quick ? QUICK : FULL, root, tmp, cli, log };
   log(`${quick ? 'quick' : 'full'} run of ${selected.map((b) => b.id).join(', ')} in ${tmp}`);

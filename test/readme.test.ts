@@ -36,8 +36,11 @@ import { haveTools } from './support/tools.js';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const README = join(root, 'README.md');
 const UPDATE = process.env.README_UPDATE === '1';
-/** The fixed ports the README's commands name (the demo registry, a second registry, the webhook). */
-const README_PORTS = [5000, 5001, 8443];
+/**
+ * The fixed ports the README's commands name: the demo registry, the registry with Basic auth, the
+ * webhook, and the "air-gapped" registry that copy, relocate and mirror write to.
+ */
+const README_PORTS = [5000, 5001, 8443, 5002];
 const TOOLS = ['skopeo', 'podman', 'kpt', 'kubectl', 'curl', 'jq', 'htpasswd', 'sha256sum', 'base64'];
 
 /** HOME, XDG folders, docker and podman configuration of the test's own, and the `imgdigest` shim. */

@@ -14,7 +14,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { pack } from 'tar-stream';
-import { buildConfig, buildManifest } from '../../src/builder/index.js';
+import { buildConfig, buildIndex, buildManifest } from '../../src/builder/index.js';
 import type { Digest } from '../../src/core/digest.js';
 import { Annotation, MediaType } from '../../src/core/media-types.js';
 import { parseReference } from '../../src/core/reference.js';
@@ -225,4 +225,65 @@ export async function pushFileBlob(
   } finally {
     await client.close();
   }
+}
+
+/**
+ * A multi-platform image of about `bytes` as an OCI layout tagged `tag`: for each platform its own
+ * `layersPerPlatform` gzip layers (no blob shared between platforms), config and manifest, and an
+ * index over them. What `copy --all` and `skopeo copy --all` are timed on.
+ */
+export async function writeMultiPlatformLayout(
+  dir: string,
+  bytes: number,
+  platforms: ReadonlyArray<{ os: string; architecture: string; variant?: string }>,
+  layersPerPlatform: number,
+  tag: string,
+): Promise<{ indexDigest: Digest; blobBytes: number; blobs: number }> {
+  const blobs = join(dir, 'blobs', 'sha256');
+  await mkdir(blobs, { recursive: true });
+  let blobBytes = 0;
+  let count = 0;
+  const entries = [];
+  for (const [p, platform] of platforms.entries()) {
+    const built: GzipLayer[] = [];
+    for (let i = 0; i < layersPerPlatform; i++) {
+      const tmp = join(dir, `layer-${p}-${i}.tmp`);
+      const layer = await writeBigLayer(tmp, Math.floor(bytes / platforms.length / layersPerPlatform));
+      await rename(tmp, join(blobs, layer.digest.slice('sha256:'.length)));
+      built.push(layer);
+      blobBytes += layer.size;
+    }
+    const config = buildConfig({ ...platform, diffIds: built.map((l) => l.diffId) });
+    const manifest = buildManifest({
+      config,
+      layers: built.map((l) => ({
+        bytes: new Uint8Array(0),
+        digest: l.digest,
+        size: l.size,
+        mediaType: MediaType.OCI_LAYER_GZIP,
+      })),
+    });
+    for (const blob of [config, manifest])
+      await writeFile(join(blobs, blob.digest.slice('sha256:'.length)), blob.bytes);
+    blobBytes += config.size;
+    count += built.length + 1;
+    entries.push({ manifest, platform });
+  }
+  const index = buildIndex({ manifests: entries });
+  await writeFile(join(blobs, index.digest.slice('sha256:'.length)), index.bytes);
+  await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  const top = {
+    schemaVersion: 2,
+    mediaType: MediaType.OCI_INDEX,
+    manifests: [
+      {
+        mediaType: index.mediaType,
+        digest: index.digest,
+        size: index.size,
+        annotations: { 'org.opencontainers.image.ref.name': tag },
+      },
+    ],
+  };
+  await writeFile(join(dir, 'index.json'), JSON.stringify(top));
+  return { indexDigest: index.digest, blobBytes, blobs: count };
 }

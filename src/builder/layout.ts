@@ -1,14 +1,11 @@
 /**
  * @module builder/layout
  * Write an image set as an OCI image layout: what `oci:DIR` reads, what skopeo and umoci read, and
- * what `registry serve --load` serves.
+ * what `registry serve --load` serves. The files are written by the layout writer of
+ * `sources/local` (the one `imgdigest copy … oci:DIR` uses).
  * @see https://github.com/opencontainers/image-spec/blob/main/image-layout.md
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { type Digest, parseDigest } from '../core/digest.js';
-import type { Descriptor } from '../core/manifest.js';
-import { Annotation, MediaType } from '../core/media-types.js';
+import { OciLayoutWriter } from '../sources/local/oci-layout-writer.js';
 import { type ImageSet, manifestIn } from './image-set.js';
 import { descriptorFor } from './objects.js';
 
@@ -18,21 +15,11 @@ import { descriptorFor } from './objects.js';
  * `org.opencontainers.image.ref.name`, sorted by tag.
  */
 export async function writeOciLayout(dir: string, set: ImageSet): Promise<void> {
-  const objects: Array<[Digest, Uint8Array]> = [
-    ...set.blobs,
-    ...set.manifests.map((m): [Digest, Uint8Array] => [m.digest, m.bytes]),
-  ];
-  for (const [digest, bytes] of objects) {
-    const { algorithm, encoded } = parseDigest(digest);
-    await mkdir(join(dir, 'blobs', algorithm), { recursive: true });
-    await writeFile(join(dir, 'blobs', algorithm, encoded), bytes);
-  }
-  await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  const manifests: Descriptor[] = Object.entries(set.tags)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([tag, digest]) =>
-      descriptorFor(manifestIn(set, digest, tag), { annotations: { [Annotation.REF_NAME]: tag } }),
-    );
-  const index = { schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests };
-  await writeFile(join(dir, 'index.json'), JSON.stringify(index));
+  const writer = await OciLayoutWriter.open(dir);
+  for (const [digest, bytes] of set.blobs) await writer.writeBytes({ digest, size: bytes.byteLength }, bytes);
+  for (const m of set.manifests)
+    await writer.writeBytes({ digest: m.digest, size: m.bytes.byteLength }, m.bytes);
+  const tags = Object.entries(set.tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [tag, digest] of tags) writer.add(descriptorFor(manifestIn(set, digest, tag)), tag);
+  await writer.commit();
 }

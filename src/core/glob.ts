@@ -9,6 +9,11 @@ export function pathMatch(pattern: string, name: string): boolean {
   return re?.test(name) ?? false;
 }
 
+/** Whether `pattern` is a well-formed `path.Match` pattern (every `[` closed, no backslash at the end). */
+export function isValidGlob(pattern: string): boolean {
+  return globToRegExp(pattern) !== null;
+}
+
 function globToRegExp(pattern: string): RegExp | null {
   let out = '^';
   for (let i = 0; i < pattern.length; i++) {

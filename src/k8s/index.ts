@@ -14,5 +14,6 @@ export * from './objects.js';
 export * from './outdated.js';
 export * from './pin.js';
 export * from './policy.js';
+export * from './relocate.js';
 export * from './rules.js';
 export * from './sites.js';

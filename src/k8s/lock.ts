@@ -4,8 +4,17 @@
  * The format, reading, merging and writing belong to the resolver layer (src/resolver/lock.ts);
  * their names are re-exported here so `imgdigest/k8s` keeps offering them.
  */
-import type { LockedResolution } from '../resolver/lock.js';
+import { readFile } from 'node:fs/promises';
+import {
+  entryOf,
+  formatLock,
+  type LockEntry,
+  type LockedResolution,
+  mergeLock,
+  parseLock,
+} from '../resolver/lock.js';
 import type { PinResolution } from './pin.js';
+import { type Relocation, relocationSites } from './relocate.js';
 import { formatSite } from './sites.js';
 
 export {
@@ -27,4 +36,28 @@ export function lockedResolutions(resolutions: readonly PinResolution[]): Locked
     resolution: r.resolution,
     foundIn: r.sites.map((s) => formatSite(s, 'file:line')),
   }));
+}
+
+/** The lock entries of a relocation: the image as found, its digest, and where it went (`relocatedTo`). */
+export function relocationEntries(relocations: readonly Relocation[]): LockEntry[] {
+  return relocations.map((r) => ({
+    ...entryOf(r.resolution, relocationSites(r)),
+    relocatedTo: r.to,
+  }));
+}
+
+/**
+ * The text of the lock file at `path` with `relocations` merged into what it holds (a missing
+ * file is a new lock); `INPUT_INVALID` when the file is not a lock. The caller writes it.
+ */
+export async function relocatedLockText(
+  path: string,
+  relocations: readonly Relocation[],
+  name = path,
+): Promise<string> {
+  const old = await readFile(path, 'utf8').then(
+    (text) => parseLock(text, name),
+    () => [],
+  );
+  return formatLock(mergeLock(old, relocationEntries(relocations)));
 }

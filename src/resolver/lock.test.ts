@@ -83,4 +83,23 @@ describe('ImageLock', () => {
       '2025-01-01T00:00:00.000Z',
     );
   });
+
+  it('records where relocate moved an image, and keys an image named by digest alone by that digest', async () => {
+    const moved = `registry.internal/mirror/library/busybox@${D1}`;
+    const text = formatLock([
+      { ...entryOf(res(`busybox@${D1}`, D1), ['a.yaml:4']), relocatedTo: moved },
+      {
+        ...entryOf(res('busybox', D2), ['a.yaml:1']),
+        relocatedTo: `registry.internal/mirror/library/busybox:latest@${D2}`,
+      },
+    ]);
+    const entries = parseLock(text, 'relocated.lock');
+    expect(entries.map((e) => [e.image, e.digest, e.relocatedTo])).toEqual([
+      ['docker.io/library/busybox:latest', D2, `registry.internal/mirror/library/busybox:latest@${D2}`],
+      [`docker.io/library/busybox@${D1}`, D1, moved],
+    ]);
+    // `busybox:latest` is answered by its own entry, not by the one that names a digest.
+    expect((await lockResolver(entries).resolve(parseReference('busybox'))).digest).toBe(D2);
+    expect(formatLock(entries)).toBe(text);
+  });
 });

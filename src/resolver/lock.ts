@@ -17,6 +17,7 @@
  *   platform: linux/arm64                    # only when a platform was asked for
  *   resolvedAt: "2025-01-01T00:00:00.000Z"
  *   foundIn: [deploy/web.yaml:17]
+ *   relocatedTo: registry.internal/mirror/library/nginx:1.27@sha256:...   # only from relocate
  * ```
  * Build outputs accepted as a lock:
  * - lines `REF@sha256:...` (`pack build --quiet`, `crane digest --full-ref`, `docker buildx
@@ -38,7 +39,7 @@ export const LOCK_API_VERSION = 'imgdigest.dev/v1alpha1';
 export const LOCK_KIND = 'ImageLock';
 
 export interface LockEntry {
-  /** Canonical reference with its tag (`:latest` when the manifests named none). */
+  /** Canonical reference with its tag (`:latest` when the manifests named none), or `repo@digest` for an image named by digest alone. */
   image: string;
   digest: string;
   digestKind?: 'index' | 'manifest';
@@ -46,12 +47,19 @@ export interface LockEntry {
   platform?: string;
   resolvedAt?: string;
   foundIn?: string[];
+  /** Where `relocate` copied the image and rewrote the manifests to (`REF@DIGEST`). */
+  relocatedTo?: string;
   /** From a build output: valid for any platform. Not written. */
   anyPlatform?: boolean;
 }
 
-/** The key an image is locked under: canonical `repo:tag` (tag `latest` if none) and platform. */
+/**
+ * The key an image is locked under: canonical `repo:tag` (tag `latest` if none) and platform. A
+ * reference by digest alone (`repo@sha256:…`, which `relocate` records) is its own key: it names
+ * that digest, not what `latest` names.
+ */
 export function lockImageKey(ref: Reference): string {
+  if (ref.tag === null && ref.digest !== null) return ref.canonical;
   const tagged = ref.withoutDigest();
   return (tagged.tag === null ? tagged.withTag('latest') : tagged).canonical;
 }
@@ -137,6 +145,7 @@ function readImageLock(value: Record<string, unknown>, source: string): LockEntr
     if (typeof e.platform === 'string') entry.platform = e.platform;
     if (typeof e.resolvedAt === 'string') entry.resolvedAt = e.resolvedAt;
     if (Array.isArray(e.foundIn)) entry.foundIn = e.foundIn.map(String);
+    if (typeof e.relocatedTo === 'string') entry.relocatedTo = e.relocatedTo;
     return entry;
   });
 }
@@ -238,6 +247,7 @@ export function formatLock(entries: readonly LockEntry[]): string {
     if (e.platform) o.platform = e.platform;
     if (e.resolvedAt) o.resolvedAt = e.resolvedAt;
     if (e.foundIn?.length) o.foundIn = e.foundIn;
+    if (e.relocatedTo) o.relocatedTo = e.relocatedTo;
     return o;
   });
   return stringify({ apiVersion: LOCK_API_VERSION, kind: LOCK_KIND, images }, { lineWidth: 0 });

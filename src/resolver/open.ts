@@ -4,7 +4,7 @@
  * resolver. Whatever answers (a registry, lock files, a base function of your own), the resolver
  * returned is a {@link CachingResolver}: coalesced, bounded per registry, and closed with `close()`.
  */
-import type { RegistryClientOptions } from '../sources/registry/index.js';
+import type { RegistryClient, RegistryClientOptions } from '../sources/registry/index.js';
 import type { CircuitBreakerOptions } from './breaker.js';
 import { lockBase, readLocks } from './lock.js';
 import {
@@ -25,6 +25,12 @@ export interface ResolverCacheOptions {
 export interface OpenResolverOptions {
   /** Registry client options: credentials, TLS, timeouts, retries, logger. */
   registry?: RegistryClientOptions;
+  /**
+   * Ask the registries through this client instead of a new one (`registry` is then ignored): a
+   * command that also copies keeps one client, one connection pool and one limit. Not closed by
+   * the resolver.
+   */
+  client?: RegistryClient;
   /**
    * Answer from these lock files and build outputs only (later ones win): no network at all, and
    * a reference they do not hold fails with `LOCK_MISSING`.
@@ -73,7 +79,7 @@ export async function openResolver(options: OpenResolverOptions = {}): Promise<C
   // Loaded here, not at the top: a lock or a base of your own never needs the registry client.
   const { RegistryClient } = await import('../sources/registry/index.js');
   const { resolveDigest } = await import('../sources/image.js');
-  const client = new RegistryClient(options.registry ?? {});
+  const client = options.client ?? new RegistryClient(options.registry ?? {});
   const base: BaseResolve = async (reference, opts) => {
     const platform = opts.platform;
     const answer = await resolveDigest(
@@ -92,6 +98,7 @@ export async function openResolver(options: OpenResolverOptions = {}): Promise<C
     if (platform !== undefined && answer.platform) result.platform = answer.platform;
     return result;
   };
+  if (options.client) return new CachingResolver(base, common);
   return new CachingResolver(base, { ...common, onClose: async () => client.close() });
 }
 

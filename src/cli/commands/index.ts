@@ -7,6 +7,7 @@ import { registerBlob } from './blob.js';
 import { registerCatalog } from './catalog.js';
 import { registerCheck } from './check.js';
 import { registerConfig } from './config.js';
+import { registerCopy } from './copy.js';
 import { registerDelete } from './delete.js';
 import { registerDemo } from './demo.js';
 import { registerDigest } from './digest.js';
@@ -18,6 +19,7 @@ import { registerInspect } from './inspect.js';
 import { registerKrm } from './krm.js';
 import { registerLogin, registerLogout } from './login.js';
 import { registerManifest } from './manifest.js';
+import { registerMirror } from './mirror.js';
 import { registerOutdated } from './outdated.js';
 import { registerPin } from './pin.js';
 import { registerPolicy } from './policy.js';
@@ -25,6 +27,7 @@ import { registerRatelimit } from './ratelimit.js';
 import { registerRef } from './ref.js';
 import { registerReferrers } from './referrers.js';
 import { registerRegistry } from './registry.js';
+import { registerRelocate } from './relocate.js';
 import { registerTag } from './tag.js';
 import { registerTags } from './tags.js';
 import { registerWebhook } from './webhook.js';
@@ -52,9 +55,12 @@ export const commands: CommandModule[] = [
   // credentials
   registerLogin,
   registerLogout,
+  registerCopy,
+  registerMirror,
   // pin and enforce
   registerCheck,
   registerPin,
+  registerRelocate,
   registerOutdated,
   registerKrm,
   registerPolicy,

@@ -53,10 +53,12 @@ import {
   type DeleteManifestOptions,
   type DeleteOutcome,
   deleteManifest,
+  type ManifestPut,
   type PushBlobOptions,
   type PushManifestOptions,
   pushBlob,
   pushManifest,
+  putManifest,
   type StreamedBlob,
 } from './push.js';
 import { parseRateLimit, type RateLimit } from './ratelimit.js';
@@ -72,6 +74,13 @@ import { RegistrySession } from './session.js';
 import { RegistrySource, type RegistrySourceOptions } from './source.js';
 import { TokenCache } from './token-cache.js';
 import { Transport, type TransportOptions } from './transport.js';
+import {
+  headBlob,
+  type UploadBlobOptions,
+  type UploadBody,
+  type UploadResult,
+  uploadBlob,
+} from './upload.js';
 
 /** Username and password given directly (the CLI's `--username` + `--password-stdin`). */
 export interface StaticCredentials {
@@ -309,6 +318,31 @@ export class RegistryClient {
   /** PUT a manifest with its media type as Content-Type; returns its descriptor. */
   pushManifest(ref: Reference, raw: Uint8Array, options: PushManifestOptions = {}): Promise<Descriptor> {
     return pushManifest(this.#for(ref), ref, raw, options);
+  }
+
+  /** {@link pushManifest}, with the registry's `OCI-Subject` answer (see `ManifestPut`). */
+  putManifest(ref: Reference, raw: Uint8Array, options: PushManifestOptions = {}): Promise<ManifestPut> {
+    return putManifest(this.#for(ref), ref, raw, options);
+  }
+
+  /** The size of a blob the repository has (one HEAD), or null when it has not. */
+  headBlob(repo: Reference, digest: Digest, options: CallOptions = {}): Promise<number | null> {
+    return headBlob(this.#for(repo), repo, digest, options);
+  }
+
+  /**
+   * Upload a blob for a copy: skipped when the repository has it, mounted from `mountFrom` (a
+   * repository of the same registry) when the registry allows, else streamed from `body.open()`;
+   * above `chunkSize` in PATCH chunks whose progress `state` keeps, so an interrupted upload
+   * resumes (see `registry/upload.ts`).
+   */
+  uploadBlob(repo: Reference, body: UploadBody, options: UploadBlobOptions = {}): Promise<UploadResult> {
+    return uploadBlob(this.#for(repo), repo, body, options);
+  }
+
+  /** Requests this client keeps in flight per registry host at most (its transport's limit). */
+  get concurrency(): number {
+    return this.options.concurrency ?? 8;
   }
 
   /**

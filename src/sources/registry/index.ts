@@ -68,6 +68,7 @@ export type {
 export type {
   DeleteManifestOptions,
   DeleteOutcome,
+  ManifestPut,
   PushBlobOptions,
   PushManifestOptions,
   StreamedBlob,
@@ -87,3 +88,12 @@ export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 export { schemeFor } from './scheme.js';
 export { RegistrySource, type RegistrySourceOptions, type RepositoryReader } from './source.js';
 export type { RequestLogEntry, RequestLogger, TransportOptions } from './transport.js';
+export {
+  directoryStateStore,
+  type UploadAction,
+  type UploadBlobOptions,
+  type UploadBody,
+  type UploadResult,
+  type UploadState,
+  type UploadStateStore,
+} from './upload.js';

@@ -127,6 +127,26 @@ export async function pushManifest(
   raw: Uint8Array,
   options: PushManifestOptions = {},
 ): Promise<Descriptor> {
+  return (await putManifest(session, ref, raw, options)).descriptor;
+}
+
+/** What a manifest PUT answered. */
+export interface ManifestPut {
+  descriptor: Descriptor;
+  /**
+   * The `OCI-Subject` header: the registry took note of the manifest's `subject` for its referrers
+   * API. Without it, a client that pushed a referrer keeps the referrers tag up to date itself.
+   */
+  ociSubject: string | undefined;
+}
+
+/** {@link pushManifest}, with what the registry said about the manifest's subject. */
+export async function putManifest(
+  session: RegistrySession,
+  ref: Reference,
+  raw: Uint8Array,
+  options: PushManifestOptions = {},
+): Promise<ManifestPut> {
   const mediaType = options.mediaType ?? mediaTypeOf(raw);
   const algorithm = ref.digest ? parseDigest(ref.digest).algorithm : 'sha256';
   const digest = digestOf(raw, algorithm);
@@ -165,10 +185,11 @@ export async function pushManifest(
   const pushed: Descriptor = { mediaType, digest: digest as Digest, size: raw.byteLength };
   const parsed = subjectManifest(raw, mediaType, digest);
   // A registry with the referrers API says so with OCI-Subject; without it, the tag is ours to keep.
-  if (parsed?.value.subject && !response.header('oci-subject')) {
+  const ociSubject = response.header('oci-subject');
+  if (parsed?.value.subject && !ociSubject) {
     await addToReferrersTag(session, ref, parsed.value.subject.digest, referrerDescriptor(parsed), options);
   }
-  return pushed;
+  return { descriptor: pushed, ociSubject };
 }
 
 /** The parsed manifest when it names a subject (anything unparsable is left to the registry). */

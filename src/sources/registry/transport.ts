@@ -16,7 +16,7 @@
  *
  * Connection pools, TLS settings and proxies are in `dispatcher.ts`.
  */
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { KeyedSemaphore } from '../../core/async.js';
 import { ImgdigestError } from '../../core/errors.js';
 import { compileAllowList, type HostAllowList, hostNotAllowed } from './allowed-hosts.js';
@@ -98,6 +98,8 @@ export interface HttpRequest {
   retryStatuses?: boolean;
   /** Follow 301/302/303/307/308 (default true). */
   followRedirects?: boolean;
+  /** Told the size of every piece of a streamed body as it is handed over (upload progress). */
+  onBodyChunk?: (bytes: number) => void;
 }
 
 export interface HttpResponse {
@@ -180,16 +182,25 @@ export class Transport {
       if (req.authorization && url.origin === authOrigin) headers.authorization = req.authorization;
       const attemptStart = Date.now();
       // undici checks headersTimeout on a coarse (~0.5 s) clock; this timer makes "no answer
-      // within timeoutMs" hold to the millisecond, connecting included.
+      // within timeoutMs" hold to the millisecond, connecting included. A streamed body re-arms
+      // it with every chunk it hands over: a 1 GiB upload may take minutes, and what must not
+      // exceed timeoutMs is a pause, not the transfer.
       const deadline = new AbortController();
-      const timer = setTimeout(() => deadline.abort(), this.timeoutMs);
+      let timer = setTimeout(() => deadline.abort(), this.timeoutMs);
+      let answered = false;
+      const rearm = (bytes: number) => {
+        req.onBodyChunk?.(bytes);
+        if (answered) return;
+        clearTimeout(timer);
+        timer = setTimeout(() => deadline.abort(), this.timeoutMs);
+      };
       let response: Dispatcher.ResponseData;
       try {
         response = await request(url, {
           dispatcher: this.#dispatchers.for(url),
           method,
           headers,
-          body: typeof body === 'function' ? openBody(body) : (body ?? null),
+          body: typeof body === 'function' ? openBody(body, rearm) : (body ?? null),
           signal: req.signal ? AbortSignal.any([req.signal, deadline.signal]) : deadline.signal,
           headersTimeout: this.timeoutMs,
           bodyTimeout: this.timeoutMs,
@@ -215,6 +226,7 @@ export class Transport {
         await sleep(delay, req.signal);
         continue;
       } finally {
+        answered = true;
         clearTimeout(timer);
       }
       const { statusCode: status } = response;
@@ -327,10 +339,25 @@ export class Transport {
   }
 }
 
-/** A fresh stream of a streamed body, for one attempt. */
-function openBody(open: () => Readable | AsyncIterable<Uint8Array>): Readable {
-  const bytes = open();
-  return bytes instanceof Readable ? bytes : Readable.from(bytes, { objectMode: false });
+/** A fresh stream of a streamed body, for one attempt; `onChunk` hears of every chunk it yields. */
+function openBody(
+  open: () => Readable | AsyncIterable<Uint8Array>,
+  onChunk: (bytes: number) => void,
+): Readable {
+  const opened = open();
+  const bytes = opened instanceof Readable ? opened : Readable.from(opened, { objectMode: false });
+  const watched = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      onChunk(chunk.length);
+      callback(null, chunk);
+    },
+  });
+  // pipe() forwards neither errors nor an early end of the reader, so both are wired by hand.
+  bytes.once('error', (error) => watched.destroy(error));
+  watched.once('close', () => {
+    if (!bytes.destroyed) bytes.destroy();
+  });
+  return bytes.pipe(watched);
 }
 
 function firstHeader(headers: ResponseHeaders, name: string): string | undefined {
