@@ -3,13 +3,13 @@
  * `imgdigest check`: every image without a digest in a set of manifests, with file:line:column, the
  * object it belongs to and Gatekeeper's message.
  */
-import { combine, type ParsedFile, parseFiles } from './documents.js';
+import { combine, type StreamedFile, visitFiles } from './documents.js';
 import { type InputFile, type InputProblem, type ReadInputsOptions, readInputs } from './inputs.js';
 import type { ImageLocation } from './locations.js';
 import { describeObject, type ObjectMeta } from './objects.js';
 import { hasDigest, isExempt, violationMessage } from './policy.js';
 import type { Rules } from './rules.js';
-import { formatSite, type ImageSite, valueSites, type WalkStats, walkSites } from './sites.js';
+import { fileSites, formatSite, type ImageSite, valueSites, type WalkStats } from './sites.js';
 
 export { combine };
 
@@ -60,12 +60,13 @@ function emptyStats(): CheckStats {
   return { files: 0, documents: 0, objects: 0, skippedDocuments: 0 };
 }
 
-/** Check one parsed file. */
-export function checkFile(file: ParsedFile, rules: Rules): { findings: Finding[]; stats: CheckStats } {
+/** Check one file, a document at a time (only the findings are kept). */
+export function checkFile(file: StreamedFile, rules: Rules): { findings: Finding[]; stats: CheckStats } {
   const stats = emptyStats();
-  const findings: Finding[] = walkSites([file], rules, stats)
-    .filter(({ site }) => isViolation(site, rules))
-    .map(({ site }) => ({ rule: RULE_ID, ...site, message: violationMessage(site) }));
+  const findings: Finding[] = [];
+  for (const { site } of fileSites([file], rules, stats)) {
+    if (isViolation(site, rules)) findings.push({ rule: RULE_ID, ...site, message: violationMessage(site) });
+  }
   // Report in reading order, whatever order the objects' fields were visited in.
   findings.sort((a, b) => a.line - b.line || a.column - b.column);
   return { findings, stats };
@@ -84,17 +85,20 @@ export async function checkPaths(
   return { ...checkFiles(files, rules), problems };
 }
 
-/** Check already-read files. */
+/**
+ * Check already-read files, document by document. Invalid YAML in any file throws one
+ * `YAML_INVALID` naming every bad file, after all files were read.
+ */
 export function checkFiles(files: readonly InputFile[], rules: Rules): Omit<CheckResult, 'problems'> {
   const result: Omit<CheckResult, 'problems'> = { findings: [], ...emptyStats() };
-  for (const parsed of parseFiles(files)) {
-    const { findings, stats } = checkFile(parsed, rules);
-    result.findings.push(...findings);
+  visitFiles(files, (file) => {
+    const { findings, stats } = checkFile(file, rules);
+    for (const f of findings) result.findings.push(f); // not push(...): a spread of 10^5 items overflows the stack
     result.files += stats.files;
     result.documents += stats.documents;
     result.objects += stats.objects;
     result.skippedDocuments += stats.skippedDocuments;
-  }
+  });
   return result;
 }
 

@@ -8,16 +8,18 @@
  * listed (`file:line: image: reason`), as kbld does. Values that are not literal references (Helm
  * `{{ }}`, `${VAR}`, `$(VAR)`), block scalars and non-string values are reported and left alone.
  */
+import { resolve } from 'node:path';
 import { type ErrorCode, ImgdigestError } from '../core/errors.js';
 import { parseReference, type Reference } from '../core/reference.js';
+import type { FileChange, FileIdentity } from '../core/write.js';
 import type { Resolution, Resolver } from '../resolver/types.js';
 import { isViolation } from './check.js';
-import { nodeAt, type ParsedFile, parseFiles } from './documents.js';
+import { nodeAt, visitFiles } from './documents.js';
 import type { InputFile } from './inputs.js';
 import { codeOf, reasonOf, resolveEach } from './resolve.js';
 import type { Rules } from './rules.js';
-import { byFileAndLine, type FileSite, formatSite, type ImageSite, walkSites } from './sites.js';
-import { editableAt, editFile, type PlannedSplice, planEdit } from './yaml-edit.js';
+import { byFileAndLine, fileSites, formatSite, type ImageSite } from './sites.js';
+import { editableAt, editText, encodeScalar, type Splice, type Style } from './yaml-edit.js';
 
 export interface PinOptions {
   rules: Rules;
@@ -63,6 +65,8 @@ export interface PinnedFile {
   text: string;
   changed: boolean;
   mode?: number;
+  /** The file as it was read (see {@link InputFile.identity}): a writer refuses one that changed since. */
+  identity?: FileIdentity;
 }
 
 /** A unique resolution and everywhere its reference was found. */
@@ -81,28 +85,46 @@ export interface PinResult {
 
 const TEMPLATED = /\{\{|\$\{|\$\(/;
 
-interface Candidate extends FileSite {
+/**
+ * An image to resolve and where to write its pinned form: plain facts only (offsets into the
+ * file's text, the quote style), so no YAML document is kept while the resolver works.
+ */
+interface Candidate {
   site: PinSite;
   ref: Reference;
   /** What identifies one resolution: the canonical reference and the platform. */
   key: string;
+  /** Index of the file in the inputs. */
+  file: number;
+  /** Source range of the scalar token that holds the value (the anchor's, for an alias). */
+  start: number;
+  end: number;
+  style: Style;
+  /** True when the value is reached through an alias or merge key. */
+  shared: boolean;
 }
 
 /**
  * Pin already-read files. Throws `YAML_INVALID` (listing every bad file) before resolving anything.
  * Each unique reference is asked of `options.resolver` once, all at the same time: the resolver
  * bounds how many are in flight (one from `openResolver` does, per registry).
+ *
+ * Files are read one YAML document at a time and only the positions of the values to edit are
+ * kept, so memory stays a small multiple of the text whatever the number of documents.
  */
 export async function pinFiles(inputs: readonly InputFile[], options: PinOptions): Promise<PinResult> {
   const { rules, resolver, signal, onProgress } = options;
-  const parsed = parseFiles(inputs);
   const notes: PinNote[] = [];
   const failures: PinFailure[] = [];
-  const candidates = candidatesOf(parsed, rules, notes, failures);
+  const candidates = candidatesOf(inputs, rules, notes, failures);
 
   // Each unique reference is resolved once, for every candidate that names it.
   const groups = new Map<string, Candidate[]>();
-  for (const c of candidates) groups.set(c.key, [...(groups.get(c.key) ?? []), c]);
+  for (const c of candidates) {
+    const group = groups.get(c.key);
+    if (group) group.push(c);
+    else groups.set(c.key, [c]);
+  }
   const answers = await resolveEach(new Map([...groups].map(([key, group]) => [key, group[0]!.ref])), {
     resolver,
     platform: rules.platform,
@@ -121,32 +143,40 @@ export async function pinFiles(inputs: readonly InputFile[], options: PinOptions
   }
   failures.sort(byFileAndLine);
 
-  const files = parsed.map((f, i) => ({
-    path: f.path,
-    original: f.text,
-    text: f.text,
-    changed: false,
-    mode: inputs[i]?.mode,
-  }));
+  const files: PinnedFile[] = inputs.map((f) => {
+    const out: PinnedFile = { path: f.path, original: f.text, text: f.text, changed: false, mode: f.mode };
+    if (f.identity) out.identity = f.identity;
+    return out;
+  });
   const changes: PinChange[] = [];
   if (failures.length === 0) {
-    const byFile = new Map<ParsedFile, PlannedSplice[]>();
+    const byFile = new Map<number, Splice[]>();
+    // The same image pinned at many sites shares one new value (and one written form per style).
+    const written = new Map<string, { to: string; text: string | undefined }>();
     for (const c of candidates) {
       const { digest } = resolved.get(c.key)!.resolution;
-      const to = pinnedValue(c.site.image, c.ref, digest, rules.dropTag);
-      const plan = planEdit(c.doc, { document: c.site.document, path: c.path, value: to });
-      if ('refused' in plan) {
-        notes.push({ ...c.site, reason: plan.refused });
+      const writtenKey = `${c.style}|${c.site.image}`;
+      let w = written.get(writtenKey);
+      if (!w) {
+        const to = pinnedValue(c.site.image, c.ref, digest, rules.dropTag);
+        w = { to, text: encodeScalar(to, c.style) };
+        written.set(writtenKey, w);
+      }
+      const { to, text } = w;
+      if (text === undefined) {
+        notes.push({ ...c.site, reason: `cannot write "${to}" as a ${c.style} scalar` });
         continue;
       }
-      const shared = nodeAt(c.doc, c.path)?.shared ?? false;
-      if (shared) notes.push({ ...c.site, reason: SHARED_NOTE });
-      changes.push({ ...c.site, to, digest, shared });
-      byFile.set(c.source, [...(byFile.get(c.source) ?? []), plan]);
+      if (c.shared) notes.push({ ...c.site, reason: SHARED_NOTE });
+      changes.push({ ...c.site, to, digest, shared: c.shared });
+      const splices = byFile.get(c.file);
+      const one = { start: c.start, end: c.end, text };
+      if (splices) splices.push(one);
+      else byFile.set(c.file, [one]);
     }
-    for (const [file, splices] of byFile) {
-      const out = files[parsed.indexOf(file)]!;
-      out.text = editFile(file, splices);
+    for (const [i, splices] of byFile) {
+      const out = files[i]!;
+      out.text = editText(out.path, out.original, splices);
       out.changed = out.text !== out.original;
     }
   }
@@ -158,40 +188,88 @@ export async function pinFiles(inputs: readonly InputFile[], options: PinOptions
 const SHARED_NOTE = 'reached through an alias or merge key: edited once, at its anchor';
 
 /**
- * The sites pin will resolve and edit, in walk order; what it leaves alone goes to `notes`
- * (not a string, templated, not editable), what is not a reference to `failures`.
+ * The sites pin will resolve and edit, in walk order, read document by document; what it leaves
+ * alone goes to `notes` (not a string, templated, not editable), what is not a reference to
+ * `failures`. Throws one `YAML_INVALID` naming every file that does not parse.
  */
 function candidatesOf(
-  parsed: readonly ParsedFile[],
+  inputs: readonly InputFile[],
   rules: Rules,
   notes: PinNote[],
   failures: PinFailure[],
 ): Candidate[] {
   const candidates: Candidate[] = [];
-  for (const found of walkSites(parsed, rules)) {
-    const site: PinSite = { ...found.site, image: String(found.site.image) };
-    if (typeof found.site.image !== 'string') {
-      notes.push({ ...site, reason: 'not a string, left alone' });
-      continue;
+  const refs = new Map<string, { ref: Reference; key: string } | Error>();
+  visitFiles(inputs, (source, file) => {
+    for (const found of fileSites([source], rules)) {
+      const site: PinSite = { ...found.site, image: String(found.site.image) };
+      if (typeof found.site.image !== 'string') {
+        notes.push({ ...site, reason: 'not a string, left alone' });
+        continue;
+      }
+      if (!isViolation(site, rules)) continue;
+      if (TEMPLATED.test(site.image)) {
+        notes.push({ ...site, reason: 'not a literal reference (template or variable), left alone' });
+        continue;
+      }
+      const editable = editableAt(found.doc, found.path);
+      if ('refused' in editable) {
+        notes.push({ ...site, reason: editable.refused });
+        continue;
+      }
+      // One parse per distinct value: thousands of sites usually name a few images.
+      let parsed = refs.get(site.image);
+      if (parsed === undefined) {
+        try {
+          const ref = parseReference(site.image);
+          parsed = { ref, key: `${ref.canonical}|${rules.platform ?? ''}` };
+        } catch (e) {
+          parsed = e as Error;
+        }
+        refs.set(site.image, parsed);
+      }
+      if (parsed instanceof Error) {
+        failures.push({ ...site, reason: reasonOf(parsed), code: codeOf(parsed) });
+        continue;
+      }
+      const { token, style } = editable;
+      candidates.push({
+        site,
+        ref: parsed.ref,
+        key: parsed.key,
+        file,
+        start: token.offset,
+        end: token.offset + token.source.length,
+        style,
+        shared: nodeAt(found.doc, found.path)?.shared ?? false,
+      });
     }
-    if (!isViolation(site, rules)) continue;
-    if (TEMPLATED.test(site.image)) {
-      notes.push({ ...site, reason: 'not a literal reference (template or variable), left alone' });
-      continue;
-    }
-    const editable = editableAt(found.doc, found.path);
-    if ('refused' in editable) {
-      notes.push({ ...site, reason: editable.refused });
-      continue;
-    }
-    try {
-      const ref = parseReference(site.image);
-      candidates.push({ ...found, site, ref, key: `${ref.canonical}|${rules.platform ?? ''}` });
-    } catch (e) {
-      failures.push({ ...site, reason: reasonOf(e), code: codeOf(e) });
-    }
-  }
+  });
   return candidates;
+}
+
+/**
+ * What `pin --write` changes: every changed file read from disk (not stdin), as the input to
+ * `writeFilesAtomically`, refused there if it changed since it was read or (with `within`, the
+ * tree of the inputs' `roots`) if it resolves out of the tree.
+ */
+export function pinnedChanges(
+  files: readonly PinnedFile[],
+  options: { cwd?: string; within?: readonly string[] } = {},
+): FileChange[] {
+  return files
+    .filter((f) => f.changed && f.path !== '-')
+    .map((f) => {
+      const change: FileChange = {
+        path: resolve(options.cwd ?? process.cwd(), f.path),
+        data: f.text,
+        name: f.path,
+      };
+      if (f.mode !== undefined) change.mode = f.mode;
+      if (f.identity) change.expect = f.identity;
+      if (options.within) change.within = options.within;
+      return change;
+    });
 }
 
 /**

@@ -3,13 +3,13 @@
  * The one walk every Kubernetes command makes, and the one record of where an image sits.
  *
  * The walk: files -> documents -> objects (a List gives one per item) -> the objects the rules
- * match -> their image fields. `check`, `pin`, `outdated` and `krm` walk parsed files
- * ({@link walkSites}); the webhook and `violationsOf` walk a plain JSON value ({@link valueSites},
+ * match -> their image fields. `check`, `pin`, `outdated` and `krm` walk files document by document
+ * ({@link fileSites}); the webhook and `violationsOf` walk a plain JSON value ({@link valueSites},
  * or {@link objectSites} for an object already in hand). Each image field found is an
  * {@link ImageSite}: findings, changes, notes and failures are sites with what happened added, and
  * {@link formatSite} prints where one is.
  */
-import { type ParsedDocument, type ParsedFile, positionAt } from './documents.js';
+import { type ParsedDocument, positionAt, type StreamedFile } from './documents.js';
 import { findImages, type ImageField, type KubeObject, objectsIn } from './locations.js';
 import type { ObjectMeta } from './objects.js';
 import type { PathSegment } from './paths.js';
@@ -46,7 +46,7 @@ export interface FoundSite {
 
 /** A site found in a parsed file, with that file and the YAML document it is in (for edits). */
 export interface FileSite extends FoundSite {
-  source: ParsedFile;
+  source: StreamedFile;
   doc: ParsedDocument['doc'];
 }
 
@@ -103,9 +103,16 @@ export function valueSites(value: unknown, rules: Rules, origin: SiteOrigin, sta
   return objects.filter((o) => objectMatches(o.meta, rules)).flatMap((o) => objectSites(o, rules, origin));
 }
 
-/** Every image site of parsed files, file by file in reading order of the walk. */
-export function walkSites(files: readonly ParsedFile[], rules: Rules, stats?: WalkStats): FileSite[] {
-  const out: FileSite[] = [];
+/**
+ * Every image site of files, file by file in reading order of the walk. A generator: each
+ * document is reached when the walk gets to it, so a caller that keeps only plain facts of each
+ * site (not `doc`) holds one document at a time.
+ */
+export function* fileSites(
+  files: Iterable<StreamedFile>,
+  rules: Rules,
+  stats?: WalkStats,
+): Generator<FileSite, void, undefined> {
   for (const source of files) {
     if (stats) stats.files++;
     for (const d of source.docs) {
@@ -116,11 +123,14 @@ export function walkSites(files: readonly ParsedFile[], rules: Rules, stats?: Wa
         document: d.index,
         positionOf: (path) => positionAt(source, d.doc, path),
       };
-      for (const found of valueSites(d.value, rules, origin, stats))
-        out.push({ ...found, source, doc: d.doc });
+      for (const found of valueSites(d.value, rules, origin, stats)) yield { ...found, source, doc: d.doc };
     }
   }
-  return out;
+}
+
+/** Every image site of parsed files, as a list (see {@link fileSites}). */
+export function walkSites(files: readonly StreamedFile[], rules: Rules, stats?: WalkStats): FileSite[] {
+  return [...fileSites(files, rules, stats)];
 }
 
 /** How a site's position is printed: check's `file:line:col`, pin's and outdated's `file:line`. */

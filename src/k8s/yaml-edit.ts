@@ -20,15 +20,20 @@ export interface ScalarEdit {
   value: string;
 }
 
-/** Where an edit lands in the text, once planned. */
-export interface PlannedSplice {
+/** Where an edit lands in the text: the source range of a scalar token and what replaces it. */
+export interface Splice {
   start: number;
   end: number;
   text: string;
+}
+
+/** A splice planned on a parsed document, with the node it edits. */
+export interface PlannedSplice extends Splice {
   node: Node;
 }
 
-type Style = 'plain' | 'single' | 'double';
+/** How a scalar is written: the quote style an edit keeps. */
+export type Style = 'plain' | 'single' | 'double';
 
 const STYLE_OF: Record<string, Style> = {
   scalar: 'plain',
@@ -85,37 +90,47 @@ export function editableAt(
 }
 
 /**
- * Apply planned splices to a text (any order given; overlapping or duplicate splices of the same
- * node are applied once).
+ * Apply splices to a text (any order given; duplicate splices of the same token are applied once).
+ * The pieces are joined once at the end, so a file with 10^5 edits costs one copy of the text.
  */
-export function splice(text: string, splices: readonly PlannedSplice[]): string {
-  const unique = new Map<number, PlannedSplice>();
+export function splice(text: string, splices: readonly Splice[]): string {
+  const unique = new Map<number, Splice>();
   for (const s of splices) unique.set(s.start, s);
   const sorted = [...unique.values()].sort((a, b) => a.start - b.start);
-  let out = '';
+  const parts: string[] = [];
   let at = 0;
   for (const s of sorted) {
     if (s.start < at) throw new ImgdigestError('INPUT_INVALID', `overlapping edits at offset ${s.start}`);
-    out += text.slice(at, s.start) + s.text;
+    parts.push(text.slice(at, s.start), s.text);
     at = s.end;
   }
-  return out + text.slice(at);
+  parts.push(text.slice(at));
+  return parts.join('');
 }
 
 /**
- * Edit a parsed file and verify the result. Throws `YAML_INVALID` if the new text does not parse
- * to the old documents with exactly the edited values changed (which would be a bug: nothing is
- * written then). The parsed file's nodes receive the new values as a side effect.
+ * Edit a parsed file and verify the result (see {@link editText}). The parsed file's nodes receive
+ * the new values as a side effect.
  */
 export function editFile(file: ParsedFile, splices: readonly PlannedSplice[]): string {
-  if (splices.length === 0) return file.text;
-  const next = splice(file.text, splices);
+  const next = editText(file.path, file.text, splices);
   for (const s of splices) if (isScalar(s.node)) s.node.value = nodeValueAfter(s);
-  verify(file, next, splices);
   return next;
 }
 
-function nodeValueAfter(s: PlannedSplice): string {
+/**
+ * Apply splices to the text of the file at `path` and verify the result. Throws `YAML_INVALID`
+ * if the new text does not lex to the old tokens with exactly the edited scalars changed (which
+ * would be a bug: nothing is written then).
+ */
+export function editText(path: string, text: string, splices: readonly Splice[]): string {
+  if (splices.length === 0) return text;
+  const next = splice(text, splices);
+  verify(path, text, next, splices);
+  return next;
+}
+
+function nodeValueAfter(s: Splice): string {
   const t = s.text;
   if (t.startsWith("'")) return t.slice(1, -1).replace(/''/g, "'");
   if (t.startsWith('"')) return JSON.parse(t) as string;
@@ -130,20 +145,16 @@ function nodeValueAfter(s: PlannedSplice): string {
  * edit escaped its scalar (a newline, a `#`, a quote would all change the tokens) at about half
  * the cost of composing the documents again, which keeps pinning near the cost of parsing.
  */
-function verify(file: ParsedFile, next: string, splices: readonly PlannedSplice[]): void {
+function verify(path: string, text: string, next: string, splices: readonly Splice[]): void {
   const fail = (why: string): never => {
-    throw new ImgdigestError(
-      'YAML_INVALID',
-      `${file.path}: edit verification failed, nothing written: ${why}`,
-      {
-        details: { path: file.path },
-      },
-    );
+    throw new ImgdigestError('YAML_INVALID', `${path}: edit verification failed, nothing written: ${why}`, {
+      details: { path },
+    });
   };
   const edits = [...new Map(splices.map((x) => [x.start, x])).values()]
-    .filter((x) => file.text.slice(x.start, x.end) !== x.text)
+    .filter((x) => text.slice(x.start, x.end) !== x.text)
     .sort((x, y) => x.start - y.start);
-  const before = new Lexer().lex(file.text);
+  const before = new Lexer().lex(text);
   const after = new Lexer().lex(next);
   let k = 0;
   for (;;) {
@@ -155,7 +166,7 @@ function verify(file: ParsedFile, next: string, splices: readonly PlannedSplice[
     }
     if (old.value === now.value) continue;
     const edit = edits[k];
-    if (!edit || old.value !== file.text.slice(edit.start, edit.end) || now.value !== edit.text) {
+    if (!edit || old.value !== text.slice(edit.start, edit.end) || now.value !== edit.text) {
       fail(
         `a YAML token changed beyond the edited values ("${old.value.slice(0, 40)}" became "${now.value.slice(0, 40)}")`,
       );

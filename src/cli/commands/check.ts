@@ -49,7 +49,11 @@ Examples:
       const paths = pathsFromOptions(flags);
       const rules = await rulesFromOptions(flags);
       const { checkPaths, formatFinding, summaryLine } = await import('../../k8s/check.js');
-      const result = await checkPaths(paths, rules, { stdin: ctx.io.stdin, cwd: ctx.io.cwd });
+      const result = await checkPaths(paths, rules, {
+        stdin: ctx.io.stdin,
+        cwd: ctx.io.cwd,
+        followSymlinks: flags.followSymlinks,
+      });
       const failed = reportProblems(ctx, result.problems);
       if (format === 'json') {
         ctx.json({

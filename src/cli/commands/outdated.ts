@@ -50,7 +50,7 @@ Examples:
     const concurrency = wholeNumber(flags.concurrency, '--concurrency', 1);
     const paths = pathsFromOptions(flags);
     const rules = await rulesFromOptions(flags);
-    const files = await readManifests(ctx, paths);
+    const { files } = await readManifests(ctx, paths, { followSymlinks: flags.followSymlinks });
     const { findOutdated } = await import('../../k8s/outdated.js');
     const { formatSite } = await import('../../k8s/sites.js');
     const { openResolver } = await import('../../resolver/open.js');

@@ -5,7 +5,8 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ImgdigestError } from '../../core/errors.js';
+import { ImgdigestError, isImgdigestError } from '../../core/errors.js';
+import type { FileChange, Refusal } from '../../core/write.js';
 import type { CliContext } from '../context.js';
 import {
   addFileOptions,
@@ -40,7 +41,10 @@ export function registerPin(program: Command, ctx: CliContext): void {
       '--platform <os/arch[/variant]>',
       'pin the platform manifest instead of the index (its digest as the index lists it)',
     )
-    .option('-w, --write', 'rewrite the files in place (atomically, mode kept)')
+    .option(
+      '-w, --write',
+      'rewrite the files in place: all or none, through symlinks, owner and mode kept (see below)',
+    )
     .option('--diff', 'print a unified diff instead of the files (with --write: write and print the diff)')
     .option('--check', 'change nothing; exit 1 and list what would change')
     .option('--lock-file <file>', 'record every resolution in this ImageLock file')
@@ -56,6 +60,15 @@ export function registerPin(program: Command, ctx: CliContext): void {
 Each unique reference is resolved once. On any failure nothing is written and every failure is
 listed as FILE:LINE: IMAGE: REASON (exit 3; 2 for invalid YAML). Templated values ({{ }}, \${VAR},
 $(VAR)) and block scalars are reported and left alone. Already pinned images are left alone.
+
+--write changes every file or none (the --lock-file too): each new file is written beside its
+original and flushed, then all are renamed into place; if one rename fails, the files already
+replaced are put back (exit 3). A symlink is edited through: its target changes, the link stays;
+symlinks that lead out of the directories given are skipped, and not edited, unless
+--follow-symlinks. Files are refused before anything is written (exit 2, each one listed) when
+replacing them would lose something: other hard links to them, read-only (no write bit for the
+owner, even as root), another user's file (unless root), changed since they were read. Owner, group
+and mode are kept.
 
 Examples:
   $ imgdigest pin -f deploy/web.yaml                  # print the pinned file
@@ -74,8 +87,11 @@ Examples:
     const concurrency = wholeNumber(flags.concurrency, '--concurrency', 1);
     const paths = pathsFromOptions(flags);
     const rules = await rulesFromOptions(flags);
-    const files = await readManifests(ctx, paths, ', nothing written');
-    const { failureError, formatFailure, pinFiles } = await import('../../k8s/pin.js');
+    const { files, roots } = await readManifests(ctx, paths, {
+      consequence: ', nothing written',
+      followSymlinks: flags.followSymlinks,
+    });
+    const { failureError, formatFailure, pinFiles, pinnedChanges } = await import('../../k8s/pin.js');
     const { openResolver } = await import('../../resolver/open.js');
     const resolver = await openResolver(await resolverOptions({ ...flags, concurrency }, ctx));
     const tty = Boolean(ctx.io.stderr.isTTY) && !ctx.globals().quiet;
@@ -95,14 +111,22 @@ Examples:
       for (const f of result.failures) ctx.err(formatFailure(f));
       throw failureError(result.failures);
     }
+    const changes: FileChange[] = [];
+    if (flags.write) {
+      const within = flags.followSymlinks ? undefined : roots;
+      changes.push(...pinnedChanges(result.files, { cwd: ctx.io.cwd, within }));
+    }
     if (flags.lockFile) {
-      // The lock first: when it cannot be written, no manifest has been changed yet.
-      const { updateLockFile } = await import('../../resolver/lock.js');
+      const { updatedLockText } = await import('../../resolver/lock.js');
       const { lockedResolutions } = await import('../../k8s/lock.js');
-      await updateLockFile(resolve(ctx.io.cwd, flags.lockFile), lockedResolutions(result.resolutions), {
+      const path = resolve(ctx.io.cwd, flags.lockFile);
+      const data = await updatedLockText(path, lockedResolutions(result.resolutions), {
         name: flags.lockFile,
       });
+      changes.push({ path, data, name: flags.lockFile });
     }
+    // The manifests and the lock change together or not at all, before anything is printed.
+    if (changes.length > 0) await writeTogether(ctx, changes);
     await writeOutputs(ctx, flags, result);
     if (!ctx.globals().quiet) {
       const changedFiles = result.files.filter((f) => f.changed).length;
@@ -114,6 +138,29 @@ Examples:
   });
 }
 
+/**
+ * Write the files as one transaction; a refusal is listed one file per line, with what to do
+ * about it, before the error that ends the run.
+ */
+async function writeTogether(ctx: CliContext, changes: readonly FileChange[]): Promise<void> {
+  const { writeFilesAtomically } = await import('../../core/write.js');
+  try {
+    await writeFilesAtomically(changes);
+  } catch (e) {
+    const refused = isImgdigestError(e) ? (e.details.refused as Refusal[] | undefined) : undefined;
+    if (!refused) throw e;
+    for (const r of refused) {
+      const advice = r.kind === 'outside' ? ' (a symlink: --follow-symlinks edits it through the link)' : '';
+      ctx.err(`imgdigest: ${r.name}: ${r.reason}${advice}`);
+    }
+    const what = refused.length === 1 ? '1 file cannot' : `${refused.length} files cannot`;
+    throw new ImgdigestError('INPUT_INVALID', `${what} be replaced safely (listed above), nothing written`, {
+      details: { refused },
+    });
+  }
+}
+
+/** What goes to stdout: the files (with --write, only stdin's), a diff, or what --check found. */
 async function writeOutputs(
   ctx: CliContext,
   flags: PinFlags,
@@ -128,16 +175,10 @@ async function writeOutputs(
   if (flags.diff) {
     const { unifiedDiff } = await import('../../k8s/diff.js');
     for (const f of result.files) if (f.changed) ctx.io.stdout.write(unifiedDiff(f.path, f.original, f.text));
-    if (!flags.write) return;
+    return;
   }
   if (flags.write) {
-    const { writeAtomic } = await import('../../core/write.js');
-    for (const f of result.files) {
-      if (f.path === '-' && !flags.diff) ctx.io.stdout.write(f.text);
-      else if (f.changed) {
-        await writeAtomic(resolve(ctx.io.cwd, f.path), f.text, f.mode === undefined ? {} : { mode: f.mode });
-      }
-    }
+    for (const f of result.files) if (f.path === '-') ctx.io.stdout.write(f.text);
     return;
   }
   result.files.forEach((f, i) => {
