@@ -18,12 +18,17 @@ import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type FileIdentity, identityOf, isWithin } from '../core/write.js';
 
+/** How messages name standard input (`-f -`). */
+export const STDIN_NAME = '<stdin>';
+
 /** A manifest file's content. */
 export interface InputFile {
-  /** The path as given (or found under a given directory); `-` for stdin. */
+  /** The path as given (or found under a given directory); `<stdin>` for stdin. */
   path: string;
   /** The decoded text, byte-order mark included. */
   text: string;
+  /** True for standard input (named {@link STDIN_NAME}): never written back. */
+  stdin?: boolean;
   /** The file's permission bits, kept when it is rewritten; undefined for stdin. */
   mode?: number;
   /** The file as it was read (undefined for stdin): a writer refuses it if it changed since. */
@@ -147,8 +152,9 @@ export async function readInputs(paths: readonly string[], options: ReadInputsOp
       stdinUsed = true;
       const stdin = options.stdin ?? process.stdin;
       const text = decodeText(await readAll(stdin));
-      if (typeof text !== 'string') problems.push({ path: '-', reason: text.reason, severity: 'error' });
-      else files.push({ path: '-', text });
+      if (typeof text !== 'string')
+        problems.push({ path: STDIN_NAME, reason: text.reason, severity: 'error' });
+      else files.push({ path: STDIN_NAME, text, stdin: true });
       continue;
     }
     let info: Awaited<ReturnType<typeof stat>>;

@@ -201,3 +201,49 @@ describe('pinFiles', () => {
     expect(resolver.calls).toEqual([]);
   });
 });
+
+describe('pinFiles with update', () => {
+  const OLD = `sha256:${'0'.repeat(64)}`;
+  const text = [
+    'apiVersion: v1',
+    'kind: Pod',
+    'metadata: {name: p}',
+    'spec:',
+    '  containers:',
+    `    - {name: a, image: "${APP}@${OLD}"} # stale`,
+    `    - name: b`,
+    `      image: '${APP}@${d(APP)}'`,
+    `    - name: c`,
+    `      image: registry.example.com/team/new:2`,
+    `    - name: d`,
+    `      image: registry.example.com/team/untagged@${OLD}`,
+    '',
+  ].join('\r\n');
+  const run = (update: 'update' | 'only-update', rules = defaultRules()) =>
+    pinFiles([{ path: 'p.yaml', text }], { rules, resolver: fakeResolver(), update });
+
+  it('replaces a digest its tag no longer resolves to, byte for byte, and pins the rest', async () => {
+    const result = await run('update');
+    const NEW = 'registry.example.com/team/new:2';
+    expect(result.files[0]!.text).toBe(
+      text.replace(`${APP}@${OLD}`, `${APP}@${d(APP)}`).replace(`${NEW}\r`, `${NEW}@${d(NEW)}\r`),
+    );
+    expect(result.changes.map((c) => [c.line, c.image, c.to, c.previous])).toEqual([
+      [6, `${APP}@${OLD}`, `${APP}@${d(APP)}`, OLD],
+      [10, NEW, `${NEW}@${d(NEW)}`, undefined],
+    ]);
+    expect(result.pinned).toEqual({ checked: 2, untagged: 1 });
+    // The tag is resolved once, for the stale and the current pin alike, and recorded for the lock.
+    expect(result.resolutions.find((r) => r.resolution.reference.canonical === APP)?.sites).toHaveLength(2);
+  });
+
+  it('only-update leaves unpinned images alone; exempt images are not updated', async () => {
+    const only = await run('only-update');
+    expect(only.changes.map((c) => c.line)).toEqual([6]);
+    const exempt = await run(
+      'update',
+      applyRuleFlags(defaultRules(), { exemptImages: ['registry.example.com/*'] }),
+    );
+    expect(exempt.changes).toEqual([]);
+  });
+});

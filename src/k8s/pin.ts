@@ -16,6 +16,7 @@ import type { Resolution, Resolver } from '../resolver/types.js';
 import { isViolation } from './check.js';
 import { nodeAt, visitFiles } from './documents.js';
 import type { InputFile } from './inputs.js';
+import { isExempt } from './policy.js';
 import { codeOf, reasonOf, resolveEach } from './resolve.js';
 import type { Rules } from './rules.js';
 import { byFileAndLine, fileSites, formatSite, type ImageSite } from './sites.js';
@@ -33,6 +34,12 @@ export interface PinOptions {
   signal?: AbortSignal;
   /** Called as resolutions finish: progress for a TTY. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * What to do with `name:tag@digest` images: leave them alone (default), `update` their digest
+   * when the tag now resolves to another one (as well as pinning the rest), or `only-update` (pin
+   * nothing new: `outdated --write`). The digest is replaced byte for byte, nothing else moves.
+   */
+  update?: 'update' | 'only-update';
 }
 
 /** Where an image was found (pin only looks at string values). */
@@ -44,6 +51,8 @@ export interface PinSite extends ImageSite {
 export interface PinChange extends PinSite {
   to: string;
   digest: string;
+  /** The digest the image was pinned to, when an update replaced it (`--update`). */
+  previous?: string;
   /** True when the value is shared through an anchor (edited once, at the anchor). */
   shared: boolean;
 }
@@ -64,6 +73,8 @@ export interface PinnedFile {
   original: string;
   text: string;
   changed: boolean;
+  /** Standard input: printed, never written back. */
+  stdin?: boolean;
   mode?: number;
   /** The file as it was read (see {@link InputFile.identity}): a writer refuses one that changed since. */
   identity?: FileIdentity;
@@ -81,6 +92,8 @@ export interface PinResult {
   notes: PinNote[];
   failures: PinFailure[];
   resolutions: PinResolution[];
+  /** With `update`: `name:tag@digest` images compared with their tag, and those pinned without a tag. */
+  pinned: { checked: number; untagged: number };
 }
 
 const TEMPLATED = /\{\{|\$\{|\$\(/;
@@ -102,6 +115,10 @@ interface Candidate {
   style: Style;
   /** True when the value is reached through an alias or merge key. */
   shared: boolean;
+  /** For an update: the digest pinned now. */
+  previous?: string;
+  /** For an update: the scalar as written before and after that digest (only the digest changes). */
+  around?: [string, string];
 }
 
 /**
@@ -116,7 +133,8 @@ export async function pinFiles(inputs: readonly InputFile[], options: PinOptions
   const { rules, resolver, signal, onProgress } = options;
   const notes: PinNote[] = [];
   const failures: PinFailure[] = [];
-  const candidates = candidatesOf(inputs, rules, notes, failures);
+  const pinned = { checked: 0, untagged: 0 };
+  const candidates = candidatesOf(inputs, rules, { notes, failures, pinned, update: options.update });
 
   // Each unique reference is resolved once, for every candidate that names it.
   const groups = new Map<string, Candidate[]>();
@@ -146,6 +164,7 @@ export async function pinFiles(inputs: readonly InputFile[], options: PinOptions
   const files: PinnedFile[] = inputs.map((f) => {
     const out: PinnedFile = { path: f.path, original: f.text, text: f.text, changed: false, mode: f.mode };
     if (f.identity) out.identity = f.identity;
+    if (f.stdin) out.stdin = true;
     return out;
   });
   const changes: PinChange[] = [];
@@ -155,6 +174,15 @@ export async function pinFiles(inputs: readonly InputFile[], options: PinOptions
     const written = new Map<string, { to: string; text: string | undefined }>();
     for (const c of candidates) {
       const { digest } = resolved.get(c.key)!.resolution;
+      if (c.previous !== undefined) {
+        if (digest === c.previous) continue; // still current
+        const at = c.site.image.lastIndexOf(c.previous);
+        const to = c.site.image.slice(0, at) + digest + c.site.image.slice(at + c.previous.length);
+        changes.push({ ...c.site, to, digest, previous: c.previous, shared: c.shared });
+        const [before, after] = c.around!;
+        pushSplice(byFile, c.file, { start: c.start, end: c.end, text: before + digest + after });
+        continue;
+      }
       const writtenKey = `${c.style}|${c.site.image}`;
       let w = written.get(writtenKey);
       if (!w) {
@@ -169,10 +197,7 @@ export async function pinFiles(inputs: readonly InputFile[], options: PinOptions
       }
       if (c.shared) notes.push({ ...c.site, reason: SHARED_NOTE });
       changes.push({ ...c.site, to, digest, shared: c.shared });
-      const splices = byFile.get(c.file);
-      const one = { start: c.start, end: c.end, text };
-      if (splices) splices.push(one);
-      else byFile.set(c.file, [one]);
+      pushSplice(byFile, c.file, { start: c.start, end: c.end, text });
     }
     for (const [i, splices] of byFile) {
       const out = files[i]!;
@@ -182,7 +207,13 @@ export async function pinFiles(inputs: readonly InputFile[], options: PinOptions
   }
   changes.sort(byFileAndLine);
   notes.sort(byFileAndLine);
-  return { files, changes, notes, failures, resolutions: [...resolved.values()] };
+  return { files, changes, notes, failures, resolutions: [...resolved.values()], pinned };
+}
+
+function pushSplice(byFile: Map<number, Splice[]>, file: number, splice: Splice): void {
+  const list = byFile.get(file);
+  if (list) list.push(splice);
+  else byFile.set(file, [splice]);
 }
 
 const SHARED_NOTE = 'reached through an alias or merge key: edited once, at its anchor';
@@ -195,11 +226,17 @@ const SHARED_NOTE = 'reached through an alias or merge key: edited once, at its 
 function candidatesOf(
   inputs: readonly InputFile[],
   rules: Rules,
-  notes: PinNote[],
-  failures: PinFailure[],
+  out: {
+    notes: PinNote[];
+    failures: PinFailure[];
+    pinned: PinResult['pinned'];
+    update: PinOptions['update'];
+  },
 ): Candidate[] {
+  const { notes, failures, pinned, update } = out;
   const candidates: Candidate[] = [];
   const refs = new Map<string, { ref: Reference; key: string } | Error>();
+  const tags = new Map<string, Reference>();
   visitFiles(inputs, (source, file) => {
     for (const found of fileSites([source], rules)) {
       const site: PinSite = { ...found.site, image: String(found.site.image) };
@@ -207,7 +244,9 @@ function candidatesOf(
         notes.push({ ...site, reason: 'not a string, left alone' });
         continue;
       }
-      if (!isViolation(site, rules)) continue;
+      const violation = isViolation(site, rules);
+      if (violation ? update === 'only-update' : !update || isExempt(site.image, rules.exemptImages))
+        continue;
       if (TEMPLATED.test(site.image)) {
         notes.push({ ...site, reason: 'not a literal reference (template or variable), left alone' });
         continue;
@@ -229,19 +268,44 @@ function candidatesOf(
         refs.set(site.image, parsed);
       }
       if (parsed instanceof Error) {
-        failures.push({ ...site, reason: reasonOf(parsed), code: codeOf(parsed) });
+        // A pinned value that is not a valid reference is check's business, not the update's.
+        if (violation) failures.push({ ...site, reason: reasonOf(parsed), code: codeOf(parsed) });
         continue;
       }
       const { token, style } = editable;
+      const shared = nodeAt(found.doc, found.path)?.shared ?? false;
+      if (violation) {
+        const { ref, key } = parsed;
+        const end = token.offset + token.source.length;
+        candidates.push({ site, ref, key, file, start: token.offset, end, style, shared });
+        continue;
+      }
+      // Pinned: compare with what its tag resolves to now (`update`).
+      const { ref } = parsed.ref.digest ? parsed : { ref: undefined };
+      if (!ref?.digest) continue;
+      if (ref.tag === null) {
+        pinned.untagged++;
+        continue;
+      }
+      pinned.checked++;
+      const at = token.source.lastIndexOf(ref.digest);
+      if (at < 0) {
+        notes.push({ ...site, reason: 'digest written with escapes, left alone' });
+        continue;
+      }
+      const tag = tags.get(parsed.key) ?? ref.withoutDigest();
+      tags.set(parsed.key, tag);
       candidates.push({
         site,
-        ref: parsed.ref,
-        key: parsed.key,
+        ref: tag,
+        key: `${tag.canonical}|${rules.platform ?? ''}`,
         file,
         start: token.offset,
         end: token.offset + token.source.length,
         style,
-        shared: nodeAt(found.doc, found.path)?.shared ?? false,
+        shared,
+        previous: ref.digest,
+        around: [token.source.slice(0, at), token.source.slice(at + ref.digest.length)],
       });
     }
   });
@@ -258,7 +322,7 @@ export function pinnedChanges(
   options: { cwd?: string; within?: readonly string[] } = {},
 ): FileChange[] {
   return files
-    .filter((f) => f.changed && f.path !== '-')
+    .filter((f) => f.changed && !f.stdin)
     .map((f) => {
       const change: FileChange = {
         path: resolve(options.cwd ?? process.cwd(), f.path),

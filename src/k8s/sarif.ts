@@ -5,6 +5,7 @@
  * @see https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html
  */
 import { type Finding, RULE_ID } from './check.js';
+import { STDIN_NAME } from './inputs.js';
 import { describeObject } from './objects.js';
 
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
@@ -70,6 +71,6 @@ export function toSarif(findings: readonly Finding[], toolVersion: string): Reco
 
 /** SARIF wants URIs: relative paths with `/` and percent-encoding; stdin has none. */
 function toUri(path: string): string {
-  if (path === '-') return 'stdin';
+  if (path === STDIN_NAME) return 'stdin';
   return path.split(/[\\/]/).map(encodeURIComponent).join('/');
 }

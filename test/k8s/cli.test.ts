@@ -134,7 +134,7 @@ describe('imgdigest check', () => {
       'ephemeralContainer <debug> uses an image without a digest <busybox:1.36>',
     ]);
     expect(out.findings[0]).toMatchObject({
-      file: '-',
+      file: '<stdin>',
       line: 7,
       object: { kind: 'Pod', namespace: 'dev', name: 'json-pod' },
     });

@@ -93,4 +93,74 @@ ${images.map((image, i) => `      - name: c${i}\n        image: "${image}"\n`).j
     writeFileSync(file, manifest([fresh]));
     expect((await runCli(['outdated', '-f', file])).code).toBe(0);
   });
+
+  it('pin --update replaces a stale digest byte for byte, pins the rest, and updates the lock in the same write', async () => {
+    const file = join(dir, 'update.yaml');
+    const stale = `${seeded.sample.ref}@${seeded.single.digest}`;
+    const text = manifest([stale, seeded.single.ref]).replace(`"${stale}"`, `'${stale}' # keep me`);
+    writeFileSync(file, text);
+    const lock = join(dir, 'update.lock');
+    const r = await runCli(['pin', '-f', file, '--update', '--write', '--lock-file', lock]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(
+      text
+        .replace(`'${stale}'`, `'${seeded.sample.ref}@${seeded.sample.digest}'`)
+        .replace(`"${seeded.single.ref}"`, `"${seeded.single.ref}@${seeded.single.digest}"`),
+    );
+    expect(r.stderr).toBe(
+      `${file}:10: ${seeded.sample.ref} moved ${seeded.single.digest} -> ${seeded.sample.digest}\n` +
+        'pinned 1 image(s), updated 1 in 1 file(s); 2 unique reference(s) resolved\n',
+    );
+    const recorded = readFileSync(lock, 'utf8');
+    expect(recorded).toContain(`digest: ${seeded.sample.digest}\n`);
+    expect(recorded).toContain(`${file}:10`);
+    const again = await runCli(['pin', '-f', file, '--update', '--check']);
+    expect(again.code).toBe(0);
+  });
+
+  it('pin --update --platform compares and writes platform manifest digests; --json lists old and new', async () => {
+    const file = join(dir, 'update-arm.yaml');
+    const stale = `${seeded.sample.ref}@${seeded.sample.platforms['linux/amd64']}`;
+    writeFileSync(file, manifest([stale]));
+    const r = await runCli(['pin', '-f', file, '--update', '--platform', 'linux/arm64', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.changes).toEqual([
+      expect.objectContaining({
+        file,
+        line: 10,
+        image: stale,
+        to: `${seeded.sample.ref}@${seeded.sample.platforms['linux/arm64']}`,
+        previous: seeded.sample.platforms['linux/amd64'],
+        digest: seeded.sample.platforms['linux/arm64'],
+        object: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', namespace: undefined },
+      }),
+    ]);
+    expect(out.files).toEqual([{ path: file, changed: true }]);
+    expect(readFileSync(file, 'utf8')).toBe(manifest([stale])); // --json without --write writes nothing
+  });
+
+  it('outdated --write updates only the stale pins and leaves unpinned images alone', async () => {
+    const file = join(dir, 'outdated-write.yaml');
+    const stale = `${seeded.sample.ref}@${seeded.single.digest}`;
+    writeFileSync(file, manifest([stale, seeded.single.ref]));
+    const r = await runCli(['outdated', '-f', file, '--write']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(
+      `${file}:10: ${seeded.sample.ref} moved ${seeded.single.digest} -> ${seeded.sample.digest}\n`,
+    );
+    expect(r.stderr).toBe('1 of 1 pinned image(s) outdated, updated\n');
+    expect(readFileSync(file, 'utf8')).toBe(
+      manifest([`${seeded.sample.ref}@${seeded.sample.digest}`, seeded.single.ref]),
+    );
+    expect((await runCli(['outdated', '-f', file])).code).toBe(0);
+
+    writeFileSync(file, manifest([`${registry.host}/sample:gone@${seeded.single.digest}`, stale]));
+    const gone = await runCli(['outdated', '-f', file, '--write']);
+    expect(gone.code).toBe(3);
+    expect(gone.stderr).toContain(
+      `${file}:10: ${registry.host}/sample:gone@${seeded.single.digest}: manifest unknown`,
+    );
+    expect(readFileSync(file, 'utf8')).toContain(stale);
+  });
 });

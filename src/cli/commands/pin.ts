@@ -3,10 +3,8 @@
  * `imgdigest pin -f PATH...`: add digests to images in Kubernetes manifests, changing nothing but
  * the image values (comments, quoting, anchors, CRLF and BOM stay byte for byte).
  */
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ImgdigestError, isImgdigestError } from '../../core/errors.js';
-import type { FileChange, Refusal } from '../../core/write.js';
+import { ImgdigestError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
 import {
   addFileOptions,
@@ -27,6 +25,8 @@ interface PinFlags extends RuleOptions, FileOptions, RegistryFlags {
   check?: boolean;
   lockFile?: string;
   fromLock?: string[];
+  update?: boolean;
+  json?: boolean;
   concurrency: string;
 }
 
@@ -47,6 +47,11 @@ export function registerPin(program: Command, ctx: CliContext): void {
     )
     .option('--diff', 'print a unified diff instead of the files (with --write: write and print the diff)')
     .option('--check', 'change nothing; exit 1 and list what would change')
+    .option(
+      '--update',
+      'also replace the digest of name:tag@digest images whose tag now resolves to another one',
+    )
+    .option('--json', 'print {changes, notes, files, resolved} as JSON instead of the files')
     .option('--lock-file <file>', 'record every resolution in this ImageLock file')
     .option(
       '--from-lock <file>',
@@ -84,6 +89,8 @@ Examples:
         '--check changes nothing; it cannot be combined with --write or --diff',
       );
     }
+    if (flags.json && flags.diff)
+      throw new ImgdigestError('USAGE', '--json and --diff both print to stdout: pick one');
     const concurrency = wholeNumber(flags.concurrency, '--concurrency', 1);
     const paths = pathsFromOptions(flags);
     const rules = await rulesFromOptions(flags);
@@ -91,7 +98,7 @@ Examples:
       consequence: ', nothing written',
       followSymlinks: flags.followSymlinks,
     });
-    const { failureError, formatFailure, pinFiles, pinnedChanges } = await import('../../k8s/pin.js');
+    const { failureError, formatFailure, pinFiles } = await import('../../k8s/pin.js');
     const { openResolver } = await import('../../resolver/open.js');
     const resolver = await openResolver(await resolverOptions({ ...flags, concurrency }, ctx));
     const tty = Boolean(ctx.io.stderr.isTTY) && !ctx.globals().quiet;
@@ -100,6 +107,7 @@ Examples:
       result = await pinFiles(files, {
         rules,
         resolver,
+        ...(flags.update ? { update: 'update' as const } : {}),
         onProgress: tty ? (done, total) => ctx.io.stderr.write(`\rresolving ${done}/${total}`) : undefined,
       });
     } finally {
@@ -108,64 +116,71 @@ Examples:
     }
     if (!ctx.globals().quiet) for (const n of result.notes) ctx.err(`imgdigest: note: ${formatFailure(n)}`);
     if (result.failures.length > 0) {
+      if (flags.json) ctx.json(pinJson(result));
       for (const f of result.failures) ctx.err(formatFailure(f));
       throw failureError(result.failures);
     }
-    const changes: FileChange[] = [];
-    if (flags.write) {
-      const within = flags.followSymlinks ? undefined : roots;
-      changes.push(...pinnedChanges(result.files, { cwd: ctx.io.cwd, within }));
-    }
-    if (flags.lockFile) {
-      const { updatedLockText } = await import('../../resolver/lock.js');
-      const { lockedResolutions } = await import('../../k8s/lock.js');
-      const path = resolve(ctx.io.cwd, flags.lockFile);
-      const data = await updatedLockText(path, lockedResolutions(result.resolutions), {
-        name: flags.lockFile,
-      });
-      changes.push({ path, data, name: flags.lockFile });
-    }
     // The manifests and the lock change together or not at all, before anything is printed.
-    if (changes.length > 0) await writeTogether(ctx, changes);
+    const { writePinResult } = await import('../pin-write.js');
+    await writePinResult(ctx, result, { ...flags, roots });
     await writeOutputs(ctx, flags, result);
     if (!ctx.globals().quiet) {
+      const { formatSite } = await import('../../k8s/sites.js');
+      if (!flags.check && !flags.json) {
+        for (const c of result.changes)
+          if (c.previous)
+            ctx.err(`${formatSite(c, 'file:line')}: ${tagOf(c)} moved ${c.previous} -> ${c.digest}`);
+      }
       const changedFiles = result.files.filter((f) => f.changed).length;
-      const verb = flags.check ? 'would pin' : 'pinned';
+      const updated = result.changes.filter((c) => c.previous).length;
+      const [pin, update] = flags.check ? ['would pin', 'update'] : ['pinned', 'updated'];
+      const updates = flags.update ? `, ${update} ${updated}` : '';
       ctx.err(
-        `${verb} ${result.changes.length} image(s) in ${changedFiles} file(s); ${result.resolutions.length} unique reference(s) resolved`,
+        `${pin} ${result.changes.length - updated} image(s)${updates} in ${changedFiles} file(s); ${result.resolutions.length} unique reference(s) resolved`,
       );
     }
   });
 }
 
-/**
- * Write the files as one transaction; a refusal is listed one file per line, with what to do
- * about it, before the error that ends the run.
- */
-async function writeTogether(ctx: CliContext, changes: readonly FileChange[]): Promise<void> {
-  const { writeFilesAtomically } = await import('../../core/write.js');
-  try {
-    await writeFilesAtomically(changes);
-  } catch (e) {
-    const refused = isImgdigestError(e) ? (e.details.refused as Refusal[] | undefined) : undefined;
-    if (!refused) throw e;
-    for (const r of refused) {
-      const advice = r.kind === 'outside' ? ' (a symlink: --follow-symlinks edits it through the link)' : '';
-      ctx.err(`imgdigest: ${r.name}: ${r.reason}${advice}`);
-    }
-    const what = refused.length === 1 ? '1 file cannot' : `${refused.length} files cannot`;
-    throw new ImgdigestError('INPUT_INVALID', `${what} be replaced safely (listed above), nothing written`, {
-      details: { refused },
-    });
-  }
+/** `name:tag` of an updated image: the value as written, without its old digest. */
+function tagOf(c: { image: string; previous?: string }): string {
+  return c.previous ? c.image.slice(0, c.image.lastIndexOf(`@${c.previous}`)) : c.image;
+}
+
+type PinResult = Awaited<ReturnType<typeof import('../../k8s/pin.js').pinFiles>>;
+
+/** What `pin --json` prints: each change and note with its place, each file and whether it changed. */
+export function pinJson(result: PinResult): unknown {
+  const place = (s: PinResult['changes'][number] | PinResult['notes'][number]) => ({
+    file: s.file,
+    line: s.line,
+    column: s.column,
+    object: s.object,
+    fieldPath: s.fieldPath,
+    image: s.image,
+  });
+  return {
+    changes: result.changes.map((c) => ({
+      ...place(c),
+      to: c.to,
+      digest: c.digest,
+      ...(c.previous ? { previous: c.previous } : {}),
+      shared: c.shared,
+    })),
+    notes: result.notes.map((n) => ({ ...place(n), reason: n.reason })),
+    failures: result.failures.map((f) => ({ ...place(f), reason: f.reason, code: f.code })),
+    files: result.files.map((f) => ({ path: f.path, changed: f.changed })),
+    resolved: result.resolutions.length,
+  };
 }
 
 /** What goes to stdout: the files (with --write, only stdin's), a diff, or what --check found. */
-async function writeOutputs(
-  ctx: CliContext,
-  flags: PinFlags,
-  result: Awaited<ReturnType<typeof import('../../k8s/pin.js').pinFiles>>,
-): Promise<void> {
+async function writeOutputs(ctx: CliContext, flags: PinFlags, result: PinResult): Promise<void> {
+  if (flags.json) {
+    ctx.json(pinJson(result));
+    if (flags.check && result.changes.length > 0) ctx.setExitCode(1);
+    return;
+  }
   if (flags.check) {
     const { formatSite } = await import('../../k8s/sites.js');
     for (const c of result.changes) ctx.out(`${formatSite(c, 'file:line')}: ${c.image} -> ${c.to}`);
@@ -178,7 +193,7 @@ async function writeOutputs(
     return;
   }
   if (flags.write) {
-    for (const f of result.files) if (f.path === '-') ctx.io.stdout.write(f.text);
+    for (const f of result.files) if (f.stdin) ctx.io.stdout.write(f.text);
     return;
   }
   result.files.forEach((f, i) => {
