@@ -19,7 +19,7 @@ import type { InputFile } from './inputs.js';
 import { isExempt } from './policy.js';
 import { codeOf, reasonOf, resolveEach } from './resolve.js';
 import type { Rules } from './rules.js';
-import { byFileAndLine, fileSites, formatSite, type ImageSite } from './sites.js';
+import { byFileAndLine, fileSites, formatSite, type ImageSite, type WalkStats } from './sites.js';
 import { editableAt, editText, encodeScalar, type Splice, type Style } from './yaml-edit.js';
 
 export interface PinOptions {
@@ -75,6 +75,8 @@ export interface PinnedFile {
   changed: boolean;
   /** Standard input: printed, never written back. */
   stdin?: boolean;
+  /** No Kubernetes object and no image path in it (a Chart.yaml, random YAML): not printed. */
+  skipped?: boolean;
   mode?: number;
   /** The file as it was read (see {@link InputFile.identity}): a writer refuses one that changed since. */
   identity?: FileIdentity;
@@ -134,7 +136,14 @@ export async function pinFiles(inputs: readonly InputFile[], options: PinOptions
   const notes: PinNote[] = [];
   const failures: PinFailure[] = [];
   const pinned = { checked: 0, untagged: 0 };
-  const candidates = candidatesOf(inputs, rules, { notes, failures, pinned, update: options.update });
+  const skipped = new Set<number>();
+  const candidates = candidatesOf(inputs, rules, {
+    notes,
+    failures,
+    pinned,
+    skipped,
+    update: options.update,
+  });
 
   // Each unique reference is resolved once, for every candidate that names it.
   const groups = new Map<string, Candidate[]>();
@@ -161,10 +170,11 @@ export async function pinFiles(inputs: readonly InputFile[], options: PinOptions
   }
   failures.sort(byFileAndLine);
 
-  const files: PinnedFile[] = inputs.map((f) => {
+  const files: PinnedFile[] = inputs.map((f, i) => {
     const out: PinnedFile = { path: f.path, original: f.text, text: f.text, changed: false, mode: f.mode };
     if (f.identity) out.identity = f.identity;
     if (f.stdin) out.stdin = true;
+    if (skipped.has(i)) out.skipped = true;
     return out;
   });
   const changes: PinChange[] = [];
@@ -230,6 +240,8 @@ function candidatesOf(
     notes: PinNote[];
     failures: PinFailure[];
     pinned: PinResult['pinned'];
+    /** Receives the index of each file with no Kubernetes object and no image path. */
+    skipped: Set<number>;
     update: PinOptions['update'];
   },
 ): Candidate[] {
@@ -238,7 +250,10 @@ function candidatesOf(
   const refs = new Map<string, { ref: Reference; key: string } | Error>();
   const tags = new Map<string, Reference>();
   visitFiles(inputs, (source, file) => {
-    for (const found of fileSites([source], rules)) {
+    const stats: WalkStats = { files: 0, documents: 0, objects: 0, skippedDocuments: 0 };
+    let sites = 0;
+    for (const found of fileSites([source], rules, stats)) {
+      sites++;
       const site: PinSite = { ...found.site, image: String(found.site.image) };
       if (typeof found.site.image !== 'string') {
         notes.push({ ...site, reason: 'not a string, left alone' });
@@ -308,6 +323,7 @@ function candidatesOf(
         around: [token.source.slice(0, at), token.source.slice(at + ref.digest.length)],
       });
     }
+    if (stats.objects === 0 && sites === 0) out.skipped.add(file);
   });
   return candidates;
 }

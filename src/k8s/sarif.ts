@@ -11,7 +11,11 @@ import { describeObject } from './objects.js';
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
 
 /** A SARIF log with one run, one rule, one result per finding. */
-export function toSarif(findings: readonly Finding[], toolVersion: string): Record<string, unknown> {
+export function toSarif(
+  findings: readonly Finding[],
+  toolVersion: string,
+  defaultNamespace?: string,
+): Record<string, unknown> {
   return {
     $schema: SARIF_SCHEMA,
     version: '2.1.0',
@@ -40,7 +44,7 @@ export function toSarif(findings: readonly Finding[], toolVersion: string): Reco
           ruleId: RULE_ID,
           ruleIndex: 0,
           level: 'error',
-          message: { text: `${describeObject(f.object)}: ${f.message}` },
+          message: { text: `${describeObject(f.object, defaultNamespace)}: ${f.message}` },
           locations: [
             {
               physicalLocation: {
@@ -50,7 +54,7 @@ export function toSarif(findings: readonly Finding[], toolVersion: string): Reco
               logicalLocations: [
                 {
                   name: f.fieldPath,
-                  fullyQualifiedName: `${f.object.kind}/${f.object.namespace ?? '-'}/${f.object.name}/${f.fieldPath}`,
+                  fullyQualifiedName: `${f.object.kind}/${f.object.namespace ?? defaultNamespace ?? '-'}/${f.object.name}/${f.fieldPath}`,
                   kind: 'member',
                 },
               ],

@@ -48,7 +48,7 @@ Examples:
       }
       const paths = pathsFromOptions(flags);
       const rules = await rulesFromOptions(flags);
-      const { checkPaths, formatFinding, summaryLine } = await import('../../k8s/check.js');
+      const { checkPaths, formatFinding, skippedNote, summaryLine } = await import('../../k8s/check.js');
       const result = await checkPaths(paths, rules, {
         stdin: ctx.io.stdin,
         cwd: ctx.io.cwd,
@@ -62,15 +62,19 @@ Examples:
           documents: result.documents,
           objects: result.objects,
           skippedDocuments: result.skippedDocuments,
+          skippedFiles: result.skippedFiles,
           problems: result.problems,
         });
       } else if (format === 'sarif') {
         const { toSarif } = await import('../../k8s/sarif.js');
-        ctx.json(toSarif(result.findings, program.version() ?? '0.0.0'));
+        ctx.json(toSarif(result.findings, program.version() ?? '0.0.0', rules.defaultNamespace));
       } else {
-        for (const f of result.findings) ctx.out(formatFinding(f));
+        for (const f of result.findings) ctx.out(formatFinding(f, rules.defaultNamespace));
       }
-      if (!ctx.globals().quiet) ctx.err(summaryLine(result));
+      if (!ctx.globals().quiet) {
+        for (const path of result.skippedFiles) ctx.err(skippedNote(path));
+        ctx.err(summaryLine(result));
+      }
       if (result.findings.length > 0) ctx.setExitCode(1);
       if (failed) ctx.setExitCode(2);
     });

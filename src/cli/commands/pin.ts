@@ -114,7 +114,11 @@ Examples:
       if (tty) ctx.io.stderr.write('\r\x1b[K');
       await resolver.close();
     }
-    if (!ctx.globals().quiet) for (const n of result.notes) ctx.err(`imgdigest: note: ${formatFailure(n)}`);
+    if (!ctx.globals().quiet) {
+      const { skippedNote } = await import('../../k8s/check.js');
+      for (const f of result.files) if (f.skipped) ctx.err(skippedNote(f.path));
+      for (const n of result.notes) ctx.err(`imgdigest: note: ${formatFailure(n)}`);
+    }
     if (result.failures.length > 0) {
       if (flags.json) ctx.json(pinJson(result));
       for (const f of result.failures) ctx.err(formatFailure(f));
@@ -196,8 +200,10 @@ async function writeOutputs(ctx: CliContext, flags: PinFlags, result: PinResult)
     for (const f of result.files) if (f.stdin) ctx.io.stdout.write(f.text);
     return;
   }
-  result.files.forEach((f, i) => {
-    if (i > 0 && !f.text.replace(/^\uFEFF/, '').startsWith('---')) ctx.io.stdout.write('---\n');
-    ctx.io.stdout.write(f.text.endsWith('\n') || f.text === '' ? f.text : `${f.text}\n`);
-  });
+  result.files
+    .filter((f) => !f.skipped)
+    .forEach((f, i) => {
+      if (i > 0 && !f.text.replace(/^\uFEFF/, '').startsWith('---')) ctx.io.stdout.write('---\n');
+      ctx.io.stdout.write(f.text.endsWith('\n') || f.text === '' ? f.text : `${f.text}\n`);
+    });
 }
