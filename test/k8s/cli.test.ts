@@ -266,7 +266,7 @@ describe('stdin, namespaces and files that are not manifests', () => {
     expect(r.stdout).toBe(
       `<stdin>:5:33: Pod team-a/p: container <a> uses an image without a digest <${app}>\n`,
     );
-    const dir = workdir();
+    const dir = workdir('flow.yaml');
     const missing = await runCli(['pin', '-f', '-', '--from-lock', lockFor(dir, ['busybox:1.36'])], {
       stdin: pod,
     });
