@@ -9,6 +9,7 @@
  * `{{ }}`, `${VAR}`, `$(VAR)`), block scalars and non-string values are reported and left alone.
  */
 import { resolve } from 'node:path';
+import type { Document } from 'yaml';
 import { type ErrorCode, ImgdigestError } from '../core/errors.js';
 import { parseReference, type Reference } from '../core/reference.js';
 import type { FileChange, FileIdentity } from '../core/write.js';
@@ -16,11 +17,13 @@ import type { Resolution, Resolver } from '../resolver/types.js';
 import { isViolation } from './check.js';
 import { nodeAt, visitFiles } from './documents.js';
 import type { InputFile } from './inputs.js';
+import type { ImageParts } from './locations.js';
+import type { PathSegment } from './paths.js';
 import { isExempt } from './policy.js';
 import { codeOf, reasonOf, resolveEach } from './resolve.js';
 import type { Rules } from './rules.js';
 import { byFileAndLine, fileSites, formatSite, type ImageSite, type WalkStats } from './sites.js';
-import { editableAt, editText, encodeScalar, type Splice, type Style } from './yaml-edit.js';
+import { editableAt, editText, encodeScalar, insertionAfter, type Splice, type Style } from './yaml-edit.js';
 
 export interface PinOptions {
   rules: Rules;
@@ -119,8 +122,13 @@ interface Candidate {
   shared: boolean;
   /** For an update: the digest pinned now. */
   previous?: string;
-  /** For an update: the scalar as written before and after that digest (only the digest changes). */
+  /**
+   * When the digest alone is written (an update, or the `digest` of an image in parts): what goes
+   * before and after it in the new text of `start`..`end`.
+   */
   around?: [string, string];
+  /** The document and path of the value written (to verify an edit that adds a key). */
+  expect: { document: number; path: readonly PathSegment[] };
 }
 
 /**
@@ -184,13 +192,24 @@ export async function pinFiles(inputs: readonly InputFile[], options: PinOptions
     const written = new Map<string, { to: string; text: string | undefined }>();
     for (const c of candidates) {
       const { digest } = resolved.get(c.key)!.resolution;
-      if (c.previous !== undefined) {
+      if (c.around) {
+        // The digest alone is written: an update, or the `digest` of an image in parts.
         if (digest === c.previous) continue; // still current
-        const at = c.site.image.lastIndexOf(c.previous);
-        const to = c.site.image.slice(0, at) + digest + c.site.image.slice(at + c.previous.length);
-        changes.push({ ...c.site, to, digest, previous: c.previous, shared: c.shared });
-        const [before, after] = c.around!;
-        pushSplice(byFile, c.file, { start: c.start, end: c.end, text: before + digest + after });
+        const { image } = c.site;
+        const at = c.previous === undefined ? -1 : image.lastIndexOf(c.previous);
+        const to =
+          at < 0 ? `${image}@${digest}` : image.slice(0, at) + digest + image.slice(at + c.previous!.length);
+        changes.push({
+          ...c.site,
+          to,
+          digest,
+          ...(c.previous ? { previous: c.previous } : {}),
+          shared: c.shared,
+        });
+        const [before, after] = c.around;
+        const text = before + digest + after;
+        const expect = { ...c.expect, value: c.site.parts ? digest : to };
+        pushSplice(byFile, c.file, { start: c.start, end: c.end, text, expect });
         continue;
       }
       const writtenKey = `${c.style}|${c.site.image}`;
@@ -207,7 +226,7 @@ export async function pinFiles(inputs: readonly InputFile[], options: PinOptions
       }
       if (c.shared) notes.push({ ...c.site, reason: SHARED_NOTE });
       changes.push({ ...c.site, to, digest, shared: c.shared });
-      pushSplice(byFile, c.file, { start: c.start, end: c.end, text });
+      pushSplice(byFile, c.file, { start: c.start, end: c.end, text, expect: { ...c.expect, value: to } });
     }
     for (const [i, splices] of byFile) {
       const out = files[i]!;
@@ -256,7 +275,10 @@ function candidatesOf(
       sites++;
       const site: PinSite = { ...found.site, image: String(found.site.image) };
       if (typeof found.site.image !== 'string') {
-        notes.push({ ...site, reason: 'not a string, left alone' });
+        const why = site.parts
+          ? 'the tag is not a string (quote it), left alone'
+          : 'not a string, left alone';
+        notes.push({ ...site, reason: why });
         continue;
       }
       const violation = isViolation(site, rules);
@@ -266,9 +288,16 @@ function candidatesOf(
         notes.push({ ...site, reason: 'not a literal reference (template or variable), left alone' });
         continue;
       }
-      const editable = editableAt(found.doc, found.path);
-      if ('refused' in editable) {
-        notes.push({ ...site, reason: editable.refused });
+      if (site.parts && violation && !site.parts.tag) {
+        notes.push({ ...site, reason: 'no tag to resolve, left alone' });
+        continue;
+      }
+      // Where the digest goes: the scalar, or for an image in parts its `digest` key.
+      const place = site.parts
+        ? partsPlace(found.doc, source.text, site.parts, violation)
+        : scalarPlace(found);
+      if ('refused' in place) {
+        notes.push({ ...site, reason: place.refused });
         continue;
       }
       // One parse per distinct value: thousands of sites usually name a few images.
@@ -287,12 +316,23 @@ function candidatesOf(
         if (violation) failures.push({ ...site, reason: reasonOf(parsed), code: codeOf(parsed) });
         continue;
       }
-      const { token, style } = editable;
-      const shared = nodeAt(found.doc, found.path)?.shared ?? false;
+      const { start, end, style, shared } = place;
+      const expect = { document: site.document, path: place.path };
       if (violation) {
         const { ref, key } = parsed;
-        const end = token.offset + token.source.length;
-        candidates.push({ site, ref, key, file, start: token.offset, end, style, shared });
+        const around = 'around' in place ? place.around : undefined;
+        candidates.push({
+          site,
+          ref,
+          key,
+          file,
+          start,
+          end,
+          style,
+          shared,
+          expect,
+          ...(around ? { around } : {}),
+        });
         continue;
       }
       // Pinned: compare with what its tag resolves to now (`update`).
@@ -303,7 +343,7 @@ function candidatesOf(
         continue;
       }
       pinned.checked++;
-      const at = token.source.lastIndexOf(ref.digest);
+      const at = place.source.lastIndexOf(ref.digest);
       if (at < 0) {
         notes.push({ ...site, reason: 'digest written with escapes, left alone' });
         continue;
@@ -315,17 +355,88 @@ function candidatesOf(
         ref: tag,
         key: `${tag.canonical}|${rules.platform ?? ''}`,
         file,
-        start: token.offset,
-        end: token.offset + token.source.length,
+        start,
+        end,
         style,
         shared,
+        expect,
         previous: ref.digest,
-        around: [token.source.slice(0, at), token.source.slice(at + ref.digest.length)],
+        around: [place.source.slice(0, at), place.source.slice(at + ref.digest.length)],
       });
     }
     if (stats.objects === 0 && sites === 0) out.skipped.add(file);
   });
   return candidates;
+}
+
+/** Where a pin or an update writes: a scalar's token, or (`start === end`) where a key is added. */
+type Place =
+  | {
+      start: number;
+      end: number;
+      style: Style;
+      shared: boolean;
+      /** The token as written ('' where a key is added). */
+      source: string;
+      /** Path of the value written, from the document root. */
+      path: readonly PathSegment[];
+      /** For a digest written on its own: what goes before and after it. */
+      around?: [string, string];
+    }
+  | { refused: string };
+
+/** The scalar that holds a whole reference. */
+function scalarPlace(found: { doc: Document.Parsed; path: PathSegment[] }): Place {
+  const editable = editableAt(found.doc, found.path);
+  if ('refused' in editable) return editable;
+  const { token, style } = editable;
+  return {
+    start: token.offset,
+    end: token.offset + token.source.length,
+    style,
+    shared: nodeAt(found.doc, found.path)?.shared ?? false,
+    source: token.source,
+    path: found.path,
+  };
+}
+
+/**
+ * The `digest` of an image in parts: its scalar when there is one (`digest: ""` is filled in
+ * place, in its quotes), or a new `digest:` key after the tag when the mapping has none.
+ */
+function partsPlace(doc: Document.Parsed, text: string, parts: ImageParts, violation: boolean): Place {
+  const existing = nodeAt(doc, parts.digestPath);
+  if (existing) {
+    const editable = editableAt(doc, parts.digestPath);
+    if ('refused' in editable || editable.token.source === '') {
+      return { refused: 'digest: has no value to fill in (write digest: "" to have it filled), left alone' };
+    }
+    const { token, style } = editable;
+    const quote = style === 'double' ? '"' : style === 'single' ? "'" : '';
+    const place = {
+      start: token.offset,
+      end: token.offset + token.source.length,
+      style,
+      shared: existing.shared,
+      source: token.source,
+      path: parts.digestPath,
+    };
+    // An empty digest is replaced whole; a pinned one (an update) keeps all but its digest.
+    return violation ? { ...place, around: [quote, quote] } : place;
+  }
+  if (!violation || !parts.tagPath) return { refused: 'no digest to update' };
+  const spot = insertionAfter(doc, text, parts.tagPath, 'digest');
+  if ('refused' in spot) return spot;
+  const quote = spot.flow ? '"' : '';
+  return {
+    start: spot.at,
+    end: spot.at,
+    style: spot.flow ? 'double' : 'plain',
+    shared: false,
+    source: '',
+    path: parts.digestPath,
+    around: [spot.prefix + quote, quote],
+  };
 }
 
 /**

@@ -10,7 +10,15 @@
  * {@link formatSite} prints where one is.
  */
 import { type ParsedDocument, positionAt, type StreamedFile } from './documents.js';
-import { findImages, type ImageField, type KubeObject, objectsIn } from './locations.js';
+import {
+  findImages,
+  type ImageField,
+  type ImageLocation,
+  type ImageParts,
+  type KubeObject,
+  looseImages,
+  objectsIn,
+} from './locations.js';
 import type { ObjectMeta } from './objects.js';
 import type { PathSegment } from './paths.js';
 import { objectMatches } from './policy.js';
@@ -34,8 +42,10 @@ export interface ImageSite {
   fieldPath: string;
   /** The container or volume name (or the `name` beside a custom image field). */
   name: string | undefined;
-  /** The value found: normally a string. */
+  /** The value found: normally a string (for `parts`, the parts put together as a reference). */
   image: unknown;
+  /** For an image written in parts (kustomize `images:`, Helm values): where they are. */
+  parts?: ImageParts;
 }
 
 /** A site and the path of its value from the document root: what an edit or a JSON Patch needs. */
@@ -75,22 +85,27 @@ export function objectSites(
   rules: Pick<Rules, 'imageLocations'>,
   origin: SiteOrigin,
 ): FoundSite[] {
-  return findImages(object, rules.imageLocations).map((l) => {
-    const { line, column } = origin.positionOf?.(l.path) ?? { line: 0, column: 0 };
-    const site: ImageSite = {
-      file: origin.file,
-      line,
-      column,
-      document: origin.document ?? 0,
-      object: object.meta,
-      objectPath: object.path,
-      field: l.field,
-      fieldPath: l.fieldPath,
-      name: l.name,
-      image: l.image,
-    };
-    return { site, path: l.path };
-  });
+  return findImages(object, rules.imageLocations).map((l) => siteOf(object, l, origin));
+}
+
+function siteOf(object: KubeObject, l: ImageLocation, origin: SiteOrigin): FoundSite {
+  // An image in parts is placed at its tag (or digest, or mapping): where a reader looks for it.
+  const at = l.parts ? (l.parts.tagPath ?? (l.parts.digest ? l.parts.digestPath : l.path)) : l.path;
+  const { line, column } = origin.positionOf?.(at) ?? { line: 0, column: 0 };
+  const site: ImageSite = {
+    file: origin.file,
+    line,
+    column,
+    document: origin.document ?? 0,
+    object: object.meta,
+    objectPath: object.path,
+    field: l.field,
+    fieldPath: l.fieldPath,
+    name: l.name,
+    image: l.image,
+  };
+  if (l.parts) site.parts = l.parts;
+  return { site, path: l.path };
 }
 
 /** The image sites of a plain value (an object or a List) in the objects the rules match. */
@@ -123,7 +138,22 @@ export function* fileSites(
         document: d.index,
         positionOf: (path) => positionAt(source, d.doc, path),
       };
-      for (const found of valueSites(d.value, rules, origin, stats)) yield { ...found, source, doc: d.doc };
+      const objects = objectsIn(d.value);
+      if (objects.length === 0) {
+        // Not a Kubernetes object: a kustomization, Helm values, or a `files` rule's document.
+        const loose = looseImages(d.value, source.path, rules.imageLocations);
+        if (loose === undefined || !objectMatches(loose.meta, rules)) {
+          if (stats) stats.skippedDocuments++;
+          continue;
+        }
+        for (const l of loose.locations) yield { ...siteOf(loose, l, origin), source, doc: d.doc };
+        continue;
+      }
+      if (stats) stats.objects += objects.length;
+      for (const o of objects) {
+        if (!objectMatches(o.meta, rules)) continue;
+        for (const found of objectSites(o, rules, origin)) yield { ...found, source, doc: d.doc };
+      }
     }
   }
 }

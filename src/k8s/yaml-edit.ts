@@ -8,9 +8,10 @@
  * byte. After all splices of a file the new text is parsed once more and compared with the old
  * documents: only the edited values may differ (ARCHITECTURE.md "Decisions already taken").
  */
-import { type Document, isScalar, Lexer, type Node, type Scalar } from 'yaml';
+import { isDeepStrictEqual } from 'node:util';
+import { type Document, isMap, isScalar, Lexer, type Node, parseAllDocuments, type Scalar } from 'yaml';
 import { ImgdigestError } from '../core/errors.js';
-import { nodeAt, type ParsedFile } from './documents.js';
+import { MAX_ALIAS_COUNT, nodeAt, PARSE_OPTIONS, type ParsedFile } from './documents.js';
 import type { PathSegment } from './paths.js';
 
 /** Replace the value at `path` in document `document` with `value`. */
@@ -20,11 +21,19 @@ export interface ScalarEdit {
   value: string;
 }
 
-/** Where an edit lands in the text: the source range of a scalar token and what replaces it. */
+/**
+ * Where an edit lands in the text: the source range of a scalar token and what replaces it, or
+ * (`start === end`) where a new `key: value` line goes.
+ */
 export interface Splice {
   start: number;
   end: number;
   text: string;
+  /**
+   * The value the edit gives (document index, path from its root, new value). Required when a file
+   * has an insertion: it is then verified by comparing values, not tokens.
+   */
+  expect?: { document: number; path: readonly PathSegment[]; value: string };
 }
 
 /** A splice planned on a parsed document, with the node it edits. */
@@ -126,8 +135,68 @@ export function editFile(file: ParsedFile, splices: readonly PlannedSplice[]): s
 export function editText(path: string, text: string, splices: readonly Splice[]): string {
   if (splices.length === 0) return text;
   const next = splice(text, splices);
-  verify(path, text, next, splices);
+  if (splices.some((s) => s.start === s.end)) verifyValues(path, text, next, splices);
+  else verify(path, text, next, splices);
   return next;
+}
+
+/**
+ * Where to add `key: value` to the mapping that holds the scalar at `after` (a tag): on a line of
+ * its own below that scalar's line, at the scalar's key's indentation, with the file's line
+ * ending; or `, key: value` right after it in a flow mapping. `prefix` goes before the value.
+ */
+export function insertionAfter(
+  doc: Document.Parsed,
+  text: string,
+  after: readonly PathSegment[],
+  key: string,
+): { at: number; prefix: string; flow: boolean } | { refused: string } {
+  const found = editableAt(doc, after);
+  if ('refused' in found) return found;
+  const parent = nodeAt(doc, after.slice(0, -1))?.node;
+  if (!isMap(parent)) return { refused: 'not in a mapping' };
+  const end = found.token.offset + found.token.source.length;
+  if (parent.flow) return { at: end, prefix: `, ${key}: `, flow: true };
+  const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === after.at(-1));
+  const keyOffset = isScalar(pair?.key) ? pair.key.range?.[0] : undefined;
+  if (keyOffset === undefined) return { refused: 'key not found' };
+  const indent = keyOffset - (text.lastIndexOf('\n', keyOffset - 1) + 1);
+  let at = text.indexOf('\n', end);
+  if (at < 0) at = text.length;
+  const crlf = at > 0 && text[at - 1] === '\r';
+  if (crlf) at--;
+  return { at, prefix: `${crlf ? '\r\n' : '\n'}${' '.repeat(indent)}${key}: `, flow: false };
+}
+
+/**
+ * Verify edits that add keys: the new text must parse to the old documents with exactly the
+ * expected values set (compared as values: the added keys have no old tokens to compare with).
+ */
+function verifyValues(path: string, text: string, next: string, splices: readonly Splice[]): void {
+  const fail = (why: string): never => {
+    throw new ImgdigestError('YAML_INVALID', `${path}: edit verification failed, nothing written: ${why}`, {
+      details: { path },
+    });
+  };
+  const values = (source: string): unknown[] => {
+    const docs = parseAllDocuments(source, PARSE_OPTIONS);
+    const list = Array.isArray(docs) ? docs : [];
+    const bad = list.find((d) => d.errors.length > 0);
+    if (bad) fail(`the edited text does not parse: ${bad.errors[0]!.message.split('\n')[0]}`);
+    return list.map((d) => d.toJS({ maxAliasCount: MAX_ALIAS_COUNT }));
+  };
+  const expected = values(text);
+  for (const s of splices) {
+    if (!s.expect) fail('an edit without its expected value');
+    const { document, path: at, value } = s.expect!;
+    const parent = at
+      .slice(0, -1)
+      .reduce<unknown>((v, k) => (v as Record<string, unknown>)?.[k as string], expected[document]);
+    if (typeof parent !== 'object' || parent === null) fail(`no mapping at ${at.join('.')}`);
+    (parent as Record<string, unknown>)[at.at(-1) as string] = value;
+  }
+  const actual = values(next);
+  if (!isDeepStrictEqual(expected, actual)) fail('a value changed beyond the edited ones');
 }
 
 function nodeValueAfter(s: Splice): string {
