@@ -134,7 +134,12 @@ export function summaryLine(result: CheckResult): string {
  * `defaultNamespace` (the one the rules matched it in), or `-` without one.
  */
 export function formatFinding(f: Finding, defaultNamespace?: string): string {
-  return `${formatSite(f, 'file:line:col')}: ${describeObject(f.object, defaultNamespace)}: ${f.message}`;
+  // A kustomization or values file has no namespace: it is named by its file.
+  const who =
+    f.field === 'images' || f.field === 'values'
+      ? `${f.object.kind} ${f.object.name || f.file}`
+      : describeObject(f.object, defaultNamespace);
+  return `${formatSite(f, 'file:line:col')}: ${who}: ${f.message}`;
 }
 
 /** The note for a file that is skipped because nothing in it is a Kubernetes object or an image path. */

@@ -2,7 +2,7 @@
  * pin and outdated against the real CNCF registry (docker-registry), through the real resolver:
  * the digests written are the ones computed from the pushed bytes (test/support/images.ts).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -162,5 +162,47 @@ ${images.map((image, i) => `      - name: c${i}\n        image: "${image}"\n`).j
       `${file}:10: ${registry.host}/sample:gone@${seeded.single.digest}: manifest unknown`,
     );
     expect(readFileSync(file, 'utf8')).toContain(stale);
+  });
+
+  it('checks and pins a kustomization images entry and Helm values, and updates them when the tag moves', async () => {
+    const work = join(dir, 'outside-workloads');
+    mkdirSync(work, { recursive: true });
+    const [repo, tag] = [seeded.sample.ref.slice(0, seeded.sample.ref.lastIndexOf(':')), seeded.sample.tag];
+    const kustomization = `resources: [deploy.yaml]\nimages:\n  - name: app\n    newName: ${repo}\n    newTag: "${tag}" # release\n`;
+    const values = `image:\n  registry: ${registry.host}\n  repository: sample\n  tag: single\n  digest: ""\n`;
+    writeFileSync(join(work, 'kustomization.yaml'), kustomization);
+    writeFileSync(join(work, 'values.yaml'), values);
+    writeFileSync(join(work, 'Chart.yaml'), 'apiVersion: v2\nname: app\nversion: 0.1.0\n');
+
+    const check = await runCli(['check', '-f', '.'], { cwd: work });
+    expect(check.code).toBe(1);
+    expect(check.stdout).toBe(
+      `kustomization.yaml:5:13: Kustomization kustomization.yaml: images entry <app> uses an image without a digest <${seeded.sample.ref}>\n` +
+        `values.yaml:4:8: Values values.yaml: value <image> uses an image without a digest <${seeded.single.ref}>\n`,
+    );
+
+    const pin = await runCli(['pin', '-f', '.', '--write'], { cwd: work });
+    expect(pin.code, pin.stderr).toBe(0);
+    expect(readFileSync(join(work, 'kustomization.yaml'), 'utf8')).toBe(
+      `${kustomization}    digest: ${seeded.sample.digest}\n`,
+    );
+    expect(readFileSync(join(work, 'values.yaml'), 'utf8')).toBe(
+      values.replace('digest: ""', `digest: "${seeded.single.digest}"`),
+    );
+    expect(pin.stderr).toContain(
+      'imgdigest: note: Chart.yaml: no Kubernetes object or image path, skipped\n',
+    );
+    expect((await runCli(['check', '-f', '.'], { cwd: work })).code).toBe(0);
+
+    // The values pin the single-platform image's digest under the sample tag: stale, so updated.
+    writeFileSync(
+      join(work, 'values.yaml'),
+      values.replace('tag: single', `tag: ${tag}`).replace('""', seeded.single.digest),
+    );
+    const update = await runCli(['outdated', '-f', 'values.yaml', '--write'], { cwd: work });
+    expect(update.code, update.stderr).toBe(0);
+    expect(readFileSync(join(work, 'values.yaml'), 'utf8')).toBe(
+      values.replace('tag: single', `tag: ${tag}`).replace('""', seeded.sample.digest),
+    );
   });
 });
