@@ -33,7 +33,10 @@ export function registerCheck(program: Command, ctx: CliContext): void {
       `
 A digest must end the reference and fit the OCI grammar; sha256 needs 64 and sha512 128 lowercase
 hex characters. Messages are Gatekeeper's (k8simagedigests). Output lines are
-FILE:LINE:COL: KIND NAMESPACE/NAME: MESSAGE, and a summary goes to stderr.
+FILE:LINE:COL: KIND NAMESPACE/NAME: MESSAGE (an object without a namespace is shown in
+--default-namespace; stdin is <stdin>), and a summary goes to stderr. kustomize images: entries
+and Helm values (image: {registry, repository, tag, digest}) are checked too; files with no
+Kubernetes object or image path (Chart.yaml) are skipped with a note.
 
 Examples:
   $ imgdigest check -f deploy/

@@ -64,7 +64,15 @@ export function registerPin(program: Command, ctx: CliContext): void {
     `
 Each unique reference is resolved once. On any failure nothing is written and every failure is
 listed as FILE:LINE: IMAGE: REASON (exit 3; 2 for invalid YAML). Templated values ({{ }}, \${VAR},
-$(VAR)) and block scalars are reported and left alone. Already pinned images are left alone.
+$(VAR)) and block scalars are reported and left alone. Already pinned images are left alone, unless
+--update: then a name:tag@digest whose tag now resolves to another digest gets the new one (only
+the digest bytes change), reported FILE:LINE: TAG moved OLD -> NEW.
+
+Besides workloads, kustomize images: entries (newTag -> digest) and Helm values
+(image: {registry, repository, tag, digest}) are pinned by filling or adding their digest key;
+--rules names other paths (imageLocations with files). Files with no Kubernetes object or image
+path (Chart.yaml, random YAML) are skipped with a note and not printed. stdin is <stdin> in
+messages.
 
 --write changes every file or none (the --lock-file too): each new file is written beside its
 original and flushed, then all are renamed into place; if one rename fails, the files already
@@ -80,6 +88,9 @@ Examples:
   $ imgdigest pin -f deploy/ --write --lock-file images.lock
   $ imgdigest pin -f deploy/ --diff --platform linux/arm64
   $ imgdigest pin -f deploy/ --from-lock images.lock --check
+  $ imgdigest pin -f deploy/ --update --write --lock-file images.lock   # keep pins current
+  $ imgdigest pin -f chart/values.yaml -f overlays/prod/kustomization.yaml --write
+  $ imgdigest pin -f deploy/ --update --check --json | jq '.changes[] | {file, line, previous, digest}'
   $ pack build app --quiet > built.txt && imgdigest pin -f deploy/ --from-lock built.txt -w`,
   );
   cmd.action(async (flags: PinFlags) => {
