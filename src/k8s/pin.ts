@@ -127,8 +127,8 @@ interface Candidate {
    * before and after it in the new text of `start`..`end`.
    */
   around?: [string, string];
-  /** The document and path of the value written (to verify an edit that adds a key). */
-  expect: { document: number; path: readonly PathSegment[] };
+  /** Where a `digest:` key is added: its document and path (to verify the edit by value). */
+  expect?: { document: number; path: readonly PathSegment[] };
 }
 
 /**
@@ -208,8 +208,8 @@ export async function pinFiles(inputs: readonly InputFile[], options: PinOptions
         });
         const [before, after] = c.around;
         const text = before + digest + after;
-        const expect = { ...c.expect, value: c.site.parts ? digest : to };
-        pushSplice(byFile, c.file, { start: c.start, end: c.end, text, expect });
+        const expect = c.expect ? { expect: { ...c.expect, value: digest } } : {};
+        pushSplice(byFile, c.file, { start: c.start, end: c.end, text, ...expect });
         continue;
       }
       const writtenKey = `${c.style}|${c.site.image}`;
@@ -226,7 +226,7 @@ export async function pinFiles(inputs: readonly InputFile[], options: PinOptions
       }
       if (c.shared) notes.push({ ...c.site, reason: SHARED_NOTE });
       changes.push({ ...c.site, to, digest, shared: c.shared });
-      pushSplice(byFile, c.file, { start: c.start, end: c.end, text, expect: { ...c.expect, value: to } });
+      pushSplice(byFile, c.file, { start: c.start, end: c.end, text });
     }
     for (const [i, splices] of byFile) {
       const out = files[i]!;
@@ -317,7 +317,9 @@ function candidatesOf(
         continue;
       }
       const { start, end, style, shared } = place;
-      const expect = { document: site.document, path: place.path };
+      // Only an added key keeps its path: a small record per site, whatever the file's size.
+      // Only an added key keeps its path: a small record per site, whatever the size of the file.
+      const expect = start === end ? { expect: { document: site.document, path: place.path } } : {};
       if (violation) {
         const { ref, key } = parsed;
         const around = 'around' in place ? place.around : undefined;
@@ -330,7 +332,7 @@ function candidatesOf(
           end,
           style,
           shared,
-          expect,
+          ...expect,
           ...(around ? { around } : {}),
         });
         continue;
@@ -359,7 +361,6 @@ function candidatesOf(
         end,
         style,
         shared,
-        expect,
         previous: ref.digest,
         around: [place.source.slice(0, at), place.source.slice(at + ref.digest.length)],
       });

@@ -30,8 +30,8 @@ export interface Splice {
   end: number;
   text: string;
   /**
-   * The value the edit gives (document index, path from its root, new value). Required when a file
-   * has an insertion: it is then verified by comparing values, not tokens.
+   * The value an insertion gives (document index, path from its root, new value): an added key
+   * is verified by comparing values, having no old token to compare with.
    */
   expect?: { document: number; path: readonly PathSegment[]; value: string };
 }
@@ -134,9 +134,22 @@ export function editFile(file: ParsedFile, splices: readonly PlannedSplice[]): s
  */
 export function editText(path: string, text: string, splices: readonly Splice[]): string {
   if (splices.length === 0) return text;
-  const next = splice(text, splices);
-  if (splices.some((s) => s.start === s.end)) verifyValues(path, text, next, splices);
-  else verify(path, text, next, splices);
+  const replaced = [...new Map(splices.filter((s) => s.start !== s.end).map((s) => [s.start, s])).values()];
+  const inserts = splices.filter((s) => s.start === s.end);
+  let mid = text;
+  if (replaced.length > 0) {
+    mid = splice(text, replaced);
+    verify(path, text, mid, replaced);
+  }
+  if (inserts.length === 0) return mid;
+  // Added keys are verified by value, on the text with the replacements made (offsets moved).
+  const moved = inserts.map((s) => {
+    let at = s.start;
+    for (const r of replaced) if (r.end <= s.start) at += r.text.length - (r.end - r.start);
+    return { ...s, start: at, end: at };
+  });
+  const next = splice(mid, moved);
+  verifyValues(path, mid, next, moved);
   return next;
 }
 
