@@ -41,10 +41,11 @@ export const RULES: LayerRules = {
       may: [...SERVERS_MAY, 'resolver', 'k8s', 'builder'],
       packages: ['hono', '@hono/node-server', 'lru-cache'],
     },
+    // The mirror file is YAML read with its line numbers.
     cli: {
       layer: 'cli',
       may: ['core', 'sources', 'builder', 'resolver', 'k8s', 'webhook', 'registry-server', 'explorer'],
-      packages: ['commander'],
+      packages: ['commander', 'yaml'],
     },
   },
   files: {

@@ -4,13 +4,13 @@
  * - the parsers every flag value goes through: {@link collect} for repeatable flags,
  *   {@link wholeNumber} for every numeric flag (one strictness: `--concurrency abc`, `--days -3`
  *   and `--replicas 1.5` are all usage errors, exit 2, naming the flag and the value);
- * - the Kubernetes flags of check, pin, outdated, krm and policy: `-f`, `--rules`,
+ * - the Kubernetes flags of check, pin, outdated, krm and policy: `-f`, `--follow-symlinks`, `--rules`,
  *   `--exempt-image`, `--kinds`, `--namespaces`, `--exclude-namespaces`, `--default-namespace`.
  * The registry connection and credential flags are in ./options.ts.
  */
 import type { Command } from 'commander';
 import { ImgdigestError, isImgdigestError } from '../core/errors.js';
-import type { InputFile, InputProblem } from '../k8s/inputs.js';
+import type { InputFile, InputProblem, Inputs } from '../k8s/inputs.js';
 import type { Rules } from '../k8s/rules.js';
 import type { CliContext } from './context.js';
 
@@ -51,15 +51,21 @@ export interface RuleOptions {
 
 export interface FileOptions {
   filename?: string[];
+  followSymlinks?: boolean;
 }
 
-/** `-f, --filename` (repeatable). */
+/** `-f, --filename` (repeatable) and `--follow-symlinks`. */
 export function addFileOptions(cmd: Command): Command {
-  return cmd.option(
-    '-f, --filename <path>',
-    'manifest file or directory (recursive *.yaml, *.yml, *.json), or - for stdin; repeatable',
-    collect,
-  );
+  return cmd
+    .option(
+      '-f, --filename <path>',
+      'manifest file or directory (recursive *.yaml, *.yml, *.json), or - for stdin; repeatable',
+      collect,
+    )
+    .option(
+      '--follow-symlinks',
+      'follow symlinks that lead out of the directories given (skipped by default, with a warning)',
+    );
 }
 
 /** The flags that select what the digest rule applies to. */
@@ -127,14 +133,21 @@ export function pathsFromOptions(opts: FileOptions): string[] {
 export async function readManifests(
   ctx: CliContext,
   paths: readonly string[],
-  consequence = '',
-): Promise<InputFile[]> {
+  options: { consequence?: string; followSymlinks?: boolean } = {},
+): Promise<Inputs> {
   const { readInputs } = await import('../k8s/inputs.js');
-  const { files, problems } = await readInputs(paths, { stdin: ctx.io.stdin, cwd: ctx.io.cwd });
-  if (reportProblems(ctx, problems)) {
-    throw new ImgdigestError('INPUT_INVALID', `some inputs could not be read (listed above)${consequence}`);
+  const inputs = await readInputs(paths, {
+    stdin: ctx.io.stdin,
+    cwd: ctx.io.cwd,
+    followSymlinks: options.followSymlinks,
+  });
+  if (reportProblems(ctx, inputs.problems)) {
+    throw new ImgdigestError(
+      'INPUT_INVALID',
+      `some inputs could not be read (listed above)${options.consequence ?? ''}`,
+    );
   }
-  return files;
+  return inputs;
 }
 
 /** Print the problems of `-f` inputs on stderr; true when one of them is an error. */

@@ -3,13 +3,13 @@
  * `imgdigest check`: every image without a digest in a set of manifests, with file:line:column, the
  * object it belongs to and Gatekeeper's message.
  */
-import { combine, type ParsedFile, parseFiles } from './documents.js';
+import { combine, type StreamedFile, visitFiles } from './documents.js';
 import { type InputFile, type InputProblem, type ReadInputsOptions, readInputs } from './inputs.js';
 import type { ImageLocation } from './locations.js';
 import { describeObject, type ObjectMeta } from './objects.js';
 import { hasDigest, isExempt, violationMessage } from './policy.js';
 import type { Rules } from './rules.js';
-import { formatSite, type ImageSite, valueSites, type WalkStats, walkSites } from './sites.js';
+import { fileSites, formatSite, type ImageSite, valueSites, type WalkStats } from './sites.js';
 
 export { combine };
 
@@ -28,6 +28,8 @@ export type CheckStats = WalkStats;
 export interface CheckResult extends CheckStats {
   findings: Finding[];
   problems: InputProblem[];
+  /** Files with no Kubernetes object and no image path (a Chart.yaml, random YAML): skipped. */
+  skippedFiles: string[];
 }
 
 /** Whether an image field violates the rule: an image without a digest that no exemption covers. */
@@ -60,15 +62,24 @@ function emptyStats(): CheckStats {
   return { files: 0, documents: 0, objects: 0, skippedDocuments: 0 };
 }
 
-/** Check one parsed file. */
-export function checkFile(file: ParsedFile, rules: Rules): { findings: Finding[]; stats: CheckStats } {
+/**
+ * Check one file, a document at a time (only the findings are kept). `skipped` when the file
+ * has no Kubernetes object and no image path at all: not a manifest.
+ */
+export function checkFile(
+  file: StreamedFile,
+  rules: Rules,
+): { findings: Finding[]; stats: CheckStats; skipped: boolean } {
   const stats = emptyStats();
-  const findings: Finding[] = walkSites([file], rules, stats)
-    .filter(({ site }) => isViolation(site, rules))
-    .map(({ site }) => ({ rule: RULE_ID, ...site, message: violationMessage(site) }));
+  const findings: Finding[] = [];
+  let sites = 0;
+  for (const { site } of fileSites([file], rules, stats)) {
+    sites++;
+    if (isViolation(site, rules)) findings.push({ rule: RULE_ID, ...site, message: violationMessage(site) });
+  }
   // Report in reading order, whatever order the objects' fields were visited in.
   findings.sort((a, b) => a.line - b.line || a.column - b.column);
-  return { findings, stats };
+  return { findings, stats, skipped: stats.objects === 0 && sites === 0 };
 }
 
 /**
@@ -84,17 +95,21 @@ export async function checkPaths(
   return { ...checkFiles(files, rules), problems };
 }
 
-/** Check already-read files. */
+/**
+ * Check already-read files, document by document. Invalid YAML in any file throws one
+ * `YAML_INVALID` naming every bad file, after all files were read.
+ */
 export function checkFiles(files: readonly InputFile[], rules: Rules): Omit<CheckResult, 'problems'> {
-  const result: Omit<CheckResult, 'problems'> = { findings: [], ...emptyStats() };
-  for (const parsed of parseFiles(files)) {
-    const { findings, stats } = checkFile(parsed, rules);
-    result.findings.push(...findings);
+  const result: Omit<CheckResult, 'problems'> = { findings: [], ...emptyStats(), skippedFiles: [] };
+  visitFiles(files, (file) => {
+    const { findings, stats, skipped } = checkFile(file, rules);
+    if (skipped) result.skippedFiles.push(file.path);
+    for (const f of findings) result.findings.push(f); // not push(...): a spread of 10^5 items overflows the stack
     result.files += stats.files;
     result.documents += stats.documents;
     result.objects += stats.objects;
     result.skippedDocuments += stats.skippedDocuments;
-  }
+  });
   return result;
 }
 
@@ -114,7 +129,20 @@ export function summaryLine(result: CheckResult): string {
   return `${plural(result.findings.length, 'violation')} in ${plural(objects, 'object')} (${extras.join(', ')})`;
 }
 
-/** `FILE:LINE:COL: KIND NAMESPACE/NAME: MESSAGE` (namespace `-` when the object names none). */
-export function formatFinding(f: Finding): string {
-  return `${formatSite(f, 'file:line:col')}: ${describeObject(f.object)}: ${f.message}`;
+/**
+ * `FILE:LINE:COL: KIND NAMESPACE/NAME: MESSAGE`; an object that names no namespace is shown in
+ * `defaultNamespace` (the one the rules matched it in), or `-` without one.
+ */
+export function formatFinding(f: Finding, defaultNamespace?: string): string {
+  // A kustomization or values file has no namespace: it is named by its file.
+  const who =
+    f.field === 'images' || f.field === 'values'
+      ? `${f.object.kind} ${f.object.name || f.file}`
+      : describeObject(f.object, defaultNamespace);
+  return `${formatSite(f, 'file:line:col')}: ${who}: ${f.message}`;
+}
+
+/** The note for a file that is skipped because nothing in it is a Kubernetes object or an image path. */
+export function skippedNote(path: string): string {
+  return `imgdigest: note: ${path}: no Kubernetes object or image path, skipped`;
 }

@@ -1,7 +1,7 @@
 /**
  * @module k8s/documents
- * Parse a manifest file once into its YAML documents (JSON is YAML) and answer "where is the node
- * at this path" for reports and edits.
+ * Read a manifest file's YAML documents (JSON is YAML), one at a time or all at once, and answer
+ * "where is the node at this path" for reports and edits.
  *
  * Each document is composed once with source tokens kept (for byte-exact edits) and converted to a
  * plain value once (for the locators, which are shared with the JSON webhook). Alias expansion is
@@ -9,6 +9,7 @@
  * memory. Merge keys (`<<: *base`) are honoured as Kubernetes' YAML 1.1 parser does.
  */
 import {
+  Composer,
   type Document,
   isAlias,
   isMap,
@@ -17,7 +18,7 @@ import {
   LineCounter,
   type Node,
   type ParsedNode,
-  parseAllDocuments,
+  Parser,
   type Scalar,
 } from 'yaml';
 import { ImgdigestError, isImgdigestError } from '../core/errors.js';
@@ -34,27 +35,60 @@ export interface ParsedDocument {
   value: unknown;
 }
 
-export interface ParsedFile {
+/**
+ * A file read document by document: `docs` composes each YAML document when it is reached, so a
+ * walk that lets go of a document before taking the next holds one document's tree at a time,
+ * whatever the size of the file. `lineCounter` knows every line up to the current document.
+ */
+export interface StreamedFile {
   path: string;
   text: string;
-  docs: ParsedDocument[];
+  /** Iterable once. Throws `YAML_INVALID` (see {@link parseFile}) when it reaches a bad document. */
+  docs: Iterable<ParsedDocument>;
   lineCounter: LineCounter;
+}
+
+/** A file with all its documents parsed (small inputs: a KRM ResourceList, tests). */
+export interface ParsedFile extends StreamedFile {
+  docs: ParsedDocument[];
 }
 
 /** Options every parse of a manifest uses, so edits and their verification agree. */
 export const PARSE_OPTIONS = { merge: true, prettyErrors: false } as const;
 
 /**
+ * Open a file for a walk over its documents, one at a time (nothing is parsed until `docs` is
+ * iterated).
+ */
+export function streamFile(path: string, text: string, maxAliasCount = MAX_ALIAS_COUNT): StreamedFile {
+  const lineCounter = new LineCounter();
+  return { path, text, lineCounter, docs: documentsOf(path, text, lineCounter, maxAliasCount) };
+}
+
+/**
  * Parse all documents of a file. Throws `YAML_INVALID` naming `file:line:column` for the first
  * syntax error, or for an alias bomb.
  */
 export function parseFile(path: string, text: string, maxAliasCount = MAX_ALIAS_COUNT): ParsedFile {
-  const lineCounter = new LineCounter();
-  const all = parseAllDocuments(text, { ...PARSE_OPTIONS, keepSourceTokens: true, lineCounter });
-  // An empty stream yields an EmptyStream (an empty array with an `empty` flag).
-  const list = Array.isArray(all) ? all : [];
-  const docs: ParsedDocument[] = [];
-  for (const [index, doc] of list.entries()) {
+  const file = streamFile(path, text, maxAliasCount);
+  return { ...file, docs: [...file.docs] };
+}
+
+/**
+ * The documents of a text as the yaml package's parser and composer reach them (the lexer, parser
+ * and composer are all generators: a document is composed when its end is seen, and nothing keeps
+ * the documents already handed out).
+ */
+function* documentsOf(
+  path: string,
+  text: string,
+  lineCounter: LineCounter,
+  maxAliasCount: number,
+): Generator<ParsedDocument> {
+  const composer = new Composer({ ...PARSE_OPTIONS, keepSourceTokens: true });
+  const tokens = new Parser(lineCounter.addNewLine).parse(text);
+  let index = 0;
+  for (const doc of composer.compose(tokens)) {
     const error = doc.errors[0];
     if (error) {
       const { line, col } = lineCounter.linePos(error.pos[0]);
@@ -71,9 +105,30 @@ export function parseFile(path: string, text: string, maxAliasCount = MAX_ALIAS_
         : (e as Error).message;
       throw yamlError(path, line, col, why);
     }
-    docs.push({ index, doc, value });
+    yield { index: index++, doc, value };
   }
-  return { path, text, docs, lineCounter };
+}
+
+/**
+ * Walk every file's documents, file by file, with `visit` (which iterates `file.docs`). A file
+ * with invalid YAML is dropped where its error is found and the next file is visited; at the end
+ * one `YAML_INVALID` names every bad file (see {@link combine}), so a run reports all of them at
+ * once. Whatever `visit` gathered is then meant to be thrown away: nothing is acted on.
+ */
+export function visitFiles(
+  inputs: readonly { path: string; text: string }[],
+  visit: (file: StreamedFile, index: number) => void,
+): void {
+  const errors: ImgdigestError[] = [];
+  for (const [index, f] of inputs.entries()) {
+    try {
+      visit(streamFile(f.path, f.text), index);
+    } catch (e) {
+      if (!isImgdigestError(e) || e.code !== 'YAML_INVALID') throw e;
+      errors.push(e);
+    }
+  }
+  if (errors.length > 0) throw combine(errors);
 }
 
 /**
@@ -82,16 +137,9 @@ export function parseFile(path: string, text: string, maxAliasCount = MAX_ALIAS_
  */
 export function parseFiles(inputs: readonly { path: string; text: string }[]): ParsedFile[] {
   const parsed: ParsedFile[] = [];
-  const errors: ImgdigestError[] = [];
-  for (const f of inputs) {
-    try {
-      parsed.push(parseFile(f.path, f.text));
-    } catch (e) {
-      if (!isImgdigestError(e)) throw e;
-      errors.push(e);
-    }
-  }
-  if (errors.length > 0) throw combine(errors);
+  visitFiles(inputs, (file) => {
+    parsed.push({ ...file, docs: [...file.docs] });
+  });
   return parsed;
 }
 
@@ -178,14 +226,17 @@ export function nodeAt(doc: Document, path: readonly PathSegment[]): NodeAt | un
 }
 
 /** 1-based line and column of a character offset. */
-export function positionOf(file: ParsedFile, offset: number): { line: number; column: number } {
+export function positionOf(
+  file: Pick<StreamedFile, 'lineCounter'>,
+  offset: number,
+): { line: number; column: number } {
   const { line, col } = file.lineCounter.linePos(offset);
   return { line, column: col };
 }
 
 /** The position of the value at a path (where it is written, even when it is an alias). */
 export function positionAt(
-  file: ParsedFile,
+  file: Pick<StreamedFile, 'lineCounter'>,
   doc: Document,
   path: readonly PathSegment[],
 ): { line: number; column: number } {

@@ -51,7 +51,7 @@ describe('readInputs', () => {
     const { files, problems } = await readInputs(['-', join(dir, 'nope.yaml')], {
       stdin: Readable.from([Buffer.from('\uFEFFa: 1\r\n')]),
     });
-    expect(files).toEqual([{ path: '-', text: '\uFEFFa: 1\r\n' }]);
+    expect(files).toEqual([{ path: '<stdin>', text: '\uFEFFa: 1\r\n', stdin: true }]);
     expect(problems).toEqual([
       { path: join(dir, 'nope.yaml'), reason: 'no such file or directory', severity: 'error' },
     ]);

@@ -3,22 +3,36 @@
  * Collect manifest files from `-f` arguments: files, directories (recursive, `*.yaml`, `*.yml`,
  * `*.json`, sorted), and `-` for stdin.
  *
+ * The tree is what the arguments name: each directory given, and the directory of each file given.
+ * A symlink met in a directory is followed when it leads into the tree; one that leads out of it
+ * is skipped with a warning unless `followSymlinks` is set (a link to `/` would otherwise pull the
+ * whole disk into a run, and `pin --write` into editing files nobody named). `roots` are returned
+ * for a writer to hold to the same tree.
+ *
  * Bad entries never crash the walk: a symlink loop, a binary or non-UTF-8 file, an unreadable file
  * or a missing path each become one {@link InputProblem} line, and the rest is still read. Text is
  * decoded without dropping a byte-order mark, so an edited file is written back byte-for-byte.
  */
-import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { constants, lstat, open, readdir, realpath, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
+import { type FileIdentity, identityOf, isWithin } from '../core/write.js';
+
+/** How messages name standard input (`-f -`). */
+export const STDIN_NAME = '<stdin>';
 
 /** A manifest file's content. */
 export interface InputFile {
-  /** The path as given (or found under a given directory); `-` for stdin. */
+  /** The path as given (or found under a given directory); `<stdin>` for stdin. */
   path: string;
   /** The decoded text, byte-order mark included. */
   text: string;
+  /** True for standard input (named {@link STDIN_NAME}): never written back. */
+  stdin?: boolean;
   /** The file's permission bits, kept when it is rewritten; undefined for stdin. */
   mode?: number;
+  /** The file as it was read (undefined for stdin): a writer refuses it if it changed since. */
+  identity?: FileIdentity;
 }
 
 /** A path that could not be used, with why. `error` problems make the run fail; warnings do not. */
@@ -32,19 +46,26 @@ export interface ReadInputsOptions {
   stdin?: Readable;
   /** Base for relative paths (default `process.cwd()`). */
   cwd?: string;
+  /** Follow symlinks in directories that lead out of the tree (default: skip them, with a warning). */
+  followSymlinks?: boolean;
+}
+
+export interface Inputs {
+  files: InputFile[];
+  problems: InputProblem[];
+  /** The tree: the real paths of the directories given and of the directories of the files given. */
+  roots: string[];
 }
 
 const MANIFEST_EXT = /\.(ya?ml|json)$/i;
 
 /** Read every manifest named by `paths`. Files appear in argument order, directory entries sorted. */
-export async function readInputs(
-  paths: readonly string[],
-  options: ReadInputsOptions = {},
-): Promise<{ files: InputFile[]; problems: InputProblem[] }> {
+export async function readInputs(paths: readonly string[], options: ReadInputsOptions = {}): Promise<Inputs> {
   const files: InputFile[] = [];
   const problems: InputProblem[] = [];
   const seenFiles = new Set<string>();
   const cwd = options.cwd ?? process.cwd();
+  const roots = await treeRoots(paths, cwd);
   let stdinUsed = false;
 
   const addFile = async (path: string, explicit: boolean): Promise<void> => {
@@ -59,10 +80,17 @@ export async function readInputs(
     if (seenFiles.has(real)) return;
     seenFiles.add(real);
     try {
-      const [bytes, info] = await Promise.all([readFile(abs), stat(abs)]);
-      const text = decodeText(bytes);
-      if (typeof text !== 'string') problems.push({ path, reason: text.reason, severity: 'error' });
-      else files.push({ path, text, mode: info.mode & 0o7777 });
+      // One open: the bytes, mode and identity all come from the same file, even if the path is
+      // swapped meanwhile (O_NOFOLLOW: the real path names no link).
+      const handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW);
+      try {
+        const info = await handle.stat();
+        const text = decodeText(await handle.readFile());
+        if (typeof text !== 'string') problems.push({ path, reason: text.reason, severity: 'error' });
+        else files.push({ path, text, mode: info.mode & 0o7777, identity: identityOf(info) });
+      } finally {
+        await handle.close();
+      }
     } catch (e) {
       problems.push({ path, reason: reasonOf(e, explicit), severity: 'error' });
     }
@@ -79,6 +107,17 @@ export async function readInputs(
     for (const name of entries) {
       const path = join(dir, name);
       const abs = resolve(cwd, path);
+      if (!options.followSymlinks && (await lstat(abs).catch(() => undefined))?.isSymbolicLink()) {
+        const real = await realpath(abs).catch(() => undefined);
+        if (real !== undefined && !isWithin(real, roots)) {
+          problems.push({
+            path,
+            reason: `symlink to ${real}, outside the tree: not followed (see --follow-symlinks)`,
+            severity: 'warning',
+          });
+          continue;
+        }
+      }
       let info: Awaited<ReturnType<typeof stat>>;
       try {
         info = await stat(abs);
@@ -113,8 +152,9 @@ export async function readInputs(
       stdinUsed = true;
       const stdin = options.stdin ?? process.stdin;
       const text = decodeText(await readAll(stdin));
-      if (typeof text !== 'string') problems.push({ path: '-', reason: text.reason, severity: 'error' });
-      else files.push({ path: '-', text });
+      if (typeof text !== 'string')
+        problems.push({ path: STDIN_NAME, reason: text.reason, severity: 'error' });
+      else files.push({ path: STDIN_NAME, text, stdin: true });
       continue;
     }
     let info: Awaited<ReturnType<typeof stat>>;
@@ -127,7 +167,24 @@ export async function readInputs(
     if (info.isDirectory()) await walk(path, new Set([await realpath(resolve(cwd, path))]));
     else await addFile(path, true);
   }
-  return { files, problems };
+  return { files, problems, roots };
+}
+
+/**
+ * The tree `paths` name, as real paths: each directory, and the directory of each file (stdin
+ * and paths that do not exist add nothing).
+ */
+export async function treeRoots(paths: readonly string[], cwd = process.cwd()): Promise<string[]> {
+  const roots = new Set<string>();
+  for (const path of paths) {
+    if (path === '-') continue;
+    const abs = resolve(cwd, path);
+    const info = await stat(abs).catch(() => undefined);
+    if (!info) continue;
+    const root = await realpath(info.isDirectory() ? abs : dirname(abs)).catch(() => undefined);
+    if (root !== undefined) roots.add(root);
+  }
+  return [...roots];
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {

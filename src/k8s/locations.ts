@@ -12,11 +12,38 @@
  * @see https://github.com/kubernetes/api/blob/master/core/v1/types.go
  */
 
+import { pathMatch } from '../core/glob.js';
 import { isRecord, type ObjectMeta, objectMeta } from './objects.js';
 import { type CompiledPath, expandPath, formatPath, getPath, type PathSegment } from './paths.js';
 
-/** Which kind of image field a location is. */
-export type ImageField = 'containers' | 'initContainers' | 'ephemeralContainers' | 'volumes' | 'custom';
+/**
+ * Which kind of image field a location is: a pod spec's, a custom path's (`custom`), a kustomize
+ * `images:` entry (`images`), or an image written in parts in Helm values (`values`).
+ */
+export type ImageField =
+  | 'containers'
+  | 'initContainers'
+  | 'ephemeralContainers'
+  | 'volumes'
+  | 'custom'
+  | 'images'
+  | 'values';
+
+/**
+ * An image written as a mapping of parts instead of one string: a kustomize `images:` entry
+ * (`name`/`newName`, `newTag`, `digest`) or Helm values (`registry`, `repository`, `tag`,
+ * `digest`). Pinning writes the `digest` key; the reference is the parts put together.
+ */
+export interface ImageParts {
+  /** Path of the tag value from the document root (absent when the mapping has no tag). */
+  tagPath?: PathSegment[];
+  /** Path of the digest value from the document root (the key may not exist yet). */
+  digestPath: PathSegment[];
+  /** The tag as written (a string), if any. */
+  tag?: string;
+  /** The digest as written, if any (an empty string counts as none). */
+  digest?: string;
+}
 
 /** One image field of one object. */
 export interface ImageLocation {
@@ -27,8 +54,10 @@ export interface ImageLocation {
   field: ImageField;
   /** The container or volume name (or the `name` beside a custom image field). */
   name: string | undefined;
-  /** The value found: normally a string. */
+  /** The value found: normally a string (for `parts`, the parts put together as a reference). */
   image: unknown;
+  /** For an image written in parts: where they are. */
+  parts?: ImageParts;
 }
 
 /** A Kubernetes object found in a document (a List contributes one per item). */
@@ -39,15 +68,26 @@ export interface KubeObject {
   path: PathSegment[];
 }
 
-/** Extra image locations for a kind, from the rules file (`imageLocations`). */
+/**
+ * Extra image locations from the rules file (`imageLocations`): for a kind of Kubernetes object,
+ * or (`files`) for YAML files that are not Kubernetes objects, such as Helm values.
+ */
 export interface ImageLocationRule {
   /** Exact `group/version`, `group/*`, or undefined for any. */
   apiVersion?: string;
-  kind: string;
+  /** The kind the rule is for (`*` any); undefined for a `files` rule. */
+  kind?: string;
+  /**
+   * For documents that are not Kubernetes objects: the files the rule is for, as `path.Match`
+   * patterns of the file name (`values*.yaml`) or of its last folders (`prod/values.yaml`).
+   */
+  files?: string[];
   /** Paths to embedded pod specs (their four fields are searched, with Gatekeeper's messages). */
   podSpecPaths: CompiledPath[];
   /** Paths to image strings. */
   imagePaths: CompiledPath[];
+  /** Paths to images written in parts: mappings of `registry`, `repository`, `tag`, `digest`. */
+  imageMapPaths: CompiledPath[];
 }
 
 const TEMPLATE_SPEC = ['spec', 'template', 'spec'];
@@ -90,7 +130,7 @@ export function objectsIn(doc: unknown, path: PathSegment[] = []): KubeObject[] 
 }
 
 function ruleApplies(rule: ImageLocationRule, meta: ObjectMeta): boolean {
-  if (rule.kind !== meta.kind && rule.kind !== '*') return false;
+  if (rule.kind === undefined || (rule.kind !== meta.kind && rule.kind !== '*')) return false;
   if (rule.apiVersion === undefined) return true;
   if (rule.apiVersion.endsWith('/*')) return meta.apiVersion.startsWith(rule.apiVersion.slice(0, -1));
   return rule.apiVersion === meta.apiVersion;
@@ -149,20 +189,166 @@ export function findImages(obj: KubeObject, rules: readonly ImageLocationRule[] 
   const out: ImageLocation[] = [];
   const builtin = POD_SPEC_PATHS[obj.meta.kind];
   if (builtin) out.push(...podSpecImages(obj, builtin));
-  for (const rule of rules) {
-    if (!ruleApplies(rule, obj.meta)) continue;
-    for (const p of rule.podSpecPaths) {
-      for (const m of expandPath(obj.object, p)) out.push(...podSpecImages(obj, m.path));
-    }
-    for (const p of rule.imagePaths) {
-      for (const m of expandPath(obj.object, p)) {
-        if (m.value === undefined || m.value === null || typeof m.value === 'object') continue;
-        const parent = getPath(obj.object, m.path.slice(0, -1));
-        const name = isRecord(parent) ? nameOf(parent) : undefined;
-        out.push(location(obj, m.path, 'custom', name, m.value));
-      }
+  if (KUSTOMIZE_KINDS.has(obj.meta.kind) && obj.meta.apiVersion.startsWith(KUSTOMIZE_GROUP)) {
+    out.push(...kustomizeImages(obj));
+  }
+  for (const rule of rules) if (ruleApplies(rule, obj.meta)) out.push(...ruleImages(obj, rule));
+  return unique(out);
+}
+
+/** What a rule's paths find in an object (or in a document that is not one). */
+function ruleImages(obj: KubeObject, rule: ImageLocationRule): ImageLocation[] {
+  const out: ImageLocation[] = [];
+  for (const p of rule.podSpecPaths) {
+    for (const m of expandPath(obj.object, p)) out.push(...podSpecImages(obj, m.path));
+  }
+  for (const p of rule.imagePaths) {
+    for (const m of expandPath(obj.object, p)) {
+      if (m.value === undefined || m.value === null || typeof m.value === 'object') continue;
+      const parent = getPath(obj.object, m.path.slice(0, -1));
+      const name = isRecord(parent) ? nameOf(parent) : undefined;
+      out.push(location(obj, m.path, 'custom', name, m.value));
     }
   }
+  for (const p of rule.imageMapPaths) {
+    for (const m of expandPath(obj.object, p)) {
+      const found = isRecord(m.value) ? valuesImage(obj, m.path, m.value) : undefined;
+      if (found) out.push(found);
+    }
+  }
+  return out;
+}
+
+const KUSTOMIZE_GROUP = 'kustomize.config.k8s.io/';
+const KUSTOMIZE_KINDS = new Set(['Kustomization', 'Component']);
+/** File names kustomize reads a kustomization from (it may leave out apiVersion and kind). */
+export const KUSTOMIZATION_FILES = new Set(['kustomization.yaml', 'kustomization.yml', 'Kustomization']);
+
+/**
+ * The `images:` entries of a kustomization that set a tag or a digest (`newName` or `name`, then
+ * `newTag`, then `digest`): kustomize writes `name@digest` when there is a digest.
+ */
+function kustomizeImages(obj: KubeObject): ImageLocation[] {
+  const images = obj.object.images;
+  if (!Array.isArray(images)) return [];
+  const out: ImageLocation[] = [];
+  images.forEach((entry, i) => {
+    if (!isRecord(entry) || typeof entry.name !== 'string') return;
+    const name = typeof entry.newName === 'string' ? entry.newName : entry.name;
+    const rel: PathSegment[] = ['images', i];
+    const found = partsImage(obj, rel, 'images', entry.name, {
+      name,
+      tagKey: 'newTag',
+      tag: entry.newTag,
+      digest: entry.digest,
+    });
+    if (found) out.push(found);
+  });
+  return out;
+}
+
+/**
+ * Helm values (`image: {registry, repository, tag, digest}`): every mapping under a key named
+ * `image` whose `repository` is a string, at any depth of a document that is not a Kubernetes
+ * object.
+ */
+export function valuesImages(obj: KubeObject): ImageLocation[] {
+  const out: ImageLocation[] = [];
+  const walk = (value: unknown, rel: PathSegment[]): void => {
+    if (rel.length > 32) return;
+    if (Array.isArray(value)) {
+      for (const [i, v] of value.entries()) walk(v, [...rel, i]);
+    } else if (isRecord(value)) {
+      for (const [key, v] of Object.entries(value)) {
+        const at = [...rel, key];
+        const found = key === 'image' && isRecord(v) ? valuesImage(obj, at, v) : undefined;
+        if (found) out.push(found);
+        else walk(v, at);
+      }
+    }
+  };
+  walk(obj.object, []);
+  return out;
+}
+
+/** An image mapping of Helm values at `rel`, or undefined when it has no `repository` string. */
+function valuesImage(
+  obj: KubeObject,
+  rel: PathSegment[],
+  map: Record<string, unknown>,
+): ImageLocation | undefined {
+  if (typeof map.repository !== 'string' || map.repository === '') return undefined;
+  const registry = typeof map.registry === 'string' && map.registry !== '' ? `${map.registry}/` : '';
+  return partsImage(obj, rel, 'values', undefined, {
+    name: registry + map.repository,
+    tagKey: 'tag',
+    tag: map.tag,
+    digest: map.digest,
+  });
+}
+
+/** The location of an image written in parts; a tag that is not a string makes the image one too. */
+function partsImage(
+  obj: KubeObject,
+  rel: PathSegment[],
+  field: ImageField,
+  name: string | undefined,
+  p: { name: string; tagKey: string; tag: unknown; digest: unknown },
+): ImageLocation | undefined {
+  const digest = typeof p.digest === 'string' && p.digest !== '' ? p.digest : undefined;
+  const hasTag = p.tag !== undefined && p.tag !== null && p.tag !== '';
+  if (!hasTag && digest === undefined && field === 'images') return undefined; // a rename only
+  const parts: ImageParts = { digestPath: [...obj.path, ...rel, 'digest'] };
+  if (hasTag) parts.tagPath = [...obj.path, ...rel, p.tagKey];
+  if (typeof p.tag === 'string' && p.tag !== '') parts.tag = p.tag;
+  if (digest !== undefined) parts.digest = digest;
+  // `newTag: 1.10` is the number 1.1 to YAML: no reference is made up from it.
+  const image =
+    hasTag && typeof p.tag !== 'string'
+      ? p.tag
+      : `${p.name}${parts.tag ? `:${parts.tag}` : ''}${digest ? `@${digest}` : ''}`;
+  return { ...location(obj, rel, field, name, image), parts };
+}
+
+/**
+ * The images of a YAML document that is not a Kubernetes object: a kustomization that leaves out
+ * apiVersion and kind (named by its file), Helm values, and the `files` rules that match the file.
+ * Undefined when there are none: the document is not one imgdigest knows.
+ */
+export function looseImages(
+  doc: unknown,
+  file: string,
+  rules: readonly ImageLocationRule[] = [],
+): (KubeObject & { locations: ImageLocation[] }) | undefined {
+  if (!isRecord(doc)) return undefined;
+  const base = file.split(/[\\/]/).at(-1) ?? file;
+  const kustomization = KUSTOMIZATION_FILES.has(base);
+  const obj: KubeObject = {
+    object: doc,
+    meta: {
+      apiVersion: kustomization ? `${KUSTOMIZE_GROUP}v1beta1` : '',
+      kind: kustomization ? 'Kustomization' : 'Values',
+      name: base,
+      namespace: undefined,
+    },
+    path: [],
+  };
+  const out = kustomization ? kustomizeImages(obj) : valuesImages(obj);
+  for (const rule of rules) {
+    if (rule.files?.some((pattern) => fileMatches(pattern, file))) out.push(...ruleImages(obj, rule));
+  }
+  const locations = unique(out);
+  return locations.length > 0 ? { ...obj, locations } : undefined;
+}
+
+/** A `files` pattern against a path: the file name, or as many last segments as the pattern has. */
+function fileMatches(pattern: string, file: string): boolean {
+  const segments = file.split(/[\\/]/);
+  const depth = pattern.split('/').length;
+  return pathMatch(pattern, segments.slice(-depth).join('/'));
+}
+
+function unique(out: ImageLocation[]): ImageLocation[] {
   const seen = new Set<string>();
   return out.filter((l) => {
     const key = JSON.stringify(l.path);

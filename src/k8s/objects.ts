@@ -34,7 +34,10 @@ export function objectMeta(value: unknown): ObjectMeta | undefined {
   return { apiVersion, kind, name, namespace };
 }
 
-/** `KIND NAMESPACE/NAME`, namespace `-` when the object names none: how reports name an object. */
-export function describeObject(meta: ObjectMeta): string {
-  return `${meta.kind} ${meta.namespace ?? '-'}/${meta.name}`;
+/**
+ * `KIND NAMESPACE/NAME`: how reports name an object. One that names no namespace is shown in
+ * `defaultNamespace` when given (where it would be created), `-` otherwise.
+ */
+export function describeObject(meta: ObjectMeta, defaultNamespace?: string): string {
+  return `${meta.kind} ${meta.namespace ?? defaultNamespace ?? '-'}/${meta.name}`;
 }

@@ -9,12 +9,12 @@
  */
 import { parseReference, type Reference } from '../core/reference.js';
 import type { Resolver } from '../resolver/types.js';
-import { parseFiles } from './documents.js';
+import { visitFiles } from './documents.js';
 import type { InputFile } from './inputs.js';
 import { isExempt } from './policy.js';
 import { reasonOf, resolveEach } from './resolve.js';
 import type { Rules } from './rules.js';
-import { byFileAndLine, type ImageSite, walkSites } from './sites.js';
+import { byFileAndLine, fileSites, type ImageSite } from './sites.js';
 
 /** A pinned image whose tag now resolves to another digest (the site's fields that `--json` shows). */
 export interface OutdatedImage extends Pick<ImageSite, 'file' | 'line' | 'column' | 'object' | 'fieldPath'> {
@@ -57,22 +57,24 @@ export async function findOutdated(
   const { rules } = options;
   const pinned: Array<{ site: ImageSite; image: string; digest: string; tag: Reference }> = [];
   let untagged = 0;
-  for (const { site } of walkSites(parseFiles(inputs), rules)) {
-    const image = site.image;
-    if (typeof image !== 'string' || isExempt(image, rules.exemptImages)) continue;
-    let ref: Reference;
-    try {
-      ref = parseReference(image);
-    } catch {
-      continue; // not a valid reference: `check` and `pin` report those
+  visitFiles(inputs, (file) => {
+    for (const { site } of fileSites([file], rules)) {
+      const image = site.image;
+      if (typeof image !== 'string' || isExempt(image, rules.exemptImages)) continue;
+      let ref: Reference;
+      try {
+        ref = parseReference(image);
+      } catch {
+        continue; // not a valid reference: `check` and `pin` report those
+      }
+      if (!ref.digest) continue;
+      if (ref.tag === null) {
+        untagged++;
+        continue;
+      }
+      pinned.push({ site, image, digest: ref.digest, tag: ref.withoutDigest() });
     }
-    if (!ref.digest) continue;
-    if (ref.tag === null) {
-      untagged++;
-      continue;
-    }
-    pinned.push({ site, image, digest: ref.digest, tag: ref.withoutDigest() });
-  }
+  });
 
   const tags = new Map<string, Reference>();
   for (const p of pinned) if (!tags.has(p.tag.canonical)) tags.set(p.tag.canonical, p.tag);

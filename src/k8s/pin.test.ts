@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fakeDigest, fakeResolver } from '../../test/support/fake-resolver.js';
 import { ImgdigestError } from '../core/errors.js';
+import { checkFiles } from './check.js';
 import { lockResolver, parseLock } from './lock.js';
 import { failureError, pinFiles } from './pin.js';
-import { applyRuleFlags, defaultRules } from './rules.js';
+import { applyRuleFlags, defaultRules, parseRules } from './rules.js';
 
 const CORPUS = join(import.meta.dirname, '../../test/fixtures/k8s/corpus');
 const read = (name: string) => ({ path: name, text: readFileSync(join(CORPUS, name), 'utf8') });
@@ -202,5 +203,154 @@ describe('pinFiles', () => {
       }),
     ).rejects.toMatchObject({ code: 'YAML_INVALID', message: expect.stringMatching(/alias/) });
     expect(resolver.calls).toEqual([]);
+  });
+});
+
+describe('pinFiles with update', () => {
+  const OLD = `sha256:${'0'.repeat(64)}`;
+  const text = [
+    'apiVersion: v1',
+    'kind: Pod',
+    'metadata: {name: p}',
+    'spec:',
+    '  containers:',
+    `    - {name: a, image: "${APP}@${OLD}"} # stale`,
+    `    - name: b`,
+    `      image: '${APP}@${d(APP)}'`,
+    `    - name: c`,
+    `      image: registry.example.com/team/new:2`,
+    `    - name: d`,
+    `      image: registry.example.com/team/untagged@${OLD}`,
+    '',
+  ].join('\r\n');
+  const run = (update: 'update' | 'only-update', rules = defaultRules()) =>
+    pinFiles([{ path: 'p.yaml', text }], { rules, resolver: fakeResolver(), update });
+
+  it('replaces a digest its tag no longer resolves to, byte for byte, and pins the rest', async () => {
+    const result = await run('update');
+    const NEW = 'registry.example.com/team/new:2';
+    expect(result.files[0]!.text).toBe(
+      text.replace(`${APP}@${OLD}`, `${APP}@${d(APP)}`).replace(`${NEW}\r`, `${NEW}@${d(NEW)}\r`),
+    );
+    expect(result.changes.map((c) => [c.line, c.image, c.to, c.previous])).toEqual([
+      [6, `${APP}@${OLD}`, `${APP}@${d(APP)}`, OLD],
+      [10, NEW, `${NEW}@${d(NEW)}`, undefined],
+    ]);
+    expect(result.pinned).toEqual({ checked: 2, untagged: 1 });
+    // The tag is resolved once, for the stale and the current pin alike, and recorded for the lock.
+    expect(result.resolutions.find((r) => r.resolution.reference.canonical === APP)?.sites).toHaveLength(2);
+  });
+
+  it('only-update leaves unpinned images alone; exempt images are not updated', async () => {
+    const only = await run('only-update');
+    expect(only.changes.map((c) => c.line)).toEqual([6]);
+    const exempt = await run(
+      'update',
+      applyRuleFlags(defaultRules(), { exemptImages: ['registry.example.com/*'] }),
+    );
+    expect(exempt.changes).toEqual([]);
+  });
+});
+
+describe('images outside workloads', () => {
+  const NGINX = 'docker.io/bitnami/nginx:1.25.3';
+  const kustomization = [
+    'resources: [deploy.yaml]',
+    'images:',
+    '  - name: nginx',
+    '    newTag: "1.25"   # the web tier',
+    '  - name: redis',
+    '    newName: registry.example.com/cache/redis',
+    "    newTag: '7'",
+    '  - {name: busybox, newTag: "1.36"}',
+    '  - name: renamed-only',
+    '    newName: other',
+    '  - name: numeric',
+    '    newTag: 1.10',
+    '',
+  ].join('\r\n');
+  const values = [
+    'replicaCount: 2',
+    'image:',
+    '  registry: docker.io',
+    '  repository: bitnami/nginx',
+    '  tag: 1.25.3',
+    '  digest: ""',
+    'sidecar:',
+    '  image: {repository: busybox, tag: "1.36"}',
+    'proxy:',
+    '  image:',
+    '    repository: registry.example.com/team/proxy',
+    '    tag: v2',
+    `    digest: sha256:${'0'.repeat(64)}`,
+    'extra:',
+    '  agentImage: registry.example.com/team/agent:0.9',
+    '',
+  ].join('\n');
+  const files = [
+    { path: 'base/kustomization.yaml', text: kustomization },
+    { path: 'chart/values.yaml', text: values },
+  ];
+  const rules = parseRules(
+    'imageLocations:\n  - files: [chart/values*.yaml]\n    imagePaths: [extra.agentImage]\n',
+    'rules.yaml',
+  );
+
+  it('pins kustomize images entries and Helm values by adding or filling their digest, changing nothing else', async () => {
+    const result = await pinFiles(files, { rules, resolver: fakeResolver() });
+    expect(result.failures).toEqual([]);
+    const nginx = d('docker.io/library/nginx:1.25');
+    const redis = d('registry.example.com/cache/redis:7');
+    const busybox = d('docker.io/library/busybox:1.36');
+    expect(result.files[0]!.text).toBe(
+      kustomization
+        .replace('# the web tier\r\n', `# the web tier\r\n    digest: ${nginx}\r\n`)
+        .replace("newTag: '7'\r\n", `newTag: '7'\r\n    digest: ${redis}\r\n`)
+        .replace('newTag: "1.36"}', `newTag: "1.36", digest: "${busybox}"}`),
+    );
+    const agent = 'registry.example.com/team/agent:0.9';
+    expect(result.files[1]!.text).toBe(
+      values
+        .replace('digest: ""', `digest: "${d(NGINX)}"`)
+        .replace('tag: "1.36"}', `tag: "1.36", digest: "${busybox}"}`)
+        .replace(`${agent}\n`, `${agent}@${d(agent)}\n`),
+    );
+    expect(result.changes.map((c) => `${c.file}:${c.line} ${c.image} -> ${c.to}`)).toEqual([
+      `base/kustomization.yaml:4 nginx:1.25 -> nginx:1.25@${nginx}`,
+      `base/kustomization.yaml:7 registry.example.com/cache/redis:7 -> registry.example.com/cache/redis:7@${redis}`,
+      `base/kustomization.yaml:8 busybox:1.36 -> busybox:1.36@${busybox}`,
+      `chart/values.yaml:5 ${NGINX} -> ${NGINX}@${d(NGINX)}`,
+      `chart/values.yaml:8 busybox:1.36 -> busybox:1.36@${busybox}`,
+      `chart/values.yaml:15 ${agent} -> ${agent}@${d(agent)}`,
+    ]);
+    expect(result.notes.map((n) => `${n.line}: ${n.reason}`)).toEqual([
+      '12: the tag is not a string (quote it), left alone',
+    ]);
+  });
+
+  it('updates the digest of a Helm values image whose tag moved, and nothing else', async () => {
+    const result = await pinFiles(files.slice(1), { rules, resolver: fakeResolver(), update: 'only-update' });
+    const proxy = 'registry.example.com/team/proxy:v2';
+    expect(result.files[0]!.text).toBe(values.replace(`sha256:${'0'.repeat(64)}`, d(proxy)));
+    expect(result.changes).toEqual([
+      expect.objectContaining({
+        line: 12,
+        image: `${proxy}@sha256:${'0'.repeat(64)}`,
+        previous: `sha256:${'0'.repeat(64)}`,
+      }),
+    ]);
+  });
+
+  it('check reports them with where they are written', () => {
+    const { findings } = checkFiles(files, rules);
+    expect(findings.map((f) => `${f.file}:${f.line}:${f.column}: ${f.message}`)).toEqual([
+      'base/kustomization.yaml:4:13: images entry <nginx> uses an image without a digest <nginx:1.25>',
+      'base/kustomization.yaml:7:13: images entry <redis> uses an image without a digest <registry.example.com/cache/redis:7>',
+      'base/kustomization.yaml:8:29: images entry <busybox> uses an image without a digest <busybox:1.36>',
+      'base/kustomization.yaml:12:13: images entry <numeric> uses an image without a digest <1.1>',
+      `chart/values.yaml:5:8: value <image> uses an image without a digest <${NGINX}>`,
+      'chart/values.yaml:8:37: value <sidecar.image> uses an image without a digest <busybox:1.36>',
+      'chart/values.yaml:15:15: field <extra.agentImage> uses an image without a digest <registry.example.com/team/agent:0.9>',
+    ]);
   });
 });

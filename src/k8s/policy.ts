@@ -72,6 +72,8 @@ const NOUN: Record<ImageField, string> = {
   ephemeralContainers: 'ephemeralContainer',
   volumes: 'volume',
   custom: 'field',
+  images: 'images entry',
+  values: 'value',
 };
 
 /** What the messages need of an image field: an `ImageLocation` or an `ImageSite`. */
@@ -86,15 +88,18 @@ export type ImageFieldOf = Pick<ImageLocation, 'field' | 'fieldPath' | 'name' | 
  * // 'container <app> uses an image without a digest <nginx:1.27>'
  */
 export function violationMessage(location: ImageFieldOf): string {
-  const who = location.field === 'custom' ? location.fieldPath : (location.name ?? 'unnamed');
+  const who = byPath(location.field) ? location.fieldPath : (location.name ?? 'unnamed');
   return `${NOUN[location.field]} <${who}> uses an image without a digest <${String(location.image)}>`;
 }
 
 /** `container app`, `initContainer migrate`, `volume data`, `field spec.x.image`. */
 export function describeLocation(location: ImageFieldOf): string {
-  const who = location.field === 'custom' ? location.fieldPath : (location.name ?? '<unnamed>');
+  const who = byPath(location.field) ? location.fieldPath : (location.name ?? '<unnamed>');
   return `${NOUN[location.field]} ${who}`;
 }
+
+/** Fields named by their path in messages (they have no name of their own). */
+const byPath = (field: ImageField): boolean => field === 'custom' || field === 'values';
 
 /** A Gatekeeper-style kind selector: `apiGroups` and `kinds`, `*` matching anything. */
 export interface KindMatch {

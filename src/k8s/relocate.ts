@@ -21,7 +21,7 @@
 import { ImgdigestError } from '../core/errors.js';
 import { parseReference, Reference } from '../core/reference.js';
 import type { Resolution, Resolver } from '../resolver/types.js';
-import { nodeAt, type ParsedFile, parseFiles } from './documents.js';
+import { nodeAt, parseFiles, type StreamedFile } from './documents.js';
 import type { InputFile } from './inputs.js';
 import {
   failureError,
@@ -35,7 +35,7 @@ import { isExempt } from './policy.js';
 import { codeOf, reasonOf, resolveEach } from './resolve.js';
 import type { Rules } from './rules.js';
 import { byFileAndLine, type FileSite, formatSite, walkSites } from './sites.js';
-import { editableAt, editFile, type PlannedSplice, planEdit } from './yaml-edit.js';
+import { editableAt, editText, type PlannedSplice, planEdit } from './yaml-edit.js';
 
 /** Where images move: a registry host and a path prefix (possibly empty). */
 export interface RelocationTarget {
@@ -214,16 +214,17 @@ export async function relocateFiles(
   failures.sort(byFileAndLine);
 
   // 3. Edit, only when every image was copied.
-  const files: PinnedFile[] = parsed.map((f, i) => ({
-    path: f.path,
-    original: f.text,
-    text: f.text,
-    changed: false,
-    ...(inputs[i]?.mode === undefined ? {} : { mode: inputs[i]!.mode }),
-  }));
+  const files: PinnedFile[] = parsed.map((f, i) => {
+    const input = inputs[i];
+    const out: PinnedFile = { path: f.path, original: f.text, text: f.text, changed: false };
+    if (input?.mode !== undefined) out.mode = input.mode;
+    if (input?.identity) out.identity = input.identity;
+    if (input?.stdin) out.stdin = true;
+    return out;
+  });
   const changes: PinChange[] = [];
   if (failures.length === 0) {
-    const byFile = new Map<ParsedFile, PlannedSplice[]>();
+    const byFile = new Map<StreamedFile, PlannedSplice[]>();
     for (const c of candidates) {
       const relocation = relocations.get(c.key)!;
       const plan = planEdit(c.doc, { document: c.site.document, path: c.path, value: relocation.to });
@@ -236,8 +237,8 @@ export async function relocateFiles(
       byFile.set(c.source, [...(byFile.get(c.source) ?? []), plan]);
     }
     for (const [file, splices] of byFile) {
-      const out = files[parsed.indexOf(file)]!;
-      out.text = editFile(file, splices);
+      const out = files[parsed.findIndex((p) => p === file)]!;
+      out.text = editText(file.path, file.text, splices);
       out.changed = out.text !== out.original;
     }
   }
@@ -255,7 +256,7 @@ function fail(failures: PinFailure[], group: readonly Candidate[], error: unknow
 
 /** The sites to relocate; what is left alone goes to `notes` (or `alreadyThere`), what is not a reference to `failures`. */
 function candidatesOf(
-  parsed: readonly ParsedFile[],
+  parsed: readonly StreamedFile[],
   options: RelocateOptions,
   out: { notes: PinNote[]; failures: PinFailure[]; alreadyThere: PinSite[] },
 ): Candidate[] {

@@ -52,7 +52,15 @@ failurePolicy: Ignore
     ],
     [
       'imageLocations:\n  - kind: X\n',
-      /^rules\.yaml:2:5: imageLocations\[0\] needs podSpecPaths or imagePaths/,
+      /^rules\.yaml:2:5: imageLocations\[0\] needs podSpecPaths, imagePaths or imageMapPaths/,
+    ],
+    [
+      'imageLocations:\n  - imagePaths: [a]\n',
+      /^rules\.yaml:2:5: imageLocations\[0\]\.kind is required \(or files, for YAML that is not a Kubernetes object\)/,
+    ],
+    [
+      'imageLocations:\n  - {kind: X, files: [values.yaml], imagePaths: [a]}\n',
+      /imageLocations\[0\]\.files is for YAML that is not a Kubernetes object: give kind or files, not both/,
     ],
     ['platform: linux/\n', /^rules\.yaml:1:11: platform is not a platform/],
     ['failurePolicy: Maybe\n', /^rules\.yaml:1:16: failurePolicy must be Fail or Ignore/],

@@ -189,11 +189,17 @@ function readMatch(r: Reader, match: unknown, rules: Rules): void {
 }
 
 function readLocation(r: Reader, value: unknown, at: PathSegment[]): ImageLocationRule {
-  if (!isRecord(value)) r.fail(at, 'must be a mapping with kind and podSpecPaths or imagePaths');
-  r.keys(value, ['apiVersion', 'kind', 'podSpecPaths', 'imagePaths'], at);
+  if (!isRecord(value))
+    r.fail(at, 'must be a mapping with kind (or files) and podSpecPaths, imagePaths or imageMapPaths');
+  r.keys(value, ['apiVersion', 'kind', 'files', 'podSpecPaths', 'imagePaths', 'imageMapPaths'], at);
   const kind = r.string(value.kind, [...at, 'kind']);
-  if (kind === undefined) r.fail([...at, 'kind'], 'is required');
-  const compile = (key: 'podSpecPaths' | 'imagePaths') =>
+  const files = value.files === undefined ? undefined : r.strings(value.files, [...at, 'files']);
+  if (kind === undefined && files === undefined)
+    r.fail([...at, 'kind'], 'is required (or files, for YAML that is not a Kubernetes object)');
+  if (kind !== undefined && files !== undefined)
+    r.fail([...at, 'files'], 'is for YAML that is not a Kubernetes object: give kind or files, not both');
+  if (files?.length === 0) r.fail([...at, 'files'], 'must name at least one file pattern');
+  const compile = (key: 'podSpecPaths' | 'imagePaths' | 'imageMapPaths') =>
     r.strings(value[key], [...at, key]).map((p, i) => {
       try {
         return compilePath(p);
@@ -202,12 +208,14 @@ function readLocation(r: Reader, value: unknown, at: PathSegment[]): ImageLocati
       }
     });
   const rule: ImageLocationRule = {
-    kind,
     podSpecPaths: compile('podSpecPaths'),
     imagePaths: compile('imagePaths'),
+    imageMapPaths: compile('imageMapPaths'),
   };
-  if (rule.podSpecPaths.length === 0 && rule.imagePaths.length === 0) {
-    r.fail(at, 'needs podSpecPaths or imagePaths');
+  if (kind !== undefined) rule.kind = kind;
+  if (files !== undefined) rule.files = files;
+  if (rule.podSpecPaths.length === 0 && rule.imagePaths.length === 0 && rule.imageMapPaths.length === 0) {
+    r.fail(at, 'needs podSpecPaths, imagePaths or imageMapPaths');
   }
   const apiVersion = r.string(value.apiVersion, [...at, 'apiVersion']);
   if (apiVersion !== undefined) rule.apiVersion = apiVersion;

@@ -5,12 +5,17 @@
  * @see https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html
  */
 import { type Finding, RULE_ID } from './check.js';
+import { STDIN_NAME } from './inputs.js';
 import { describeObject } from './objects.js';
 
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
 
 /** A SARIF log with one run, one rule, one result per finding. */
-export function toSarif(findings: readonly Finding[], toolVersion: string): Record<string, unknown> {
+export function toSarif(
+  findings: readonly Finding[],
+  toolVersion: string,
+  defaultNamespace?: string,
+): Record<string, unknown> {
   return {
     $schema: SARIF_SCHEMA,
     version: '2.1.0',
@@ -39,7 +44,7 @@ export function toSarif(findings: readonly Finding[], toolVersion: string): Reco
           ruleId: RULE_ID,
           ruleIndex: 0,
           level: 'error',
-          message: { text: `${describeObject(f.object)}: ${f.message}` },
+          message: { text: `${describeObject(f.object, defaultNamespace)}: ${f.message}` },
           locations: [
             {
               physicalLocation: {
@@ -49,7 +54,7 @@ export function toSarif(findings: readonly Finding[], toolVersion: string): Reco
               logicalLocations: [
                 {
                   name: f.fieldPath,
-                  fullyQualifiedName: `${f.object.kind}/${f.object.namespace ?? '-'}/${f.object.name}/${f.fieldPath}`,
+                  fullyQualifiedName: `${f.object.kind}/${f.object.namespace ?? defaultNamespace ?? '-'}/${f.object.name}/${f.fieldPath}`,
                   kind: 'member',
                 },
               ],
@@ -70,6 +75,6 @@ export function toSarif(findings: readonly Finding[], toolVersion: string): Reco
 
 /** SARIF wants URIs: relative paths with `/` and percent-encoding; stdin has none. */
 function toUri(path: string): string {
-  if (path === '-') return 'stdin';
+  if (path === STDIN_NAME) return 'stdin';
   return path.split(/[\\/]/).map(encodeURIComponent).join('/');
 }

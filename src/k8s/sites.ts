@@ -3,14 +3,22 @@
  * The one walk every Kubernetes command makes, and the one record of where an image sits.
  *
  * The walk: files -> documents -> objects (a List gives one per item) -> the objects the rules
- * match -> their image fields. `check`, `pin`, `outdated` and `krm` walk parsed files
- * ({@link walkSites}); the webhook and `violationsOf` walk a plain JSON value ({@link valueSites},
+ * match -> their image fields. `check`, `pin`, `outdated` and `krm` walk files document by document
+ * ({@link fileSites}); the webhook and `violationsOf` walk a plain JSON value ({@link valueSites},
  * or {@link objectSites} for an object already in hand). Each image field found is an
  * {@link ImageSite}: findings, changes, notes and failures are sites with what happened added, and
  * {@link formatSite} prints where one is.
  */
-import { type ParsedDocument, type ParsedFile, positionAt } from './documents.js';
-import { findImages, type ImageField, type KubeObject, objectsIn } from './locations.js';
+import { type ParsedDocument, positionAt, type StreamedFile } from './documents.js';
+import {
+  findImages,
+  type ImageField,
+  type ImageLocation,
+  type ImageParts,
+  type KubeObject,
+  looseImages,
+  objectsIn,
+} from './locations.js';
 import type { ObjectMeta } from './objects.js';
 import type { PathSegment } from './paths.js';
 import { objectMatches } from './policy.js';
@@ -34,8 +42,10 @@ export interface ImageSite {
   fieldPath: string;
   /** The container or volume name (or the `name` beside a custom image field). */
   name: string | undefined;
-  /** The value found: normally a string. */
+  /** The value found: normally a string (for `parts`, the parts put together as a reference). */
   image: unknown;
+  /** For an image written in parts (kustomize `images:`, Helm values): where they are. */
+  parts?: ImageParts;
 }
 
 /** A site and the path of its value from the document root: what an edit or a JSON Patch needs. */
@@ -46,7 +56,7 @@ export interface FoundSite {
 
 /** A site found in a parsed file, with that file and the YAML document it is in (for edits). */
 export interface FileSite extends FoundSite {
-  source: ParsedFile;
+  source: StreamedFile;
   doc: ParsedDocument['doc'];
 }
 
@@ -75,22 +85,27 @@ export function objectSites(
   rules: Pick<Rules, 'imageLocations'>,
   origin: SiteOrigin,
 ): FoundSite[] {
-  return findImages(object, rules.imageLocations).map((l) => {
-    const { line, column } = origin.positionOf?.(l.path) ?? { line: 0, column: 0 };
-    const site: ImageSite = {
-      file: origin.file,
-      line,
-      column,
-      document: origin.document ?? 0,
-      object: object.meta,
-      objectPath: object.path,
-      field: l.field,
-      fieldPath: l.fieldPath,
-      name: l.name,
-      image: l.image,
-    };
-    return { site, path: l.path };
-  });
+  return findImages(object, rules.imageLocations).map((l) => siteOf(object, l, origin));
+}
+
+function siteOf(object: KubeObject, l: ImageLocation, origin: SiteOrigin): FoundSite {
+  // An image in parts is placed at its tag (or digest, or mapping): where a reader looks for it.
+  const at = l.parts ? (l.parts.tagPath ?? (l.parts.digest ? l.parts.digestPath : l.path)) : l.path;
+  const { line, column } = origin.positionOf?.(at) ?? { line: 0, column: 0 };
+  const site: ImageSite = {
+    file: origin.file,
+    line,
+    column,
+    document: origin.document ?? 0,
+    object: object.meta,
+    objectPath: object.path,
+    field: l.field,
+    fieldPath: l.fieldPath,
+    name: l.name,
+    image: l.image,
+  };
+  if (l.parts) site.parts = l.parts;
+  return { site, path: l.path };
 }
 
 /** The image sites of a plain value (an object or a List) in the objects the rules match. */
@@ -103,9 +118,16 @@ export function valueSites(value: unknown, rules: Rules, origin: SiteOrigin, sta
   return objects.filter((o) => objectMatches(o.meta, rules)).flatMap((o) => objectSites(o, rules, origin));
 }
 
-/** Every image site of parsed files, file by file in reading order of the walk. */
-export function walkSites(files: readonly ParsedFile[], rules: Rules, stats?: WalkStats): FileSite[] {
-  const out: FileSite[] = [];
+/**
+ * Every image site of files, file by file in reading order of the walk. A generator: each
+ * document is reached when the walk gets to it, so a caller that keeps only plain facts of each
+ * site (not `doc`) holds one document at a time.
+ */
+export function* fileSites(
+  files: Iterable<StreamedFile>,
+  rules: Rules,
+  stats?: WalkStats,
+): Generator<FileSite, void, undefined> {
   for (const source of files) {
     if (stats) stats.files++;
     for (const d of source.docs) {
@@ -116,11 +138,29 @@ export function walkSites(files: readonly ParsedFile[], rules: Rules, stats?: Wa
         document: d.index,
         positionOf: (path) => positionAt(source, d.doc, path),
       };
-      for (const found of valueSites(d.value, rules, origin, stats))
-        out.push({ ...found, source, doc: d.doc });
+      const objects = objectsIn(d.value);
+      if (objects.length === 0) {
+        // Not a Kubernetes object: a kustomization, Helm values, or a `files` rule's document.
+        const loose = looseImages(d.value, source.path, rules.imageLocations);
+        if (loose === undefined || !objectMatches(loose.meta, rules)) {
+          if (stats) stats.skippedDocuments++;
+          continue;
+        }
+        for (const l of loose.locations) yield { ...siteOf(loose, l, origin), source, doc: d.doc };
+        continue;
+      }
+      if (stats) stats.objects += objects.length;
+      for (const o of objects) {
+        if (!objectMatches(o.meta, rules)) continue;
+        for (const found of objectSites(o, rules, origin)) yield { ...found, source, doc: d.doc };
+      }
     }
   }
-  return out;
+}
+
+/** Every image site of parsed files, as a list (see {@link fileSites}). */
+export function walkSites(files: readonly StreamedFile[], rules: Rules, stats?: WalkStats): FileSite[] {
+  return [...fileSites(files, rules, stats)];
 }
 
 /** How a site's position is printed: check's `file:line:col`, pin's and outdated's `file:line`. */

@@ -9,9 +9,10 @@
  * documents: only the edited values may differ. (Re-stringifying a document through a YAML
  * library would reflow comments, quotes and flow style: a diff a reviewer cannot trust.)
  */
-import { type Document, isScalar, Lexer, type Node, type Scalar } from 'yaml';
+import { isDeepStrictEqual } from 'node:util';
+import { type Document, isMap, isScalar, Lexer, type Node, parseAllDocuments, type Scalar } from 'yaml';
 import { ImgdigestError } from '../core/errors.js';
-import { nodeAt, type ParsedFile } from './documents.js';
+import { MAX_ALIAS_COUNT, nodeAt, PARSE_OPTIONS, type ParsedFile } from './documents.js';
 import type { PathSegment } from './paths.js';
 
 /** Replace the value at `path` in document `document` with `value`. */
@@ -21,15 +22,28 @@ export interface ScalarEdit {
   value: string;
 }
 
-/** Where an edit lands in the text, once planned. */
-export interface PlannedSplice {
+/**
+ * Where an edit lands in the text: the source range of a scalar token and what replaces it, or
+ * (`start === end`) where a new `key: value` line goes.
+ */
+export interface Splice {
   start: number;
   end: number;
   text: string;
+  /**
+   * The value an insertion gives (document index, path from its root, new value): an added key
+   * is verified by comparing values, having no old token to compare with.
+   */
+  expect?: { document: number; path: readonly PathSegment[]; value: string };
+}
+
+/** A splice planned on a parsed document, with the node it edits. */
+export interface PlannedSplice extends Splice {
   node: Node;
 }
 
-type Style = 'plain' | 'single' | 'double';
+/** How a scalar is written: the quote style an edit keeps. */
+export type Style = 'plain' | 'single' | 'double';
 
 const STYLE_OF: Record<string, Style> = {
   scalar: 'plain',
@@ -86,37 +100,120 @@ export function editableAt(
 }
 
 /**
- * Apply planned splices to a text (any order given; overlapping or duplicate splices of the same
- * node are applied once).
+ * Apply splices to a text (any order given; duplicate splices of the same token are applied once).
+ * The pieces are joined once at the end, so a file with 10^5 edits costs one copy of the text.
  */
-export function splice(text: string, splices: readonly PlannedSplice[]): string {
-  const unique = new Map<number, PlannedSplice>();
+export function splice(text: string, splices: readonly Splice[]): string {
+  const unique = new Map<number, Splice>();
   for (const s of splices) unique.set(s.start, s);
   const sorted = [...unique.values()].sort((a, b) => a.start - b.start);
-  let out = '';
+  const parts: string[] = [];
   let at = 0;
   for (const s of sorted) {
     if (s.start < at) throw new ImgdigestError('INPUT_INVALID', `overlapping edits at offset ${s.start}`);
-    out += text.slice(at, s.start) + s.text;
+    parts.push(text.slice(at, s.start), s.text);
     at = s.end;
   }
-  return out + text.slice(at);
+  parts.push(text.slice(at));
+  return parts.join('');
 }
 
 /**
- * Edit a parsed file and verify the result. Throws `YAML_INVALID` if the new text does not parse
- * to the old documents with exactly the edited values changed (which would be a bug: nothing is
- * written then). The parsed file's nodes receive the new values as a side effect.
+ * Edit a parsed file and verify the result (see {@link editText}). The parsed file's nodes receive
+ * the new values as a side effect.
  */
 export function editFile(file: ParsedFile, splices: readonly PlannedSplice[]): string {
-  if (splices.length === 0) return file.text;
-  const next = splice(file.text, splices);
+  const next = editText(file.path, file.text, splices);
   for (const s of splices) if (isScalar(s.node)) s.node.value = nodeValueAfter(s);
-  verify(file, next, splices);
   return next;
 }
 
-function nodeValueAfter(s: PlannedSplice): string {
+/**
+ * Apply splices to the text of the file at `path` and verify the result. Throws `YAML_INVALID`
+ * if the new text does not lex to the old tokens with exactly the edited scalars changed (which
+ * would be a bug: nothing is written then).
+ */
+export function editText(path: string, text: string, splices: readonly Splice[]): string {
+  if (splices.length === 0) return text;
+  const replaced = [...new Map(splices.filter((s) => s.start !== s.end).map((s) => [s.start, s])).values()];
+  const inserts = splices.filter((s) => s.start === s.end);
+  let mid = text;
+  if (replaced.length > 0) {
+    mid = splice(text, replaced);
+    verify(path, text, mid, replaced);
+  }
+  if (inserts.length === 0) return mid;
+  // Added keys are verified by value, on the text with the replacements made (offsets moved).
+  const moved = inserts.map((s) => {
+    let at = s.start;
+    for (const r of replaced) if (r.end <= s.start) at += r.text.length - (r.end - r.start);
+    return { ...s, start: at, end: at };
+  });
+  const next = splice(mid, moved);
+  verifyValues(path, mid, next, moved);
+  return next;
+}
+
+/**
+ * Where to add `key: value` to the mapping that holds the scalar at `after` (a tag): on a line of
+ * its own below that scalar's line, at the scalar's key's indentation, with the file's line
+ * ending; or `, key: value` right after it in a flow mapping. `prefix` goes before the value.
+ */
+export function insertionAfter(
+  doc: Document.Parsed,
+  text: string,
+  after: readonly PathSegment[],
+  key: string,
+): { at: number; prefix: string; flow: boolean } | { refused: string } {
+  const found = editableAt(doc, after);
+  if ('refused' in found) return found;
+  const parent = nodeAt(doc, after.slice(0, -1))?.node;
+  if (!isMap(parent)) return { refused: 'not in a mapping' };
+  const end = found.token.offset + found.token.source.length;
+  if (parent.flow) return { at: end, prefix: `, ${key}: `, flow: true };
+  const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === after.at(-1));
+  const keyOffset = isScalar(pair?.key) ? pair.key.range?.[0] : undefined;
+  if (keyOffset === undefined) return { refused: 'key not found' };
+  const indent = keyOffset - (text.lastIndexOf('\n', keyOffset - 1) + 1);
+  let at = text.indexOf('\n', end);
+  if (at < 0) at = text.length;
+  const crlf = at > 0 && text[at - 1] === '\r';
+  if (crlf) at--;
+  return { at, prefix: `${crlf ? '\r\n' : '\n'}${' '.repeat(indent)}${key}: `, flow: false };
+}
+
+/**
+ * Verify edits that add keys: the new text must parse to the old documents with exactly the
+ * expected values set (compared as values: the added keys have no old tokens to compare with).
+ */
+function verifyValues(path: string, text: string, next: string, splices: readonly Splice[]): void {
+  const fail = (why: string): never => {
+    throw new ImgdigestError('YAML_INVALID', `${path}: edit verification failed, nothing written: ${why}`, {
+      details: { path },
+    });
+  };
+  const values = (source: string): unknown[] => {
+    const docs = parseAllDocuments(source, PARSE_OPTIONS);
+    const list = Array.isArray(docs) ? docs : [];
+    const bad = list.find((d) => d.errors.length > 0);
+    if (bad) fail(`the edited text does not parse: ${bad.errors[0]!.message.split('\n')[0]}`);
+    return list.map((d) => d.toJS({ maxAliasCount: MAX_ALIAS_COUNT }));
+  };
+  const expected = values(text);
+  for (const s of splices) {
+    if (!s.expect) fail('an edit without its expected value');
+    const { document, path: at, value } = s.expect!;
+    const parent = at
+      .slice(0, -1)
+      .reduce<unknown>((v, k) => (v as Record<string, unknown>)?.[k as string], expected[document]);
+    if (typeof parent !== 'object' || parent === null) fail(`no mapping at ${at.join('.')}`);
+    (parent as Record<string, unknown>)[at.at(-1) as string] = value;
+  }
+  const actual = values(next);
+  if (!isDeepStrictEqual(expected, actual)) fail('a value changed beyond the edited ones');
+}
+
+function nodeValueAfter(s: Splice): string {
   const t = s.text;
   if (t.startsWith("'")) return t.slice(1, -1).replace(/''/g, "'");
   if (t.startsWith('"')) return JSON.parse(t) as string;
@@ -131,20 +228,16 @@ function nodeValueAfter(s: PlannedSplice): string {
  * edit escaped its scalar (a newline, a `#`, a quote would all change the tokens) at about half
  * the cost of composing the documents again, which keeps pinning near the cost of parsing.
  */
-function verify(file: ParsedFile, next: string, splices: readonly PlannedSplice[]): void {
+function verify(path: string, text: string, next: string, splices: readonly Splice[]): void {
   const fail = (why: string): never => {
-    throw new ImgdigestError(
-      'YAML_INVALID',
-      `${file.path}: edit verification failed, nothing written: ${why}`,
-      {
-        details: { path: file.path },
-      },
-    );
+    throw new ImgdigestError('YAML_INVALID', `${path}: edit verification failed, nothing written: ${why}`, {
+      details: { path },
+    });
   };
   const edits = [...new Map(splices.map((x) => [x.start, x])).values()]
-    .filter((x) => file.text.slice(x.start, x.end) !== x.text)
+    .filter((x) => text.slice(x.start, x.end) !== x.text)
     .sort((x, y) => x.start - y.start);
-  const before = new Lexer().lex(file.text);
+  const before = new Lexer().lex(text);
   const after = new Lexer().lex(next);
   let k = 0;
   for (;;) {
@@ -156,7 +249,7 @@ function verify(file: ParsedFile, next: string, splices: readonly PlannedSplice[
     }
     if (old.value === now.value) continue;
     const edit = edits[k];
-    if (!edit || old.value !== file.text.slice(edit.start, edit.end) || now.value !== edit.text) {
+    if (!edit || old.value !== text.slice(edit.start, edit.end) || now.value !== edit.text) {
       fail(
         `a YAML token changed beyond the edited values ("${old.value.slice(0, 40)}" became "${now.value.slice(0, 40)}")`,
       );

@@ -32,7 +32,7 @@ import { parseDocument, stringify } from 'yaml';
 import { parseDigest } from '../core/digest.js';
 import { ImgdigestError, isImgdigestError } from '../core/errors.js';
 import { parseReference, type Reference } from '../core/reference.js';
-import { writeAtomic } from '../core/write.js';
+import { writeFilesAtomically } from '../core/write.js';
 import type { Resolution, ResolveOptions, Resolver } from './types.js';
 
 export const LOCK_API_VERSION = 'imgdigest.dev/v1alpha1';
@@ -295,17 +295,31 @@ export interface UpdateLockOptions {
 /**
  * Record resolutions in the lock file at `path`: merged into what it holds (see {@link mergeLock};
  * a missing file is a new lock), written atomically. Throws `INPUT_INVALID` when the existing file
- * is not a lock, `WRITE_FAILED` when it cannot be written.
+ * is not a lock (or cannot be replaced safely, see `writeFilesAtomically`), `WRITE_FAILED` when it
+ * cannot be written.
  */
 export async function updateLockFile(
   path: string,
   resolutions: readonly LockedResolution[],
   options: UpdateLockOptions = {},
 ): Promise<void> {
+  const data = await updatedLockText(path, resolutions, options);
+  await writeFilesAtomically([{ path, data, name: options.name ?? path }]);
+}
+
+/**
+ * What the lock file at `path` holds once `resolutions` are merged in: for a caller that writes it
+ * together with other files (`pin --write` writes the lock and the manifests as one transaction).
+ */
+export async function updatedLockText(
+  path: string,
+  resolutions: readonly LockedResolution[],
+  options: UpdateLockOptions = {},
+): Promise<string> {
   const old = await readFile(path, 'utf8').then(
     (text) => parseLock(text, options.name ?? path),
     () => [],
   );
   const fresh = resolutions.map((r) => entryOf(r.resolution, r.foundIn));
-  await writeAtomic(path, formatLock(mergeLock(old, fresh)));
+  return formatLock(mergeLock(old, fresh));
 }

@@ -224,7 +224,7 @@ describe.skipIf(!haveTools('skopeo'))('mirror from the embedded registry (demo i
       ],
       [
         `${HEAD}${entry}    tags: ["1.[0-"]\n`,
-        'bad.yaml:6: mirrors[0].tags[0]: "1.[0-" is not a valid glob (an unclosed [ or a trailing \\)',
+        'bad.yaml:6: mirrors[0].tags[0]: "1.[0-" is not a valid glob (an unclosed [ or a trailing backslash)',
       ],
       [
         `${HEAD}${entry}    platform: [linux/amd64]\n`,

@@ -134,7 +134,7 @@ describe('imgdigest check', () => {
       'ephemeralContainer <debug> uses an image without a digest <busybox:1.36>',
     ]);
     expect(out.findings[0]).toMatchObject({
-      file: '-',
+      file: '<stdin>',
       line: 7,
       object: { kind: 'Pod', namespace: 'dev', name: 'json-pod' },
     });
@@ -254,6 +254,44 @@ describe('imgdigest pin (offline, from a build-output lock)', () => {
       code: 2,
       stderr: 'imgdigest: --check changes nothing; it cannot be combined with --write or --diff\n',
     });
+  });
+});
+
+describe('stdin, namespaces and files that are not manifests', () => {
+  const app = 'registry.example.com/team/app:1.0';
+  const pod = `apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: ${app}}]\n`;
+
+  it('names stdin <stdin> and shows objects without a namespace in --default-namespace', async () => {
+    const r = await runCli(['check', '-f', '-', '--default-namespace', 'team-a'], { stdin: pod });
+    expect(r.stdout).toBe(
+      `<stdin>:5:33: Pod team-a/p: container <a> uses an image without a digest <${app}>\n`,
+    );
+    const dir = workdir('flow.yaml');
+    const missing = await runCli(['pin', '-f', '-', '--from-lock', lockFor(dir, ['busybox:1.36'])], {
+      stdin: pod,
+    });
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain(`<stdin>:5: ${app}: not in the lock\n`);
+  });
+
+  it('skips a Chart.yaml, a values file without image paths and random YAML with a note, and does not print them', async () => {
+    const dir = workdir('flow.yaml');
+    writeFileSync(join(dir, 'Chart.yaml'), 'apiVersion: v2\nname: web\nversion: 1.0.0\n');
+    writeFileSync(join(dir, 'values.yaml'), 'replicaCount: 2\nservice: {port: 80}\n');
+    writeFileSync(join(dir, 'notes.yaml'), '- just\n- a list\n');
+    const r = await runCli(['pin', '-f', '.', '--from-lock', lockFor(dir)], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      readFileSync(join(dir, 'flow.yaml'), 'utf8')
+        .replace(app, `${app}@${fakeDigest(app)}`)
+        .replace("'busybox:1.36'", `'busybox:1.36@${fakeDigest('busybox:1.36')}'`),
+    );
+    for (const f of ['Chart.yaml', 'notes.yaml', 'values.yaml'])
+      expect(r.stderr).toContain(`imgdigest: note: ${f}: no Kubernetes object or image path, skipped\n`);
+    const check = await runCli(['check', '-f', '.'], { cwd: dir });
+    expect(check.stderr).toContain(
+      'imgdigest: note: Chart.yaml: no Kubernetes object or image path, skipped\n',
+    );
   });
 });
 

@@ -70,12 +70,12 @@ describe.skipIf(!haveTools('kubectl'))('manifests written by kubectl', () => {
     expect(r.code).toBe(1);
     expect(r.stdout.trim().split('\n').sort()).toEqual(
       [
-        `${placeOf('cron.yaml', 'busybox:1.36')}: CronJob -/nightly: container <nightly> uses an image without a digest <busybox:1.36>`,
-        `${placeOf('deploy.json', 'ghcr.io/org/api:2.0')}: Deployment -/api: container <api> uses an image without a digest <ghcr.io/org/api:2.0>`,
-        `${placeOf('deploy.yaml', 'nginx:1.27')}: Deployment -/web: container <nginx> uses an image without a digest <nginx:1.27>`,
-        `${placeOf('job.yaml', 'busybox:1.36')}: Job -/once: container <once> uses an image without a digest <busybox:1.36>`,
-        `${placeOf('pod.json', 'redis:7')}: Pod -/solo-json: container <solo-json> uses an image without a digest <redis:7>`,
-        `${placeOf('pod.yaml', 'redis:7')}: Pod -/solo: container <solo> uses an image without a digest <redis:7>`,
+        `${placeOf('cron.yaml', 'busybox:1.36')}: CronJob default/nightly: container <nightly> uses an image without a digest <busybox:1.36>`,
+        `${placeOf('deploy.json', 'ghcr.io/org/api:2.0')}: Deployment default/api: container <api> uses an image without a digest <ghcr.io/org/api:2.0>`,
+        `${placeOf('deploy.yaml', 'nginx:1.27')}: Deployment default/web: container <nginx> uses an image without a digest <nginx:1.27>`,
+        `${placeOf('job.yaml', 'busybox:1.36')}: Job default/once: container <once> uses an image without a digest <busybox:1.36>`,
+        `${placeOf('pod.json', 'redis:7')}: Pod default/solo-json: container <solo-json> uses an image without a digest <redis:7>`,
+        `${placeOf('pod.yaml', 'redis:7')}: Pod default/solo: container <solo> uses an image without a digest <redis:7>`,
       ].sort(),
     );
     expect(r.stderr).toBe('6 violations in 6 objects (6 files, 6 objects checked)\n');

@@ -2,7 +2,8 @@
  * pin and outdated against the real CNCF registry (docker-registry), through the real resolver:
  * the digests written are the ones computed from the pushed bytes (test/support/images.ts).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
@@ -92,5 +93,117 @@ ${images.map((image, i) => `      - name: c${i}\n        image: "${image}"\n`).j
     ]);
     writeFileSync(file, manifest([fresh]));
     expect((await runCli(['outdated', '-f', file])).code).toBe(0);
+  });
+
+  it('pin --update replaces a stale digest byte for byte, pins the rest, and updates the lock in the same write', async () => {
+    const file = join(dir, 'update.yaml');
+    const stale = `${seeded.sample.ref}@${seeded.single.digest}`;
+    const text = manifest([stale, seeded.single.ref]).replace(`"${stale}"`, `'${stale}' # keep me`);
+    writeFileSync(file, text);
+    const lock = join(dir, 'update.lock');
+    const r = await runCli(['pin', '-f', file, '--update', '--write', '--lock-file', lock]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(
+      text
+        .replace(`'${stale}'`, `'${seeded.sample.ref}@${seeded.sample.digest}'`)
+        .replace(`"${seeded.single.ref}"`, `"${seeded.single.ref}@${seeded.single.digest}"`),
+    );
+    expect(r.stderr).toBe(
+      `${file}:10: ${seeded.sample.ref} moved ${seeded.single.digest} -> ${seeded.sample.digest}\n` +
+        'pinned 1 image(s), updated 1 in 1 file(s); 2 unique reference(s) resolved\n',
+    );
+    const recorded = readFileSync(lock, 'utf8');
+    expect(recorded).toContain(`digest: ${seeded.sample.digest}\n`);
+    expect(recorded).toContain(`${file}:10`);
+    const again = await runCli(['pin', '-f', file, '--update', '--check']);
+    expect(again.code).toBe(0);
+  });
+
+  it('pin --update --platform compares and writes platform manifest digests; --json lists old and new', async () => {
+    const file = join(dir, 'update-arm.yaml');
+    const stale = `${seeded.sample.ref}@${seeded.sample.platforms['linux/amd64']}`;
+    writeFileSync(file, manifest([stale]));
+    const r = await runCli(['pin', '-f', file, '--update', '--platform', 'linux/arm64', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.changes).toEqual([
+      expect.objectContaining({
+        file,
+        line: 10,
+        image: stale,
+        to: `${seeded.sample.ref}@${seeded.sample.platforms['linux/arm64']}`,
+        previous: seeded.sample.platforms['linux/amd64'],
+        digest: seeded.sample.platforms['linux/arm64'],
+        object: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', namespace: undefined },
+      }),
+    ]);
+    expect(out.files).toEqual([{ path: file, changed: true }]);
+    expect(readFileSync(file, 'utf8')).toBe(manifest([stale])); // --json without --write writes nothing
+  });
+
+  it('outdated --write updates only the stale pins and leaves unpinned images alone', async () => {
+    const file = join(dir, 'outdated-write.yaml');
+    const stale = `${seeded.sample.ref}@${seeded.single.digest}`;
+    writeFileSync(file, manifest([stale, seeded.single.ref]));
+    const r = await runCli(['outdated', '-f', file, '--write']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(
+      `${file}:10: ${seeded.sample.ref} moved ${seeded.single.digest} -> ${seeded.sample.digest}\n`,
+    );
+    expect(r.stderr).toBe('1 of 1 pinned image(s) outdated, updated\n');
+    expect(readFileSync(file, 'utf8')).toBe(
+      manifest([`${seeded.sample.ref}@${seeded.sample.digest}`, seeded.single.ref]),
+    );
+    expect((await runCli(['outdated', '-f', file])).code).toBe(0);
+
+    writeFileSync(file, manifest([`${registry.host}/sample:gone@${seeded.single.digest}`, stale]));
+    const gone = await runCli(['outdated', '-f', file, '--write']);
+    expect(gone.code).toBe(3);
+    expect(gone.stderr).toContain(
+      `${file}:10: ${registry.host}/sample:gone@${seeded.single.digest}: manifest unknown`,
+    );
+    expect(readFileSync(file, 'utf8')).toContain(stale);
+  });
+
+  it('checks and pins a kustomization images entry and Helm values, and updates them when the tag moves', async () => {
+    const work = join(dir, 'outside-workloads');
+    mkdirSync(work, { recursive: true });
+    const [repo, tag] = [seeded.sample.ref.slice(0, seeded.sample.ref.lastIndexOf(':')), seeded.sample.tag];
+    const kustomization = `resources: [deploy.yaml]\nimages:\n  - name: app\n    newName: ${repo}\n    newTag: "${tag}" # release\n`;
+    const values = `image:\n  registry: ${registry.host}\n  repository: sample\n  tag: single\n  digest: ""\n`;
+    writeFileSync(join(work, 'kustomization.yaml'), kustomization);
+    writeFileSync(join(work, 'values.yaml'), values);
+    writeFileSync(join(work, 'Chart.yaml'), 'apiVersion: v2\nname: app\nversion: 0.1.0\n');
+
+    const check = await runCli(['check', '-f', '.'], { cwd: work });
+    expect(check.code).toBe(1);
+    expect(check.stdout).toBe(
+      `kustomization.yaml:5:13: Kustomization kustomization.yaml: images entry <app> uses an image without a digest <${seeded.sample.ref}>\n` +
+        `values.yaml:4:8: Values values.yaml: value <image> uses an image without a digest <${seeded.single.ref}>\n`,
+    );
+
+    const pin = await runCli(['pin', '-f', '.', '--write'], { cwd: work });
+    expect(pin.code, pin.stderr).toBe(0);
+    expect(readFileSync(join(work, 'kustomization.yaml'), 'utf8')).toBe(
+      `${kustomization}    digest: ${seeded.sample.digest}\n`,
+    );
+    expect(readFileSync(join(work, 'values.yaml'), 'utf8')).toBe(
+      values.replace('digest: ""', `digest: "${seeded.single.digest}"`),
+    );
+    expect(pin.stderr).toContain(
+      'imgdigest: note: Chart.yaml: no Kubernetes object or image path, skipped\n',
+    );
+    expect((await runCli(['check', '-f', '.'], { cwd: work })).code).toBe(0);
+
+    // The values pin the single-platform image's digest under the sample tag: stale, so updated.
+    writeFileSync(
+      join(work, 'values.yaml'),
+      values.replace('tag: single', `tag: ${tag}`).replace('""', seeded.single.digest),
+    );
+    const update = await runCli(['outdated', '-f', 'values.yaml', '--write'], { cwd: work });
+    expect(update.code, update.stderr).toBe(0);
+    expect(readFileSync(join(work, 'values.yaml'), 'utf8')).toBe(
+      values.replace('tag: single', `tag: ${tag}`).replace('""', seeded.sample.digest),
+    );
   });
 });

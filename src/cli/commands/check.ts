@@ -33,7 +33,10 @@ export function registerCheck(program: Command, ctx: CliContext): void {
       `
 A digest must end the reference and fit the OCI grammar; sha256 needs 64 and sha512 128 lowercase
 hex characters. Messages are Gatekeeper's (k8simagedigests). Output lines are
-FILE:LINE:COL: KIND NAMESPACE/NAME: MESSAGE, and a summary goes to stderr.
+FILE:LINE:COL: KIND NAMESPACE/NAME: MESSAGE (an object without a namespace is shown in
+--default-namespace; stdin is <stdin>), and a summary goes to stderr. kustomize images: entries
+and Helm values (image: {registry, repository, tag, digest}) are checked too; files with no
+Kubernetes object or image path (Chart.yaml) are skipped with a note.
 
 Examples:
   $ imgdigest check -f deploy/
@@ -48,8 +51,12 @@ Examples:
       }
       const paths = pathsFromOptions(flags);
       const rules = await rulesFromOptions(flags);
-      const { checkPaths, formatFinding, summaryLine } = await import('../../k8s/check.js');
-      const result = await checkPaths(paths, rules, { stdin: ctx.io.stdin, cwd: ctx.io.cwd });
+      const { checkPaths, formatFinding, skippedNote, summaryLine } = await import('../../k8s/check.js');
+      const result = await checkPaths(paths, rules, {
+        stdin: ctx.io.stdin,
+        cwd: ctx.io.cwd,
+        followSymlinks: flags.followSymlinks,
+      });
       const failed = reportProblems(ctx, result.problems);
       if (format === 'json') {
         ctx.json({
@@ -58,15 +65,19 @@ Examples:
           documents: result.documents,
           objects: result.objects,
           skippedDocuments: result.skippedDocuments,
+          skippedFiles: result.skippedFiles,
           problems: result.problems,
         });
       } else if (format === 'sarif') {
         const { toSarif } = await import('../../k8s/sarif.js');
-        ctx.json(toSarif(result.findings, program.version() ?? '0.0.0'));
+        ctx.json(toSarif(result.findings, program.version() ?? '0.0.0', rules.defaultNamespace));
       } else {
-        for (const f of result.findings) ctx.out(formatFinding(f));
+        for (const f of result.findings) ctx.out(formatFinding(f, rules.defaultNamespace));
       }
-      if (!ctx.globals().quiet) ctx.err(summaryLine(result));
+      if (!ctx.globals().quiet) {
+        for (const path of result.skippedFiles) ctx.err(skippedNote(path));
+        ctx.err(summaryLine(result));
+      }
       if (result.findings.length > 0) ctx.setExitCode(1);
       if (failed) ctx.setExitCode(2);
     });

@@ -3,7 +3,6 @@
  * `imgdigest pin -f PATH...`: add digests to images in Kubernetes manifests, changing nothing but
  * the image values (comments, quoting, anchors, CRLF and BOM stay byte for byte).
  */
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
@@ -26,6 +25,8 @@ interface PinFlags extends RuleOptions, FileOptions, RegistryFlags {
   check?: boolean;
   lockFile?: string;
   fromLock?: string[];
+  update?: boolean;
+  json?: boolean;
   concurrency: string;
 }
 
@@ -40,9 +41,17 @@ export function registerPin(program: Command, ctx: CliContext): void {
       '--platform <os/arch[/variant]>',
       'pin the platform manifest instead of the index (its digest as the index lists it)',
     )
-    .option('-w, --write', 'rewrite the files in place (atomically, mode kept)')
+    .option(
+      '-w, --write',
+      'rewrite the files in place: all or none, through symlinks, owner and mode kept (see below)',
+    )
     .option('--diff', 'print a unified diff instead of the files (with --write: write and print the diff)')
     .option('--check', 'change nothing; exit 1 and list what would change')
+    .option(
+      '--update',
+      'also replace the digest of name:tag@digest images whose tag now resolves to another one',
+    )
+    .option('--json', 'print {changes, notes, files, resolved} as JSON instead of the files')
     .option('--lock-file <file>', 'record every resolution in this ImageLock file')
     .option(
       '--from-lock <file>',
@@ -55,13 +64,33 @@ export function registerPin(program: Command, ctx: CliContext): void {
     `
 Each unique reference is resolved once. On any failure nothing is written and every failure is
 listed as FILE:LINE: IMAGE: REASON (exit 3; 2 for invalid YAML). Templated values ({{ }}, \${VAR},
-$(VAR)) and block scalars are reported and left alone. Already pinned images are left alone.
+$(VAR)) and block scalars are reported and left alone. Already pinned images are left alone, unless
+--update: then a name:tag@digest whose tag now resolves to another digest gets the new one (only
+the digest bytes change), reported FILE:LINE: TAG moved OLD -> NEW.
+
+Besides workloads, kustomize images: entries (newTag -> digest) and Helm values
+(image: {registry, repository, tag, digest}) are pinned by filling or adding their digest key;
+--rules names other paths (imageLocations with files). Files with no Kubernetes object or image
+path (Chart.yaml, random YAML) are skipped with a note and not printed. stdin is <stdin> in
+messages.
+
+--write changes every file or none (the --lock-file too): each new file is written beside its
+original and flushed, then all are renamed into place; if one rename fails, the files already
+replaced are put back (exit 3). A symlink is edited through: its target changes, the link stays;
+symlinks that lead out of the directories given are skipped, and not edited, unless
+--follow-symlinks. Files are refused before anything is written (exit 2, each one listed) when
+replacing them would lose something: other hard links to them, read-only (no write bit for the
+owner, even as root), another user's file (unless root), changed since they were read. Owner, group
+and mode are kept.
 
 Examples:
   $ imgdigest pin -f deploy/web.yaml                  # print the pinned file
   $ imgdigest pin -f deploy/ --write --lock-file images.lock
   $ imgdigest pin -f deploy/ --diff --platform linux/arm64
   $ imgdigest pin -f deploy/ --from-lock images.lock --check
+  $ imgdigest pin -f deploy/ --update --write --lock-file images.lock   # keep pins current
+  $ imgdigest pin -f chart/values.yaml -f overlays/prod/kustomization.yaml --write
+  $ imgdigest pin -f deploy/ --update --check --json | jq '.changes[] | {file, line, previous, digest}'
   $ pack build app --quiet > built.txt && imgdigest pin -f deploy/ --from-lock built.txt -w`,
   );
   cmd.action(async (flags: PinFlags) => {
@@ -71,11 +100,16 @@ Examples:
         '--check changes nothing; it cannot be combined with --write or --diff',
       );
     }
+    if (flags.json && flags.diff)
+      throw new ImgdigestError('USAGE', '--json and --diff both print to stdout: pick one');
     const concurrency = wholeNumber(flags.concurrency, '--concurrency', 1);
     const paths = pathsFromOptions(flags);
     if (paths.includes('-')) refuseStdinConflict(flags, '-f -');
     const rules = await rulesFromOptions(flags);
-    const files = await readManifests(ctx, paths, ', nothing written');
+    const { files, roots } = await readManifests(ctx, paths, {
+      consequence: ', nothing written',
+      followSymlinks: flags.followSymlinks,
+    });
     const { failureError, formatFailure, pinFiles } = await import('../../k8s/pin.js');
     const { openResolver } = await import('../../resolver/open.js');
     const resolver = await openResolver(await resolverOptions({ ...flags, concurrency }, ctx));
@@ -85,41 +119,84 @@ Examples:
       result = await pinFiles(files, {
         rules,
         resolver,
+        ...(flags.update ? { update: 'update' as const } : {}),
         onProgress: tty ? (done, total) => ctx.io.stderr.write(`\rresolving ${done}/${total}`) : undefined,
       });
     } finally {
       if (tty) ctx.io.stderr.write('\r\x1b[K');
       await resolver.close();
     }
-    if (!ctx.globals().quiet) for (const n of result.notes) ctx.err(`imgdigest: note: ${formatFailure(n)}`);
+    if (!ctx.globals().quiet) {
+      const { skippedNote } = await import('../../k8s/check.js');
+      for (const f of result.files) if (f.skipped) ctx.err(skippedNote(f.path));
+      for (const n of result.notes) ctx.err(`imgdigest: note: ${formatFailure(n)}`);
+    }
     if (result.failures.length > 0) {
+      if (flags.json) ctx.json(pinJson(result));
       for (const f of result.failures) ctx.err(formatFailure(f));
       throw failureError(result.failures);
     }
-    if (flags.lockFile) {
-      // The lock first: when it cannot be written, no manifest has been changed yet.
-      const { updateLockFile } = await import('../../resolver/lock.js');
-      const { lockedResolutions } = await import('../../k8s/lock.js');
-      await updateLockFile(resolve(ctx.io.cwd, flags.lockFile), lockedResolutions(result.resolutions), {
-        name: flags.lockFile,
-      });
-    }
+    // The manifests and the lock change together or not at all, before anything is printed.
+    const { writePinResult } = await import('../pin-write.js');
+    await writePinResult(ctx, result, { ...flags, roots });
     await writeOutputs(ctx, flags, result);
     if (!ctx.globals().quiet) {
+      const { formatSite } = await import('../../k8s/sites.js');
+      if (!flags.check && !flags.json) {
+        for (const c of result.changes)
+          if (c.previous)
+            ctx.err(`${formatSite(c, 'file:line')}: ${tagOf(c)} moved ${c.previous} -> ${c.digest}`);
+      }
       const changedFiles = result.files.filter((f) => f.changed).length;
-      const verb = flags.check ? 'would pin' : 'pinned';
+      const updated = result.changes.filter((c) => c.previous).length;
+      const [pin, update] = flags.check ? ['would pin', 'update'] : ['pinned', 'updated'];
+      const updates = flags.update ? `, ${update} ${updated}` : '';
       ctx.err(
-        `${verb} ${result.changes.length} image(s) in ${changedFiles} file(s); ${result.resolutions.length} unique reference(s) resolved`,
+        `${pin} ${result.changes.length - updated} image(s)${updates} in ${changedFiles} file(s); ${result.resolutions.length} unique reference(s) resolved`,
       );
     }
   });
 }
 
-async function writeOutputs(
-  ctx: CliContext,
-  flags: PinFlags,
-  result: Awaited<ReturnType<typeof import('../../k8s/pin.js').pinFiles>>,
-): Promise<void> {
+/** `name:tag` of an updated image: the value as written, without its old digest. */
+function tagOf(c: { image: string; previous?: string }): string {
+  return c.previous ? c.image.slice(0, c.image.lastIndexOf(`@${c.previous}`)) : c.image;
+}
+
+type PinResult = Awaited<ReturnType<typeof import('../../k8s/pin.js').pinFiles>>;
+
+/** What `pin --json` prints: each change and note with its place, each file and whether it changed. */
+export function pinJson(result: PinResult): unknown {
+  const place = (s: PinResult['changes'][number] | PinResult['notes'][number]) => ({
+    file: s.file,
+    line: s.line,
+    column: s.column,
+    object: s.object,
+    fieldPath: s.fieldPath,
+    image: s.image,
+  });
+  return {
+    changes: result.changes.map((c) => ({
+      ...place(c),
+      to: c.to,
+      digest: c.digest,
+      ...(c.previous ? { previous: c.previous } : {}),
+      shared: c.shared,
+    })),
+    notes: result.notes.map((n) => ({ ...place(n), reason: n.reason })),
+    failures: result.failures.map((f) => ({ ...place(f), reason: f.reason, code: f.code })),
+    files: result.files.map((f) => ({ path: f.path, changed: f.changed })),
+    resolved: result.resolutions.length,
+  };
+}
+
+/** What goes to stdout: the files (with --write, only stdin's), a diff, or what --check found. */
+async function writeOutputs(ctx: CliContext, flags: PinFlags, result: PinResult): Promise<void> {
+  if (flags.json) {
+    ctx.json(pinJson(result));
+    if (flags.check && result.changes.length > 0) ctx.setExitCode(1);
+    return;
+  }
   if (flags.check) {
     const { formatSite } = await import('../../k8s/sites.js');
     for (const c of result.changes) ctx.out(`${formatSite(c, 'file:line')}: ${c.image} -> ${c.to}`);
@@ -129,20 +206,16 @@ async function writeOutputs(
   if (flags.diff) {
     const { unifiedDiff } = await import('../../k8s/diff.js');
     for (const f of result.files) if (f.changed) ctx.io.stdout.write(unifiedDiff(f.path, f.original, f.text));
-    if (!flags.write) return;
-  }
-  if (flags.write) {
-    const { writeAtomic } = await import('../../core/write.js');
-    for (const f of result.files) {
-      if (f.path === '-' && !flags.diff) ctx.io.stdout.write(f.text);
-      else if (f.changed) {
-        await writeAtomic(resolve(ctx.io.cwd, f.path), f.text, f.mode === undefined ? {} : { mode: f.mode });
-      }
-    }
     return;
   }
-  result.files.forEach((f, i) => {
-    if (i > 0 && !f.text.replace(/^\uFEFF/, '').startsWith('---')) ctx.io.stdout.write('---\n');
-    ctx.io.stdout.write(f.text.endsWith('\n') || f.text === '' ? f.text : `${f.text}\n`);
-  });
+  if (flags.write) {
+    for (const f of result.files) if (f.stdin) ctx.io.stdout.write(f.text);
+    return;
+  }
+  result.files
+    .filter((f) => !f.skipped)
+    .forEach((f, i) => {
+      if (i > 0 && !f.text.replace(/^\uFEFF/, '').startsWith('---')) ctx.io.stdout.write('---\n');
+      ctx.io.stdout.write(f.text.endsWith('\n') || f.text === '' ? f.text : `${f.text}\n`);
+    });
 }

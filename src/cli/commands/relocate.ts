@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
+import type { FileChange } from '../../core/write.js';
 import type { RelocateResult } from '../../k8s/relocate.js';
 import type { CopyResult } from '../../sources/copy/index.js';
 import type { CliContext } from '../context.js';
@@ -90,7 +91,7 @@ Examples:
     const to = parseRelocationTarget(flags.to);
     const paths = pathsFromOptions(flags);
     const rules = await rulesFromOptions(flags);
-    const files = await readManifests(ctx, paths, ', nothing copied or written');
+    const { files, roots } = await readManifests(ctx, paths, { consequence: ', nothing copied or written' });
     const { formatFailure } = await import('../../k8s/pin.js');
     const { formatRelocationTarget, relocateFiles, relocationError } = await import('../../k8s/relocate.js');
     const { registryDestination } = await import('../../sources/copy/index.js');
@@ -135,14 +136,7 @@ Examples:
       for (const f of result.failures) ctx.err(formatFailure(f));
       throw relocationError(result.failures);
     }
-    if (flags.lockFile && !flags.dryRun && result.relocations.length > 0) {
-      // The lock first: when it cannot be written, no manifest has been changed yet.
-      const { relocatedLockText } = await import('../../k8s/lock.js');
-      const { writeAtomic } = await import('../../core/write.js');
-      const path = resolve(ctx.io.cwd, flags.lockFile);
-      await writeAtomic(path, await relocatedLockText(path, result.relocations, flags.lockFile));
-    }
-    await writeOutputs(ctx, flags, result, copies);
+    await writeOutputs(ctx, flags, result, copies, roots);
     if (!quiet) {
       const dry = flags.dryRun === true;
       for (const r of result.relocations) ctx.err(`${r.from} -> ${r.to}`);
@@ -166,14 +160,26 @@ async function writeOutputs(
   flags: RelocateFlags,
   result: RelocateResult,
   copies: ReadonlyMap<string, CopyResult>,
+  roots: readonly string[],
 ): Promise<void> {
+  // The manifests and the lock as one all-or-nothing write (as pin --write does).
+  const changes: FileChange[] = [];
   if (flags.write) {
-    const { writeAtomic } = await import('../../core/write.js');
-    for (const f of result.files) {
-      if (f.path !== '-' && f.changed) {
-        await writeAtomic(resolve(ctx.io.cwd, f.path), f.text, f.mode === undefined ? {} : { mode: f.mode });
-      }
-    }
+    const { pinnedChanges } = await import('../../k8s/pin.js');
+    changes.push(...pinnedChanges(result.files, { cwd: ctx.io.cwd, within: roots }));
+  }
+  if (flags.lockFile && !flags.dryRun && result.relocations.length > 0) {
+    const { relocatedLockText } = await import('../../k8s/lock.js');
+    const path = resolve(ctx.io.cwd, flags.lockFile);
+    changes.push({
+      path,
+      data: await relocatedLockText(path, result.relocations, flags.lockFile),
+      name: flags.lockFile,
+    });
+  }
+  if (changes.length > 0) {
+    const { writeTogether } = await import('../pin-write.js');
+    await writeTogether(ctx, changes);
   }
   if (flags.json) {
     ctx.json(relocationRecord(flags, result, copies));

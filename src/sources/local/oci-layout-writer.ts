@@ -23,6 +23,12 @@ import { blobPath } from './oci-layout.js';
 /** Where temporary blob files live until they verified (removed, when empty, by `commit()`). */
 const TEMP_DIR = '.imgdigest-tmp';
 
+/**
+ * Blob writes in flight per layout folder in this process: a commit removes the temporary folder
+ * only when none is, so it is never pulled from under a write that made it a moment before.
+ */
+const writing = new Map<string, number>();
+
 export interface WriteBlobOptions {
   /** The stream verifies itself (every source's `blob()` does): skip hashing it a second time. */
   verified?: boolean;
@@ -104,6 +110,24 @@ export class OciLayoutWriter {
     const target = join(this.dir, blobPath(descriptor.digest));
     const tempDir = join(this.dir, TEMP_DIR);
     const temp = join(tempDir, `${parseDigest(descriptor.digest).encoded}.${randomBytes(4).toString('hex')}`);
+    writing.set(this.dir, (writing.get(this.dir) ?? 0) + 1);
+    try {
+      await this.#writeBlob(descriptor, content, options, target, tempDir, temp);
+    } finally {
+      const left = (writing.get(this.dir) ?? 1) - 1;
+      if (left > 0) writing.set(this.dir, left);
+      else writing.delete(this.dir);
+    }
+  }
+
+  async #writeBlob(
+    descriptor: { digest: Digest; size: number },
+    content: Readable | AsyncIterable<Uint8Array>,
+    options: WriteBlobOptions,
+    target: string,
+    tempDir: string,
+    temp: string,
+  ): Promise<void> {
     await mkdir(join(target, '..'), { recursive: true }).catch((e: unknown) => {
       throw writeFailed(target, e);
     });
@@ -204,7 +228,7 @@ export class OciLayoutWriter {
     };
     await writeAtomic(join(this.dir, 'index.json'), JSON.stringify(index));
     // Only an empty folder goes: a blob still being written keeps its temporary file there.
-    await rmdir(join(this.dir, TEMP_DIR)).catch(() => undefined);
+    if (!writing.has(this.dir)) await rmdir(join(this.dir, TEMP_DIR)).catch(() => undefined);
   }
 }
 
