@@ -192,7 +192,10 @@ function readOptions(
   for (const key of ['tags', 'exclude'] as const) {
     out[key]?.forEach((glob, i) => {
       if (!isValidGlob(glob))
-        throw invalid([...at, key, i], `"${glob}" is not a valid glob (an unclosed [ or a trailing backslash)`);
+        throw invalid(
+          [...at, key, i],
+          `"${glob}" is not a valid glob (an unclosed [ or a trailing backslash)`,
+        );
     });
   }
   out.platforms?.forEach((platform, i) => {
