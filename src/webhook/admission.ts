@@ -266,9 +266,10 @@ export async function mutate(
   if (candidates.length > 0) {
     const resolver = deps.resolver;
     if (!resolver) throw new Error('mutate needs a resolver');
-    // The deadline reaches the resolver: what this admission queued is dropped when it answers.
-    const signal = deadlineSignal(context.deadline ?? Date.now() + settings.resolutionBudgetMs);
-    const options = rules.platform ? { platform: rules.platform, signal } : { signal };
+    const platform = rules.platform ? { platform: rules.platform } : {};
+    // A warm cache answers at once: no signal, timer or promise per image (each hit counted as
+    // resolve counts it). Only references it cannot answer go to resolve, with the deadline.
+    let signal: AbortSignal | undefined;
     const timeout = () =>
       new ImgdigestError(
         'TIMEOUT',
@@ -276,13 +277,26 @@ export async function mutate(
       );
     // One resolution per distinct reference; the resolver coalesces across requests too. The
     // budget is kept here as well: a resolver that ignores the signal cannot overrun it.
-    const pending = new Map<string, Promise<Resolution>>();
+    const answers = new Map<string, Resolution | Promise<Resolution>>();
+    let waiting = false;
     for (const c of candidates) {
-      if (!pending.has(c.ref.canonical)) {
-        pending.set(c.ref.canonical, abortable(resolver.resolve(c.ref, options), signal, timeout));
+      if (answers.has(c.ref.canonical)) continue;
+      const hit = resolver.cached?.(c.ref, platform);
+      if (hit) {
+        answers.set(c.ref.canonical, hit);
+        continue;
       }
+      // The deadline reaches the resolver: what this admission queued is dropped when it answers.
+      signal ??= deadlineSignal(context.deadline ?? Date.now() + settings.resolutionBudgetMs);
+      answers.set(
+        c.ref.canonical,
+        abortable(resolver.resolve(c.ref, { ...platform, signal }), signal, timeout),
+      );
+      waiting = true;
     }
-    const results = await Promise.allSettled(candidates.map((c) => pending.get(c.ref.canonical)!));
+    const results: PromiseSettledResult<Resolution>[] = waiting
+      ? await Promise.allSettled(candidates.map((c) => answers.get(c.ref.canonical)!))
+      : candidates.map((c) => ({ status: 'fulfilled', value: answers.get(c.ref.canonical) as Resolution }));
     results.forEach((r, i) => {
       const c = candidates[i]!;
       if (r.status === 'fulfilled') {
