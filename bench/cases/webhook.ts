@@ -3,7 +3,8 @@
  * The admission webhook (`startWebhookServer` from dist/, in its own process, logging to /dev/null) under
  * autocannon: `/validate`, and `/mutate` with a warm resolver cache, against a bare Node https
  * server with the same certificate answering the same bytes. Unbounded load gives throughput;
- * a fixed 1,000 req/s gives the p99 latency. The webhook module is looked up at run time, so this
+ * a fixed 1,000 req/s gives the p99 latency. Then a fresh webhook child runs the RSS curve of
+ * bench/cases/webhook-scale.ts (60 s at 1,000 req/s over 10,000 distinct images). The webhook module is looked up at run time, so this
  * benchmark reports "not run: webhook missing" instead of failing when it is not there (or not built).
  */
 import { writeFile } from 'node:fs/promises';
@@ -13,6 +14,7 @@ import { Agent, request } from 'undici';
 import { generateCertificates, writeCertificates } from '../../src/webhook/certs.js';
 import type { Benchmark } from '../lib/context.js';
 import { run, type ServerChild, startServerChild } from '../lib/proc.js';
+import { webhookRssCurve } from './webhook-scale.js';
 
 const ENDPOINTS = ['validate', 'mutate'] as const;
 const RATE = 1000;
@@ -215,26 +217,24 @@ export const webhookBenchmark: Benchmark = {
           samples[`webhook.${endpoint}.rate`]!,
         );
       }
+      // Targets of issue 17: /validate >= 0.70x and /mutate (warm) >= 0.60x the bare server's
+      // req/s; p99 at 1,000 req/s within 1 ms of the bare server's.
+      const floors: Record<string, number> = { validate: 0.7, mutate: 0.6 };
       for (const endpoint of ENDPOINTS) {
+        const floor = floors[endpoint]!;
         rec.ratio(
           `webhook.${endpoint}.rps`,
           `bare.${endpoint}.rps`,
           `/${endpoint}: webhook / bare https (req/s)`,
-          {
-            atLeast: 0.7,
-            text: '≥ 0.70×',
-          },
+          { atLeast: floor, text: `≥ ${floor.toFixed(2)}×` },
         );
         const p99 = rec.get(`webhook.${endpoint}.p99`)!.summary.median;
-        rec.check(`/${endpoint}: webhook p99 at ${RATE} req/s`, p99, `${p99.toFixed(2)} ms`, {
-          below: 5,
-          text: '< 5 ms',
-        });
-        const floor = rec.get(`bare.${endpoint}.p99`)!.summary.median;
+        const bareP99 = rec.get(`bare.${endpoint}.p99`)!.summary.median;
         rec.check(
-          `/${endpoint}: bare https p99 at ${RATE} req/s (what this machine allows)`,
-          floor,
-          `${floor.toFixed(2)} ms`,
+          `/${endpoint}: webhook p99 at ${RATE} req/s`,
+          p99,
+          `${p99.toFixed(2)} ms (bare ${bareP99.toFixed(2)} ms)`,
+          { atMost: bareP99 + 1, text: `≤ bare + 1 ms (${(bareP99 + 1).toFixed(2)} ms)` },
         );
       }
       for (const p of problems) rec.note(`autocannon reported ${p}.`);
@@ -242,8 +242,13 @@ export const webhookBenchmark: Benchmark = {
         'autocannon runs in the bench process and each server in its own process, so on two cores the load generator and the server each get about one.',
       );
       rec.note(
-        "autocannon's latency histogram counts whole milliseconds: a p99 of 5 ms means between 5 and 6 ms, so it misses a target of < 5 ms.",
+        "autocannon's latency histogram counts whole milliseconds: a p99 of 5 ms means between 5 and 6 ms.",
       );
+      for (const s of servers.splice(0)) await s.stop();
+      // The RSS curve on a fresh webhook, so that its warm-up is on the curve.
+      const fresh = await startServerChild(child[0]!, [...child.slice(1), 'webhook', certFile, keyFile]);
+      servers.push(fresh);
+      await webhookRssCurve(ctx, rec, { url: fresh.info.url!, pid: fresh.pid });
     } finally {
       for (const s of servers) await s.stop();
     }

@@ -163,6 +163,8 @@ export function findImages(obj: KubeObject, rules: readonly ImageLocationRule[] 
       }
     }
   }
+  // Only a custom rule can reach a location twice; the built-in pod spec paths never overlap.
+  if (rules.length === 0) return out;
   const seen = new Set<string>();
   return out.filter((l) => {
     const key = JSON.stringify(l.path);

@@ -224,6 +224,22 @@ function deadlineSignal(deadline: number): AbortSignal {
   return signal;
 }
 
+/** Parsed references by image string: the same few images arrive in admission after admission. */
+const parsedReferences = new Map<string, Reference>();
+const MAX_PARSED_REFERENCES = 4096;
+
+/** `parseReference(image)`, remembered (a Reference is never changed once made); errors are not kept. */
+function referenceOf(image: string): Reference {
+  let ref = parsedReferences.get(image);
+  if (!ref) {
+    ref = parseReference(image);
+    // Bounded: a flood of distinct images empties it rather than growing it.
+    if (parsedReferences.size >= MAX_PARSED_REFERENCES) parsedReferences.clear();
+    parsedReferences.set(image, ref);
+  }
+  return ref;
+}
+
 /** Mutate: pin every tag to its digest, within the resolution budget, as `failureMode` says on failure. */
 export async function mutate(
   request: AdmissionRequest,
@@ -244,7 +260,7 @@ export async function mutate(
     if (typeof image !== 'string' || !isViolation(site, rules)) continue;
     if (before?.get(fieldKey(site)) === image) continue;
     try {
-      candidates.push({ site, path, image, ref: parseReference(image) });
+      candidates.push({ site, path, image, ref: referenceOf(image) });
     } catch (e) {
       failures.push(`${describeLocation(site)} ${image}: ${messageOf(e)}`);
     }
