@@ -3,16 +3,18 @@
  * The admission webhook (`startWebhookServer` from dist/, in its own process, logging to /dev/null) under
  * autocannon: `/validate`, and `/mutate` with a warm resolver cache, against a bare Node https
  * server with the same certificate answering the same bytes. Unbounded load gives throughput;
- * a fixed 1,000 req/s gives the p99 latency. The webhook module is looked up at run time, so this
+ * a fixed 1,000 req/s gives the p99 latency. Then a fresh webhook child runs the RSS curve of
+ * bench/cases/webhook-scale.ts (60 s at 1,000 req/s over 10,000 distinct images). The webhook module is looked up at run time, so this
  * benchmark reports "not run: webhook missing" instead of failing when it is not there (or not built).
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
 import { generateCertificates, writeCertificates } from '../../src/webhook/certs.js';
 import type { Benchmark } from '../lib/context.js';
 import { run, type ServerChild, startServerChild } from '../lib/proc.js';
+import { webhookRssCurve } from './webhook-scale.js';
 
 const ENDPOINTS = ['validate', 'mutate'] as const;
 const RATE = 1000;
@@ -51,6 +53,17 @@ function reviewBody(): string {
       options: { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1' },
     },
   });
+}
+
+/** CPU time (user + system) a process has used, in µs, from /proc (Linux); undefined elsewhere. */
+async function cpuMicros(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
 }
 
 /** Null when the compiled webhook exports `startWebhookServer`, else why not (checked in a child: the module starts nothing on import). */
@@ -169,8 +182,12 @@ export const webhookBenchmark: Benchmark = {
         for (const endpoint of ENDPOINTS) {
           for (const [name, server] of order) {
             const url = `${server.info.url}/${endpoint}`;
+            const cpu0 = await cpuMicros(server.pid);
             const free = await load(url);
+            const cpu1 = await cpuMicros(server.pid);
             push(`${name}.${endpoint}.rps`, free.requests.average);
+            if (cpu0 !== undefined && cpu1 !== undefined && free.requests.total > 0)
+              push(`${name}.${endpoint}.cpu`, (cpu1 - cpu0) / free.requests.total);
             const fixed = await load(url, RATE);
             push(`${name}.${endpoint}.p99`, fixed.latency.p99);
             push(`${name}.${endpoint}.rate`, fixed.requests.average);
@@ -207,6 +224,17 @@ export const webhookBenchmark: Benchmark = {
           'lower',
           samples[`bare.${endpoint}.p99`]!,
         );
+        for (const name of ['webhook', 'bare'] as const) {
+          const cpu = samples[`${name}.${endpoint}.cpu`];
+          if (cpu)
+            rec.measure(
+              `${name}.${endpoint}.cpu`,
+              `${name === 'bare' ? 'bare https server' : 'webhook'} ${what}, CPU time per request (unbounded runs)`,
+              'µs',
+              'lower',
+              cpu,
+            );
+        }
         rec.measure(
           `webhook.${endpoint}.rate`,
           `webhook ${what}, rate achieved when asked for ${RATE} req/s`,
@@ -215,26 +243,32 @@ export const webhookBenchmark: Benchmark = {
           samples[`webhook.${endpoint}.rate`]!,
         );
       }
+      // Targets of issue 17: /validate >= 0.70x and /mutate (warm) >= 0.60x the bare server's
+      // req/s; p99 at 1,000 req/s within 1 ms of the bare server's.
+      const floors: Record<string, number> = { validate: 0.7, mutate: 0.6 };
       for (const endpoint of ENDPOINTS) {
+        const floor = floors[endpoint]!;
         rec.ratio(
           `webhook.${endpoint}.rps`,
           `bare.${endpoint}.rps`,
           `/${endpoint}: webhook / bare https (req/s)`,
-          {
-            atLeast: 0.7,
-            text: '≥ 0.70×',
-          },
+          { atLeast: floor, text: `≥ ${floor.toFixed(2)}×` },
+        );
+        // The same ratio from CPU time per request (bare / webhook): what the throughput ratio
+        // would be if the server had a core to itself, so it holds when the shared machine is busy.
+        rec.ratio(
+          `bare.${endpoint}.cpu`,
+          `webhook.${endpoint}.cpu`,
+          `/${endpoint}: CPU per request, bare https / webhook`,
+          { atLeast: floor, text: `≥ ${floor.toFixed(2)}×` },
         );
         const p99 = rec.get(`webhook.${endpoint}.p99`)!.summary.median;
-        rec.check(`/${endpoint}: webhook p99 at ${RATE} req/s`, p99, `${p99.toFixed(2)} ms`, {
-          below: 5,
-          text: '< 5 ms',
-        });
-        const floor = rec.get(`bare.${endpoint}.p99`)!.summary.median;
+        const bareP99 = rec.get(`bare.${endpoint}.p99`)!.summary.median;
         rec.check(
-          `/${endpoint}: bare https p99 at ${RATE} req/s (what this machine allows)`,
-          floor,
-          `${floor.toFixed(2)} ms`,
+          `/${endpoint}: webhook p99 at ${RATE} req/s`,
+          p99,
+          `${p99.toFixed(2)} ms (bare ${bareP99.toFixed(2)} ms)`,
+          { atMost: bareP99 + 1, text: `≤ bare + 1 ms (${(bareP99 + 1).toFixed(2)} ms)` },
         );
       }
       for (const p of problems) rec.note(`autocannon reported ${p}.`);
@@ -242,8 +276,16 @@ export const webhookBenchmark: Benchmark = {
         'autocannon runs in the bench process and each server in its own process, so on two cores the load generator and the server each get about one.',
       );
       rec.note(
-        "autocannon's latency histogram counts whole milliseconds: a p99 of 5 ms means between 5 and 6 ms, so it misses a target of < 5 ms.",
+        'CPU per request is user + system time of the server process (/proc/PID/stat) over an unbounded run, divided by the requests answered: on a shared machine where the server does not get a whole core, it is the steadier way to compare the two servers.',
       );
+      rec.note(
+        "autocannon's latency histogram counts whole milliseconds: a p99 of 5 ms means between 5 and 6 ms.",
+      );
+      for (const s of servers.splice(0)) await s.stop();
+      // The RSS curve on a fresh webhook, so that its warm-up is on the curve.
+      const fresh = await startServerChild(child[0]!, [...child.slice(1), 'webhook', certFile, keyFile]);
+      servers.push(fresh);
+      await webhookRssCurve(ctx, rec, { url: fresh.info.url!, pid: fresh.pid });
     } finally {
       for (const s of servers) await s.stop();
     }

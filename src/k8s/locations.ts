@@ -193,7 +193,8 @@ export function findImages(obj: KubeObject, rules: readonly ImageLocationRule[] 
     out.push(...kustomizeImages(obj));
   }
   for (const rule of rules) if (ruleApplies(rule, obj.meta)) out.push(...ruleImages(obj, rule));
-  return unique(out);
+  // Only a custom rule can reach a location twice; the built-in paths never overlap.
+  return rules.length === 0 ? out : unique(out);
 }
 
 /** What a rule's paths find in an object (or in a document that is not one). */

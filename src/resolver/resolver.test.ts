@@ -32,6 +32,21 @@ describe('CachingResolver', () => {
     expect(r.stats.coalesced).toBe(199);
   });
 
+  it('cached() answers only what is cached, per platform, counting each answer as a hit', async () => {
+    const { base, calls } = counting();
+    const events: string[] = [];
+    const r = new CachingResolver(base, { onResult: (e) => events.push(e) });
+    const ref = parseReference('localhost:5000/app:1');
+    expect(r.cached(ref)).toBeUndefined();
+    await r.resolve(ref);
+    expect(r.cached(ref)).toMatchObject({ digest: D1, via: 'cache' });
+    expect(r.cached(ref, { platform: 'linux/arm64' })).toBeUndefined();
+    expect(calls).toHaveLength(1);
+    expect(events).toEqual(['miss', 'hit']);
+    expect(r.stats.hits).toBe(1);
+    expect(new CachingResolver(base, { ttlMs: 0 }).cached(ref)).toBeUndefined();
+  });
+
   it('answers from the cache until the TTL passes, then asks again', async () => {
     const { base, calls } = counting(undefined, 1);
     const r = new CachingResolver(base, { ttlMs: 50 });

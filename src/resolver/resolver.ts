@@ -154,12 +154,8 @@ export class CachingResolver implements Resolver {
   async resolve(reference: Reference, options: ResolveOptions = {}): Promise<Resolution> {
     const platform = options.platform ?? this.options.platform;
     const key = `${reference.canonical}|${platform ?? ''}`;
-    const cached = this.cache?.get(key);
-    if (cached) {
-      this.stats.hits++;
-      this.options.onResult?.('hit', reference);
-      return { ...cached, via: 'cache' };
-    }
+    const hit = this.hit(key, reference);
+    if (hit) return hit;
     let flight = this.inflight.get(key);
     if (flight) {
       this.stats.coalesced++;
@@ -173,6 +169,25 @@ export class CachingResolver implements Resolver {
       flight = this.start(key, reference, platform);
     }
     return this.wait(flight, key, options.signal);
+  }
+
+  /**
+   * The cached answer, without waiting (counted as a `hit` exactly as {@link resolve} counts it), or
+   * undefined when only {@link resolve} can answer. The webhook answers a warm admission this way,
+   * with no promise, timer or signal per image.
+   */
+  cached(reference: Reference, options: Pick<ResolveOptions, 'platform'> = {}): Resolution | undefined {
+    if (!this.cache) return undefined;
+    const platform = options.platform ?? this.options.platform;
+    return this.hit(`${reference.canonical}|${platform ?? ''}`, reference);
+  }
+
+  private hit(key: string, reference: Reference): Resolution | undefined {
+    const cached = this.cache?.get(key);
+    if (!cached) return undefined;
+    this.stats.hits++;
+    this.options.onResult?.('hit', reference);
+    return { ...cached, via: 'cache' };
   }
 
   /** Forget everything cached (the webhook does this on config reload). */

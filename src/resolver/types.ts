@@ -21,4 +21,9 @@ export interface Resolver {
    * `resolvedAt` and `via`. Throws `ImgdigestError` on failure.
    */
   resolve(reference: Reference, options?: ResolveOptions): Promise<Resolution>;
+  /**
+   * The answer `resolve` would give at once from a cache (counted as a cache hit), or undefined
+   * when it has to ask. Optional: callers fall back to `resolve`.
+   */
+  cached?(reference: Reference, options?: Pick<ResolveOptions, 'platform'>): Resolution | undefined;
 }

@@ -224,6 +224,22 @@ function deadlineSignal(deadline: number): AbortSignal {
   return signal;
 }
 
+/** Parsed references by image string: the same few images arrive in admission after admission. */
+const parsedReferences = new Map<string, Reference>();
+const MAX_PARSED_REFERENCES = 4096;
+
+/** `parseReference(image)`, remembered (a Reference is never changed once made); errors are not kept. */
+function referenceOf(image: string): Reference {
+  let ref = parsedReferences.get(image);
+  if (!ref) {
+    ref = parseReference(image);
+    // Bounded: a flood of distinct images empties it rather than growing it.
+    if (parsedReferences.size >= MAX_PARSED_REFERENCES) parsedReferences.clear();
+    parsedReferences.set(image, ref);
+  }
+  return ref;
+}
+
 /** Mutate: pin every tag to its digest, within the resolution budget, as `failureMode` says on failure. */
 export async function mutate(
   request: AdmissionRequest,
@@ -244,7 +260,7 @@ export async function mutate(
     if (typeof image !== 'string' || !isViolation(site, rules)) continue;
     if (before?.get(fieldKey(site)) === image) continue;
     try {
-      candidates.push({ site, path, image, ref: parseReference(image) });
+      candidates.push({ site, path, image, ref: referenceOf(image) });
     } catch (e) {
       failures.push(`${describeLocation(site)} ${image}: ${messageOf(e)}`);
     }
@@ -266,9 +282,10 @@ export async function mutate(
   if (candidates.length > 0) {
     const resolver = deps.resolver;
     if (!resolver) throw new Error('mutate needs a resolver');
-    // The deadline reaches the resolver: what this admission queued is dropped when it answers.
-    const signal = deadlineSignal(context.deadline ?? Date.now() + settings.resolutionBudgetMs);
-    const options = rules.platform ? { platform: rules.platform, signal } : { signal };
+    const platform = rules.platform ? { platform: rules.platform } : {};
+    // A warm cache answers at once: no signal, timer or promise per image (each hit counted as
+    // resolve counts it). Only references it cannot answer go to resolve, with the deadline.
+    let signal: AbortSignal | undefined;
     const timeout = () =>
       new ImgdigestError(
         'TIMEOUT',
@@ -276,13 +293,26 @@ export async function mutate(
       );
     // One resolution per distinct reference; the resolver coalesces across requests too. The
     // budget is kept here as well: a resolver that ignores the signal cannot overrun it.
-    const pending = new Map<string, Promise<Resolution>>();
+    const answers = new Map<string, Resolution | Promise<Resolution>>();
+    let waiting = false;
     for (const c of candidates) {
-      if (!pending.has(c.ref.canonical)) {
-        pending.set(c.ref.canonical, abortable(resolver.resolve(c.ref, options), signal, timeout));
+      if (answers.has(c.ref.canonical)) continue;
+      const hit = resolver.cached?.(c.ref, platform);
+      if (hit) {
+        answers.set(c.ref.canonical, hit);
+        continue;
       }
+      // The deadline reaches the resolver: what this admission queued is dropped when it answers.
+      signal ??= deadlineSignal(context.deadline ?? Date.now() + settings.resolutionBudgetMs);
+      answers.set(
+        c.ref.canonical,
+        abortable(resolver.resolve(c.ref, { ...platform, signal }), signal, timeout),
+      );
+      waiting = true;
     }
-    const results = await Promise.allSettled(candidates.map((c) => pending.get(c.ref.canonical)!));
+    const results: PromiseSettledResult<Resolution>[] = waiting
+      ? await Promise.allSettled(candidates.map((c) => answers.get(c.ref.canonical)!))
+      : candidates.map((c) => ({ status: 'fulfilled', value: answers.get(c.ref.canonical) as Resolution }));
     results.forEach((r, i) => {
       const c = candidates[i]!;
       if (r.status === 'fulfilled') {

@@ -5,6 +5,11 @@
  * credential or a header (the fields are chosen here, so no redaction pass is needed on the hot
  * path). `time` is pino's epoch milliseconds, the cheapest to write. Writes are asynchronous (sonic-boom) so logging stays off the hot path;
  * transports (worker threads) are not used.
+ *
+ * The admission line is the one written per request, so it skips pino's generic serialiser when the
+ * logger is one made here: {@link admissionLog} builds the same line (level, time, name, the fields,
+ * msg) with one `JSON.stringify` of a flat record and hands it to the same destination, in order with
+ * every other line. A logger of the caller's own (`logger` option) gets `logger.info` as before.
  */
 import type { Writable } from 'node:stream';
 import { type DestinationStream, type Logger, pino } from 'pino';
@@ -24,31 +29,121 @@ export interface LoggerOptions {
   level?: string;
 }
 
-/** How long a buffered log line may wait before it is written. */
-const FLUSH_INTERVAL_MS = 200;
+/** A batch larger than this is handed on at once instead of at the end of the tick. */
+const MAX_BATCH_CHARS = 64 * 1024;
+
+/** What the batcher hands lines to: pino's SonicBoom destination. */
+type Sink = DestinationStream & { flush(cb?: (err?: Error) => void): void; flushSync(): void };
+
+/** Batchers holding lines not yet handed on; flushed synchronously if the process exits first. */
+const pendingBatches = new Set<TickBatcher>();
+let exitHookInstalled = false;
+
+/**
+ * Gathers the lines written during one turn of the event loop and hands them to the destination in
+ * one write at the end of it (`setImmediate`). Under load that is one write(2) for every few
+ * admissions instead of one each; at a trickle a line still goes out within the same tick. Every
+ * line is kept, in order; nothing is sampled.
+ */
+class TickBatcher {
+  #text = '';
+  #scheduled = false;
+  constructor(private readonly sink: Sink) {}
+
+  write(line: string): boolean {
+    this.#text += line;
+    if (this.#text.length >= MAX_BATCH_CHARS) this.#handOn();
+    else if (!this.#scheduled) {
+      this.#scheduled = true;
+      pendingBatches.add(this);
+      setImmediate(this.#handOn);
+    }
+    return true;
+  }
+
+  readonly #handOn = (): void => {
+    this.#scheduled = false;
+    pendingBatches.delete(this);
+    if (this.#text === '') return;
+    const text = this.#text;
+    this.#text = '';
+    this.sink.write(text);
+  };
+
+  flush(cb?: (err?: Error) => void): void {
+    this.#handOn();
+    this.sink.flush(cb);
+  }
+
+  flushSync(): void {
+    this.#handOn();
+    this.sink.flushSync();
+  }
+}
 
 /**
  * A logger for the webhook. Call `logger.flush()` before exit when using the default destination.
  *
- * Lines are buffered (up to 4 KiB) and written at least every 200 ms: writing each line on its own
- * cost about a tenth of the webhook's time under load (one write(2) per admission).
+ * Lines are batched per turn of the event loop ({@link TickBatcher}) and written asynchronously
+ * (sonic-boom): writing each line on its own cost about a tenth of the webhook's time under load
+ * (one write(2) per admission). A `stream` of your own gets each line as it is made.
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   let destination: Writable | DestinationStream;
   if (options.stream) destination = options.stream;
   else {
-    const buffered = pino.destination({ dest: options.destination ?? 1, sync: false, minLength: 4096 });
-    setInterval(() => buffered.flush(), FLUSH_INTERVAL_MS).unref();
-    destination = buffered;
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.once('exit', () => {
+        for (const batch of pendingBatches) batch.flushSync();
+      });
+    }
+    const sink = pino.destination({ dest: options.destination ?? 1, sync: true }) as unknown as Sink;
+    destination = new TickBatcher(sink);
   }
-  return pino(
+  const logger = pino(
     {
       level: options.level ?? 'info',
-      base: { name: 'imgdigest-webhook' },
+      base: { name: LOGGER_NAME },
       formatters: { level: (label) => ({ level: label }) },
     },
     destination,
   );
+  destinations.set(logger, destination);
+  return logger;
+}
+
+const LOGGER_NAME = 'imgdigest-webhook';
+/** The destination of each logger made by {@link createLogger}: their line format is known here. */
+const destinations = new WeakMap<Logger, Writable | DestinationStream>();
+
+/** Writes the log line of one answered admission. */
+export type AdmissionLog = (
+  endpoint: Endpoint,
+  request: AdmissionRequest,
+  decision: Decision,
+  durationMs: number,
+) => void;
+
+/**
+ * The writer of admission lines for `logger`: for a logger from {@link createLogger}, the line pino
+ * would write (`{"level":"info","time":…,"name":"imgdigest-webhook",…fields,"msg":"admission"}`),
+ * built directly (a fifth of pino's cost per line); for any other logger, `logger.info`.
+ */
+export function admissionLog(logger: Logger): AdmissionLog {
+  const destination = destinations.get(logger);
+  if (!destination) {
+    return (endpoint, request, decision, durationMs) =>
+      logger.info(admissionFields(endpoint, request, decision, durationMs), 'admission');
+  }
+  const head = `{"level":"info","time":`;
+  const tail = `,"msg":"admission"}\n`;
+  const name = `,"name":${JSON.stringify(LOGGER_NAME)},`;
+  return (endpoint, request, decision, durationMs) => {
+    if (!logger.isLevelEnabled('info')) return;
+    const fields = JSON.stringify(admissionFields(endpoint, request, decision, durationMs));
+    destination.write(`${head}${Date.now()}${name}${fields.slice(1, -1)}${tail}`);
+  };
 }
 
 /** The identity fields of an admission for its log line. */

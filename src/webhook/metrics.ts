@@ -43,6 +43,7 @@ export class WebhookMetrics {
   readonly #circuitRejections: Counter;
   readonly #children = new Map<string, { inc(n?: number): void }>();
   readonly #timers = new Map<Endpoint, { observe(v: number): void }>();
+  readonly #admissionChildren = new Map<Endpoint, Map<Verdict, { inc(n?: number): void }>>();
 
   constructor(options: WebhookMetricsOptions = {}) {
     const registers = [this.registry];
@@ -121,9 +122,19 @@ export class WebhookMetrics {
     return child;
   }
 
-  /** Count one answered admission and its latency. */
+  /** Count one answered admission and its latency (no label key is built per call). */
   admission(endpoint: Endpoint, verdict: Verdict, seconds: number): void {
-    this.#child(this.#admissions, `a\0${endpoint}\0${verdict}`, { endpoint, verdict }).inc();
+    let byVerdict = this.#admissionChildren.get(endpoint);
+    if (!byVerdict) {
+      byVerdict = new Map();
+      this.#admissionChildren.set(endpoint, byVerdict);
+    }
+    let counter = byVerdict.get(verdict);
+    if (!counter) {
+      counter = this.#admissions.labels({ endpoint, verdict });
+      byVerdict.set(verdict, counter);
+    }
+    counter.inc();
     let timer = this.#timers.get(endpoint);
     if (!timer) {
       timer = this.#duration.labels({ endpoint });

@@ -114,6 +114,16 @@ export function reviewResponse(response: AdmissionResponse): AdmissionReviewResp
   return { apiVersion: ADMISSION_API_VERSION, kind: ADMISSION_KIND, response };
 }
 
+const REVIEW_HEAD = `{"apiVersion":${JSON.stringify(ADMISSION_API_VERSION)},"kind":${JSON.stringify(ADMISSION_KIND)},"response":`;
+
+/**
+ * The body of the answer: `JSON.stringify(reviewResponse(response))`, byte for byte, with the
+ * constant envelope written once.
+ */
+export function reviewResponseBody(response: AdmissionResponse): string {
+  return `${REVIEW_HEAD}${JSON.stringify(response)}}`;
+}
+
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   const text = JSON.stringify(value) ?? String(value);

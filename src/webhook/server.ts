@@ -30,10 +30,10 @@ import type { RegistryClientOptions } from '../sources/registry/index.js';
 import { type AdmissionDeps, mutate, validate } from './admission.js';
 import { defaultWebhookConfig, loadWebhookConfig, type WebhookConfig } from './config.js';
 import { DEFAULT_MAX_BODY_BYTES, isJson, readBody, send, sendStatus } from './http.js';
-import { admissionFields, createLogger, type Logger, type LoggerOptions } from './logging.js';
+import { admissionLog, createLogger, type Logger, type LoggerOptions } from './logging.js';
 import { type Endpoint, type Rejection, WebhookMetrics } from './metrics.js';
 import { watchConfig, watchTls } from './reload.js';
-import { parseAdmissionReview, reviewResponse } from './review.js';
+import { parseAdmissionReview, reviewResponseBody } from './review.js';
 import { readTlsFiles, type TlsFiles, type TlsMaterial } from './tls.js';
 import type { WatchOptions } from './watch.js';
 
@@ -133,6 +133,7 @@ function circuitChanged(change: CircuitChange, metrics: WebhookMetrics, logger: 
 /** Start the webhook. Throws `CONFIG_INVALID` when the TLS files or the config cannot be used. */
 export async function startWebhookServer(options: WebhookServerOptions): Promise<RunningWebhook> {
   const logger = options.logger ?? createLogger(options.log);
+  const logAdmission = admissionLog(logger);
   const metrics = new WebhookMetrics({ processMetrics: options.processMetrics ?? false });
   const limits = options.limits ?? {};
   const maxBodyBytes = limits.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -217,10 +218,10 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
         : await mutate(request, current, {
             deadline: performance.timeOrigin + start + current.settings.resolutionBudgetMs,
           });
-    send(res, 200, 'application/json', JSON.stringify(reviewResponse(decision.response)));
+    send(res, 200, 'application/json', reviewResponseBody(decision.response));
     const ms = performance.now() - start;
     metrics.admission(endpoint, decision.verdict, ms / 1000);
-    logger.info(admissionFields(endpoint, request, decision, ms), 'admission');
+    logAdmission(endpoint, request, decision, ms);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
