@@ -72,6 +72,13 @@ export class Semaphore {
     return this.#waiting.length;
   }
 
+  /** A permit now, or null when none is free (no promise, no signal: the cheap path). */
+  tryAcquire(): (() => void) | null {
+    if (this.#active >= this.#max) return null;
+    this.#active++;
+    return this.#releaser();
+  }
+
   /**
    * Wait for a permit; the returned function gives it back (calling it twice is harmless). An
    * aborted signal stops the wait, rejecting with `signal.reason`.
