@@ -92,6 +92,7 @@ export async function openResolver(options: OpenResolverOptions = {}): Promise<C
       size: answer.size,
     };
     if (platform !== undefined && answer.platform) result.platform = answer.platform;
+    if (answer.index) result.index = answer.index;
     return result;
   };
   return new CachingResolver(base, { ...common, onClose: async () => client.close() });
