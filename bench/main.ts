@@ -126,7 +126,7 @@ async function main(): Promise<void> {
     });
   }
   // The CLI benchmarks and the server children run the compiled dist/, as users do.
-  const needsDist = selected.some((b) => ['cli', 'files', 'webhook', 'registry'].includes(b.id));
+  const needsDist = selected.some((b) => ['resolve', 'cli', 'files', 'webhook', 'registry'].includes(b.id));
   const cli = needsDist ? await ensureBuild(notes) : cliCommand(root);
   const ctx: BenchContext = { quick, scale: quick ? QUICK : FULL, root, tmp, cli, log };
   log(`${quick ? 'quick' : 'full'} run of ${selected.map((b) => b.id).join(', ')} in ${tmp}`);

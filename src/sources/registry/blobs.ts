@@ -20,6 +20,14 @@ import { type CallOptions, throwResponseError } from './manifests.js';
 import type { RegistrySession } from './session.js';
 
 /**
+ * Bytes a blob download buffers at each stage (undici's body, the verifier) before it pauses the
+ * socket. With the defaults (64 KiB, 16 KiB) every 64 KiB socket read paused and resumed the
+ * parser, and undici's resume reads (and concatenates) whatever the socket buffered meanwhile:
+ * most of a download's time went to that churn, not to hashing.
+ */
+const STREAM_BUFFER = 4 * 1024 * 1024;
+
+/**
  * Start downloading a blob; the returned stream verifies digest and size.
  *
  * The size checked is the descriptor's when the caller has one (a layer reached through its
@@ -41,6 +49,7 @@ export async function getBlob(
   const request = (method: 'GET' | 'HEAD') =>
     session.request({
       method,
+      highWaterMark: STREAM_BUFFER,
       url: `/v2/${repo.path}/blobs/${digest}`,
       scopes: [repositoryScope(repo.path)],
       ...(options.signal ? { signal: options.signal } : {}),
@@ -73,7 +82,7 @@ export async function getBlob(
     }
     expectedSize = headLength;
   }
-  const verifier = verifyingStream(digest, { size: expectedSize, what });
+  const verifier = verifyingStream(digest, { size: expectedSize, what, highWaterMark: STREAM_BUFFER });
   const body = response.body;
   body.on('error', (error) => verifier.destroy(networkError(error, 'GET', response.url)));
   // A consumer that stops early frees the connection (and the host's permit) at once.

@@ -99,6 +99,8 @@ export interface HttpRequest {
   retryStatuses?: boolean;
   /** Follow 301/302/303/307/308 (default true). */
   followRedirects?: boolean;
+  /** Bytes of the response body buffered before the socket is paused (undici's default: 64 KiB). */
+  highWaterMark?: number;
 }
 
 export interface HttpResponse {
@@ -191,6 +193,7 @@ export class Transport {
           headers,
           body: typeof body === 'function' ? openBody(body) : (body ?? null),
           signal: deadline,
+          ...(req.highWaterMark ? { highWaterMark: req.highWaterMark } : {}),
           headersTimeout: this.timeoutMs,
           bodyTimeout: this.timeoutMs,
           // undici closes the connection after every HEAD unless told otherwise (in case a server
