@@ -16,6 +16,11 @@ export interface RunReport {
   notes: string[];
   results: BenchResult[];
   seconds: number;
+  /**
+   * Hand-written analysis (bench/ANALYSIS.md: what each change gained, the profiles behind the
+   * targets missed), put after the summary so it is read with the numbers it explains.
+   */
+  analysis?: string;
 }
 
 function verdict(check: Check): string {
@@ -77,6 +82,7 @@ export function renderMarkdown(report: RunReport): string {
     }
   }
   lines.push('');
+  if (report.analysis) lines.push(report.analysis.trim(), '');
 
   report.results.forEach((r, i) => {
     lines.push(`## ${i + 1}. ${r.title}`, '');

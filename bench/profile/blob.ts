@@ -53,11 +53,15 @@ try {
   const nodeHttp = async () => {
     const http = await import('node:http');
     await new Promise<void>((resolve, reject) => {
-      http.get(url, (res) => {
-        const hash = createHash('sha256');
-        res.on('data', (c: Buffer) => hash.update(c));
-        res.on('end', () => (`sha256:${hash.digest('hex')}` === blob.digest ? resolve() : reject(new Error('differs'))));
-      }).on('error', reject);
+      http
+        .get(url, (res) => {
+          const hash = createHash('sha256');
+          res.on('data', (c: Buffer) => hash.update(c));
+          res.on('end', () =>
+            `sha256:${hash.digest('hex')}` === blob.digest ? resolve() : reject(new Error('differs')),
+          );
+        })
+        .on('error', reject);
     });
   };
   const curl = async () => {
@@ -71,7 +75,14 @@ try {
   const cpu: Record<string, number[]> = { ours: [], node: [], raw: [], rawHash: [], nodeHttp: [], curl: [] };
   await ours();
   for (let i = 0; i < rounds; i++) {
-    for (const [name, fn] of [['node', node], ['ours', ours], ['raw', raw], ['rawHash', rawHash], ['nodeHttp', nodeHttp], ['curl', curl]] as const) {
+    for (const [name, fn] of [
+      ['node', node],
+      ['ours', ours],
+      ['raw', raw],
+      ['rawHash', rawHash],
+      ['nodeHttp', nodeHttp],
+      ['curl', curl],
+    ] as const) {
       if (name === 'ours') await session?.post('Profiler.start');
       const c0 = process.cpuUsage();
       const t0 = performance.now();
@@ -87,8 +98,13 @@ try {
     }
   }
   const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
-  if (sizes.length > 0) console.log(`chunks: ${sizes.length}, median ${[...sizes].sort((a, b) => a - b)[sizes.length >> 1]} bytes`);
-  console.log(`MiB/s ${JSON.stringify(r)} client CPU µs/MiB ${JSON.stringify(cpu)} ratio ${(med(r.ours!) / med(r.node!)).toFixed(3)}`);
+  if (sizes.length > 0)
+    console.log(
+      `chunks: ${sizes.length}, median ${[...sizes].sort((a, b) => a - b)[sizes.length >> 1]} bytes`,
+    );
+  console.log(
+    `MiB/s ${JSON.stringify(r)} client CPU µs/MiB ${JSON.stringify(cpu)} ratio ${(med(r.ours!) / med(r.node!)).toFixed(3)}`,
+  );
 } finally {
   await client.close();
   await stopDistribution(dist);
