@@ -220,8 +220,6 @@ export interface VerifyOptions {
   size?: number;
   /** Label used in error messages, e.g. `blob sha256:...` or a file path. */
   what?: string;
-  /** Bytes buffered on each side before backpressure (Node's default: 16 KiB). */
-  highWaterMark?: number;
 }
 
 /**
@@ -242,7 +240,6 @@ export function verifyingStream(expected: string, options: VerifyOptions = {}): 
   const digester = createDigester(parsed.algorithm);
   const what = options.what ?? 'content';
   return new Transform({
-    ...(options.highWaterMark ? { highWaterMark: options.highWaterMark } : {}),
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       digester.update(chunk);
       if (options.size !== undefined && digester.size > options.size) {

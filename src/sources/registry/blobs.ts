@@ -20,10 +20,9 @@ import { type CallOptions, throwResponseError } from './manifests.js';
 import type { RegistrySession } from './session.js';
 
 /**
- * Bytes a blob download buffers at each stage (undici's body, the verifier) before it pauses the
- * socket. With the defaults (64 KiB, 16 KiB) every 64 KiB socket read paused and resumed the
- * parser, and undici's resume reads (and concatenates) whatever the socket buffered meanwhile:
- * most of a download's time went to that churn, not to hashing.
+ * Bytes of a blob download undici buffers before it pauses the socket. With its default (64 KiB)
+ * every socket read filled the body's buffer and paused the parser, and undici's resume reads
+ * (and concatenates) whatever the socket buffered meanwhile.
  */
 const STREAM_BUFFER = 4 * 1024 * 1024;
 
@@ -82,7 +81,10 @@ export async function getBlob(
     }
     expectedSize = headLength;
   }
-  const verifier = verifyingStream(digest, { size: expectedSize, what, highWaterMark: STREAM_BUFFER });
+  // The verifier keeps Node's small default buffer: it ends (and fails, for wrong bytes) only when
+  // the consumer has read nearly everything, so `files` lists a layer's entries as they stream
+  // before saying they did not verify, instead of failing after the first few.
+  const verifier = verifyingStream(digest, { size: expectedSize, what });
   const body = response.body;
   body.on('error', (error) => verifier.destroy(networkError(error, 'GET', response.url)));
   // A consumer that stops early frees the connection (and the host's permit) at once.
