@@ -8,7 +8,7 @@
  * `--only resolve,cli,...` (a subset), `--out DIR` (where to write the results; default bench/).
  */
 import { rmSync, statSync } from 'node:fs';
-import { mkdtemp, readdir, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -22,6 +22,7 @@ import { filesBenchmark } from './cases/files.js';
 import { pinBenchmark } from './cases/pin.js';
 import { registryBenchmark } from './cases/registry.js';
 import { resolveBenchmark } from './cases/resolve.js';
+import { scaleBenchmark } from './cases/scale.js';
 import { webhookBenchmark } from './cases/webhook.js';
 import { zstdBenchmark } from './cases/zstd.js';
 import { type BenchContext, type Benchmark, cliCommand, FULL, QUICK } from './lib/context.js';
@@ -41,6 +42,7 @@ const BENCHMARKS: Benchmark[] = [
   registryBenchmark,
   explorerBenchmark,
   copyBenchmark,
+  scaleBenchmark,
 ];
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -128,9 +130,12 @@ async function main(): Promise<void> {
     });
   }
   // The CLI benchmarks and the server children run the compiled dist/, as users do.
-  const needsDist = selected.some((b) => ['cli', 'files', 'webhook', 'registry', 'copy'].includes(b.id));
+  const needsDist = selected.some((b) =>
+    ['resolve', 'cli', 'files', 'webhook', 'registry', 'copy', 'scale'].includes(b.id),
+  );
   const cli = needsDist ? await ensureBuild(notes) : cliCommand(root);
-  const ctx: BenchContext = { quick, scale: quick ? QUICK : FULL, root, tmp, cli, log };
+  const outDir = values.out ?? join(root, 'bench');
+  const ctx: BenchContext = { quick, scale: quick ? QUICK : FULL, root, tmp, outDir, cli, log };
   log(`${quick ? 'quick' : 'full'} run of ${selected.map((b) => b.id).join(', ')} in ${tmp}`);
 
   const results = [];
@@ -153,7 +158,10 @@ async function main(): Promise<void> {
     Boolean,
   );
   const command = flags.length > 0 ? `npm run bench -- ${flags.join(' ')}` : 'npm run bench';
-  const files = await writeReport(values.out ?? join(root, 'bench'), {
+  // The hand-written analysis is read when the report is written, so it can be edited during a run.
+  const analysis = await readFile(join(root, 'bench', 'ANALYSIS.md'), 'utf8').catch(() => undefined);
+  const files = await writeReport(outDir, {
+    ...(analysis ? { analysis } : {}),
     mode: quick ? 'quick' : 'full',
     command,
     machine,

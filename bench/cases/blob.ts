@@ -91,10 +91,11 @@ export const blobBenchmark: Benchmark = {
         'higher',
         samples.node!,
       );
-      rec.ratio('imgdigest', 'openssl', 'imgdigest streamed / openssl on disk (MiB/s)', {
+      rec.ratio('imgdigest', 'node', 'imgdigest streamed / Node hashing the file on disk (MiB/s)', {
         atLeast: 0.9,
         text: '≥ 0.90×',
       });
+      rec.ratio('imgdigest', 'openssl', 'imgdigest streamed / openssl on disk (MiB/s)');
       rec.ratio('node', 'openssl', 'Node hashing the file / openssl (MiB/s), for reference');
       rec.note(
         "The file and the registry's copy are in the page cache (written and pushed just before, plus an untimed warm-up round in full mode): the numbers compare CPU paths (HTTP transfer + hashing vs hashing), not disks.",

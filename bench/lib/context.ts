@@ -89,6 +89,8 @@ export interface BenchContext {
   root: string;
   /** A private temporary folder, removed at the end of the run. */
   tmp: string;
+  /** Where RESULTS.md goes (`--out`, default bench/): plots are written beside it. */
+  outDir: string;
   /** `[node, bin/imgdigest.js]`, or null when dist/ could not be built. */
   cli: string[] | null;
   log(line: string): void;

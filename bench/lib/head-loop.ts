@@ -39,6 +39,8 @@ export async function headLoop(
       const res = await pool.request({
         method: 'HEAD',
         path: t.path,
+        // Without this undici closes the connection after every HEAD (a new connection each time).
+        reset: false,
         headers: t.authorization ? { accept, authorization: t.authorization } : { accept },
       });
       await res.body.dump();
@@ -73,6 +75,7 @@ export async function headRate(
           const res = await pool.request({
             method: 'HEAD',
             path: t.path,
+            reset: false,
             headers: t.authorization ? { accept, authorization: t.authorization } : { accept },
           });
           await res.body.dump();

@@ -29,6 +29,8 @@ export interface RunOptions {
   cwd?: string;
   /** Throw unless the exit code is 0 (default true). */
   check?: boolean;
+  /** Written to the child's stdin (default: no stdin). */
+  input?: string;
 }
 
 /** Run `cmd args`, time it and return its output; throws with stderr's tail when it fails. */
@@ -37,11 +39,12 @@ export function run(cmd: string, args: readonly string[], options: RunOptions = 
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const child = spawn(cmd, args, {
-      stdio: ['ignore', devnull ?? 'pipe', 'pipe'],
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', devnull ?? 'pipe', 'pipe'],
       env: options.env ?? process.env,
       ...(options.cwd ? { cwd: options.cwd } : {}),
     });
     children.add(child);
+    if (options.input !== undefined) child.stdin?.end(options.input);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (c: Buffer) => out.push(c));

@@ -3,7 +3,7 @@
  * Write bench/RESULTS.md (for people and for the README to quote) and bench/results.json (every
  * sample, for tools) from one run.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MachineInfo } from './machine.js';
 import { type BenchResult, type Check, formatNumber, type Measurement } from './results.js';
@@ -16,6 +16,11 @@ export interface RunReport {
   notes: string[];
   results: BenchResult[];
   seconds: number;
+  /**
+   * Hand-written analysis (bench/ANALYSIS.md: what each change gained, the profiles behind the
+   * targets missed), put after the summary so it is read with the numbers it explains.
+   */
+  analysis?: string;
 }
 
 function verdict(check: Check): string {
@@ -77,6 +82,7 @@ export function renderMarkdown(report: RunReport): string {
     }
   }
   lines.push('');
+  if (report.analysis) lines.push(report.analysis.trim(), '');
 
   report.results.forEach((r, i) => {
     lines.push(`## ${i + 1}. ${r.title}`, '');
@@ -115,6 +121,7 @@ export function renderMarkdown(report: RunReport): string {
 export async function writeReport(dir: string, report: RunReport): Promise<string[]> {
   const md = join(dir, 'RESULTS.md');
   const json = join(dir, 'results.json');
+  await mkdir(dir, { recursive: true });
   await writeFile(md, renderMarkdown(report));
   await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
   return [md, json];

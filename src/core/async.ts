@@ -72,6 +72,13 @@ export class Semaphore {
     return this.#waiting.length;
   }
 
+  /** A permit now, or null when none is free (no promise, no signal: the cheap path). */
+  tryAcquire(): (() => void) | null {
+    if (this.#active >= this.#max) return null;
+    this.#active++;
+    return this.#releaser();
+  }
+
   /**
    * Wait for a permit; the returned function gives it back (calling it twice is harmless). An
    * aborted signal stops the wait, rejecting with `signal.reason`.
@@ -133,25 +140,44 @@ export class KeyedSemaphore {
    * requests) costs no memory once their work is done.
    */
   async acquire(key: string, signal?: AbortSignal): Promise<() => void> {
+    const semaphore = this.#semaphore(key);
+    let release: () => void;
+    try {
+      release = await semaphore.acquire(signal);
+    } catch (e) {
+      this.#forgetIfIdle(key, semaphore);
+      throw e;
+    }
+    return this.#releaser(key, semaphore, release);
+  }
+
+  /** A permit of `key` now, or null when its semaphore is full (nothing is queued). */
+  tryAcquire(key: string): (() => void) | null {
+    const semaphore = this.#semaphore(key);
+    const release = semaphore.tryAcquire();
+    if (!release) return null;
+    return this.#releaser(key, semaphore, release);
+  }
+
+  #semaphore(key: string): Semaphore {
     let semaphore = this.#byKey.get(key);
     if (!semaphore) {
       semaphore = new Semaphore(this.#max);
       this.#byKey.set(key, semaphore);
     }
-    const forgetIfIdle = (s: Semaphore) => {
-      if (s.active === 0 && s.pending === 0 && this.#byKey.get(key) === s) this.#byKey.delete(key);
-    };
-    let release: () => void;
-    try {
-      release = await semaphore.acquire(signal);
-    } catch (e) {
-      forgetIfIdle(semaphore);
-      throw e;
-    }
-    const held = semaphore;
+    return semaphore;
+  }
+
+  #releaser(key: string, semaphore: Semaphore, release: () => void): () => void {
     return () => {
       release();
-      forgetIfIdle(held);
+      this.#forgetIfIdle(key, semaphore);
     };
+  }
+
+  #forgetIfIdle(key: string, semaphore: Semaphore): void {
+    if (semaphore.active === 0 && semaphore.pending === 0 && this.#byKey.get(key) === semaphore) {
+      this.#byKey.delete(key);
+    }
   }
 }

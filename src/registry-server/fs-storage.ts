@@ -23,6 +23,16 @@ import type { Readable, Writable } from 'node:stream';
 import type { Digest } from '../core/digest.js';
 import type { ByteRange, ManifestMeta, RepositoryRecord, Storage, UploadTarget } from './storage.js';
 
+/**
+ * Bytes buffered between the network and the disk, each way. Node's defaults (16 KiB for a write
+ * stream, 64 KiB for a read stream) made an upload pause the client's socket after every 64 KiB
+ * chunk until the disk write came back, and a download read the file 64 KiB at a time; with a few
+ * MiB in flight the disk writes overlap with receiving (and go out as one writev), and blobs are
+ * read in fewer, larger pieces. Bounded per request, whatever the blob's size.
+ */
+const UPLOAD_BUFFER = 8 * 1024 * 1024;
+const READ_CHUNK = 1024 * 1024;
+
 export class FsStorage implements Storage {
   readonly description: string;
   private readonly uploadsDir: string;
@@ -64,7 +74,10 @@ export class FsStorage implements Storage {
   }
 
   readBlob(digest: Digest, range?: ByteRange): Readable {
-    return createReadStream(this.blobPath(digest), range ? { start: range.start, end: range.end } : {});
+    return createReadStream(this.blobPath(digest), {
+      highWaterMark: READ_CHUNK,
+      ...(range ? { start: range.start, end: range.end } : {}),
+    });
   }
 
   readBlobBytes(digest: Digest): Promise<Buffer> {
@@ -83,7 +96,7 @@ export class FsStorage implements Storage {
     const storage = this;
     return {
       writable(offset: number): Writable {
-        return createWriteStream(path, { flags: 'r+', start: offset });
+        return createWriteStream(path, { flags: 'r+', start: offset, highWaterMark: UPLOAD_BUFFER });
       },
       truncate: (size) => truncate(path, size),
       read: () => createReadStream(path),

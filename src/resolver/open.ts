@@ -82,6 +82,12 @@ export async function openResolver(options: OpenResolverOptions = {}): Promise<C
   const client = options.client ?? new RegistryClient(options.registry ?? {});
   const base: BaseResolve = async (reference, opts) => {
     const platform = opts.platform;
+    if (platform === undefined) {
+      // What resolveDigest does without a platform (one HEAD, a GET when the registry sends no
+      // digest), without the source object around it: this is the hot path of many tags.
+      const { digest, kind, mediaType, size } = await client.resolve(reference);
+      return { reference, digest, kind: kind === 'index' ? 'index' : 'manifest', mediaType, size };
+    }
     const answer = await resolveDigest(
       client.openSource(reference),
       platform === undefined ? {} : { platform },
@@ -96,6 +102,7 @@ export async function openResolver(options: OpenResolverOptions = {}): Promise<C
       size: answer.size,
     };
     if (platform !== undefined && answer.platform) result.platform = answer.platform;
+    if (answer.index) result.index = answer.index;
     return result;
   };
   if (options.client) return new CachingResolver(base, common);

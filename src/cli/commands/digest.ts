@@ -1,6 +1,7 @@
 /**
  * @module cli/commands/digest
- * `imgdigest digest REF`: the digest behind a tag, without pulling the image.
+ * `imgdigest digest REF`: the digest behind a tag, without pulling the image. Several references,
+ * `-` or `--from-file` make it a batch (digest-batch.ts).
  */
 import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
@@ -15,6 +16,8 @@ interface DigestFlags extends RegistryFlags {
   file?: string;
   algorithm: string;
   imageId?: boolean;
+  fromFile?: string;
+  concurrency: string;
 }
 
 export function registerDigest(program: Command, ctx: CliContext): void {
@@ -22,8 +25,8 @@ export function registerDigest(program: Command, ctx: CliContext): void {
     .command('digest')
     .description('print the digest a reference names (the index for a multi-platform tag), without pulling')
     .argument(
-      '[reference]',
-      'registry reference, oci:DIR[:TAG], docker-archive:FILE[:REF] or docker-daemon:NAME[:TAG]',
+      '[reference...]',
+      'registry reference, oci:DIR[:TAG], docker-archive:FILE[:REF] or docker-daemon:NAME[:TAG]; several registry references, or - for one per line on stdin, make a batch',
     )
     .option(
       '-p, --platform <os/arch[/variant]>',
@@ -33,7 +36,9 @@ export function registerDigest(program: Command, ctx: CliContext): void {
     .option('--json', 'print kind (index or manifest), media type, size and platform as JSON')
     .option('--file <path>', 'digest the bytes of a local file instead (- for stdin)')
     .option('--algorithm <name>', 'with --file: sha256 or sha512', 'sha256')
-    .option('--image-id', 'for docker-daemon: and docker-archive: print the image ID (config digest)');
+    .option('--image-id', 'for docker-daemon: and docker-archive: print the image ID (config digest)')
+    .option('--from-file <file>', 'resolve the registry references in FILE, one per line (- for stdin)')
+    .option('--concurrency <n>', 'several references: lookups in flight at once, per registry', '8');
   addRegistryOptions(cmd).addHelpText(
     'after',
     `
@@ -44,14 +49,32 @@ manifest is not fetched (an index whose children a mirror never copied still ans
 index on the way is fetched). The exit code is 3 when no child matches, and the message lists what
 the index offers.
 
+Several references (arguments, - for one per line on stdin, --from-file FILE; blank lines and
+# comments are skipped) are resolved in one process over shared connections, --concurrency at a
+time per registry. One line per reference in input order, "REF DIGEST" (with --full-ref "REF
+REPOSITORY@DIGEST"); --json prints one array. A reference that fails is one line on stderr, the
+others still resolve, and the exit code is 3. A list with an unreadable reference resolves
+nothing (exit 2).
+
 Examples:
   $ imgdigest digest localhost:5000/sample/app:1.0
   sha256:2d0a69eb3745208138dabd2a3f5758dc5f59353dffd1d0cd7369c5d7116dbb16
   $ imgdigest digest --platform linux/arm64 --full-ref localhost:5000/sample/app:1.0
   localhost:5000/sample/app@sha256:904d9d968f2b5c9fa524d14936ebb8fd7a74345d3cc627829a47ef736fbf7dfa
-  $ imgdigest digest --file manifest.json`,
+  $ imgdigest digest --file manifest.json
+  $ imgdigest digest --from-file images.txt`,
   );
-  cmd.action(async (input: string | undefined, flags: DigestFlags) => {
+  cmd.action(async (inputs: string[], flags: DigestFlags) => {
+    // Several references, `-` or --from-file: a batch (loaded only then, to keep one lookup fast).
+    if (inputs.length > 1 || inputs.includes('-') || flags.fromFile !== undefined) {
+      if (flags.file !== undefined || flags.imageId) {
+        throw new ImgdigestError('USAGE', '--file and --image-id take one source, not several references');
+      }
+      const { runDigestBatch } = await import('./digest-batch.js');
+      await runDigestBatch(inputs, flags, ctx);
+      return;
+    }
+    const input = inputs[0];
     if (flags.file !== undefined) {
       if (input !== undefined)
         throw new ImgdigestError('USAGE', 'give either a reference or --file, not both');

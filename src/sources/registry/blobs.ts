@@ -20,6 +20,13 @@ import { type CallOptions, throwResponseError } from './manifests.js';
 import type { RegistrySession } from './session.js';
 
 /**
+ * Bytes of a blob download undici buffers before it pauses the socket. With its default (64 KiB)
+ * every socket read filled the body's buffer and paused the parser, and undici's resume reads
+ * (and concatenates) whatever the socket buffered meanwhile.
+ */
+const STREAM_BUFFER = 4 * 1024 * 1024;
+
+/**
  * Start downloading a blob; the returned stream verifies digest and size.
  *
  * The size checked is the descriptor's when the caller has one (a layer reached through its
@@ -41,6 +48,7 @@ export async function getBlob(
   const request = (method: 'GET' | 'HEAD') =>
     session.request({
       method,
+      highWaterMark: STREAM_BUFFER,
       url: `/v2/${repo.path}/blobs/${digest}`,
       scopes: [repositoryScope(repo.path)],
       ...(options.signal ? { signal: options.signal } : {}),
@@ -73,6 +81,9 @@ export async function getBlob(
     }
     expectedSize = headLength;
   }
+  // The verifier keeps Node's small default buffer: it ends (and fails, for wrong bytes) only when
+  // the consumer has read nearly everything, so `files` lists a layer's entries as they stream
+  // before saying they did not verify, instead of failing after the first few.
   const verifier = verifyingStream(digest, { size: expectedSize, what });
   const body = response.body;
   body.on('error', (error) => verifier.destroy(networkError(error, 'GET', response.url)));

@@ -32,6 +32,8 @@ export class Dispatchers {
   readonly #options: DispatcherOptions;
   #direct: Dispatcher | undefined;
   #proxied: Dispatcher | null | undefined;
+  /** Which dispatcher each host gets, decided once per host (the loopback check is not free). */
+  readonly #byHost = new Map<string, Dispatcher>();
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
@@ -40,7 +42,17 @@ export class Dispatchers {
   /** The dispatcher for `url`: the caller's, the proxy for non-loopback hosts when one is set, else direct. */
   for(url: URL): Dispatcher {
     if (this.#options.dispatcher) return this.#options.dispatcher;
-    if (!isLoopbackHost(url.host)) {
+    const host = url.host;
+    let dispatcher = this.#byHost.get(host);
+    if (!dispatcher) {
+      dispatcher = this.#choose(host);
+      this.#byHost.set(host, dispatcher);
+    }
+    return dispatcher;
+  }
+
+  #choose(host: string): Dispatcher {
+    if (!isLoopbackHost(host)) {
       if (this.#proxied === undefined) this.#proxied = this.#createProxied();
       if (this.#proxied) return this.#proxied;
     }
@@ -76,6 +88,7 @@ export class Dispatchers {
     const own = [this.#direct, this.#proxied].filter((d): d is Dispatcher => Boolean(d));
     this.#direct = undefined;
     this.#proxied = undefined;
+    this.#byHost.clear();
     await Promise.all(own.map((d) => d.close()));
   }
 }

@@ -74,13 +74,16 @@ export async function throwResponseError(
   });
 }
 
+/** The Accept header of manifest requests, joined once. */
+const MANIFEST_ACCEPT_HEADER = MANIFEST_ACCEPT.join(', ');
+
 type HeadOutcome = { kind: 'found'; descriptor: Descriptor } | { kind: 'incomplete' } | { kind: 'missing' };
 
 async function head(session: RegistrySession, ref: Reference, options: CallOptions): Promise<HeadOutcome> {
   const response = await session.request({
     method: 'HEAD',
     url: manifestPath(ref),
-    headers: { accept: MANIFEST_ACCEPT.join(', ') },
+    headers: { accept: MANIFEST_ACCEPT_HEADER },
     scopes: [repositoryScope(ref.path)],
     ...(options.signal ? { signal: options.signal } : {}),
   });
@@ -133,7 +136,7 @@ export async function getManifest(
   const response = await session.request({
     method: 'GET',
     url: manifestPath(ref),
-    headers: { accept: (options.accept ?? MANIFEST_ACCEPT).join(', ') },
+    headers: { accept: options.accept ? options.accept.join(', ') : MANIFEST_ACCEPT_HEADER },
     scopes: [repositoryScope(ref.path)],
     ...(options.signal ? { signal: options.signal } : {}),
   });

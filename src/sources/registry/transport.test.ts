@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   startAwkwardServer,
@@ -167,5 +168,67 @@ describe('TLS', () => {
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'CONFIG_INVALID' });
     expect((error as Error).message).toBe('cannot read CA file /nonexistent/ca.pem: ENOENT');
+  });
+});
+
+/**
+ * A bare HTTP/1.1 registry on a socket server, so a test can count connections and misbehave in
+ * ways node:http refuses to (a body after a HEAD answer).
+ */
+async function startRawRegistry(options: { bodyOnHead: boolean }) {
+  const image = tinyImage('raw');
+  let connections = 0;
+  const sockets = new Set<Socket>();
+  const server = createNetServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    let pending = '';
+    socket.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('latin1');
+      for (let end = pending.indexOf('\r\n\r\n'); end !== -1; end = pending.indexOf('\r\n\r\n')) {
+        const [method, path] = pending.slice(0, end).split(' ');
+        pending = pending.slice(end + 4);
+        const body = path === '/v2/' ? Buffer.from('{}') : image.manifest;
+        const head =
+          `HTTP/1.1 200 OK\r\ncontent-type: ${path === '/v2/' ? 'application/json' : image.mediaType}\r\n` +
+          `content-length: ${body.length}\r\ndocker-content-digest: ${image.digest}\r\n\r\n`;
+        const sendBody = method !== 'HEAD' || options.bodyOnHead;
+        socket.write(sendBody ? Buffer.concat([Buffer.from(head, 'latin1'), body]) : head);
+      }
+    });
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    host: `127.0.0.1:${port}`,
+    image,
+    connections: () => connections,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
+}
+
+describe('connections', () => {
+  it('keeps one connection for many manifest HEADs (undici would close it after each HEAD)', async () => {
+    const s = track(await startRawRegistry({ bodyOnHead: false }));
+    const c = client({ concurrency: 1 });
+    for (let i = 0; i < 20; i++) {
+      const resolved = await c.resolve(parseReference(`${s.host}/app:v${i}`));
+      expect(resolved.descriptor.digest).toBe(s.image.digest);
+    }
+    expect(s.connections()).toBe(1);
+  });
+
+  it('resolves every tag from a server that sends a body with its HEAD answers', async () => {
+    const s = track(await startRawRegistry({ bodyOnHead: true }));
+    const c = client({ concurrency: 1 });
+    for (let i = 0; i < 20; i++) {
+      const resolved = await c.resolve(parseReference(`${s.host}/app:v${i}`));
+      expect(resolved.descriptor.digest).toBe(s.image.digest);
+    }
   });
 });
