@@ -4,7 +4,7 @@
  * each, written to bench/RESULTS.md and bench/results.json. Not part of `npm test` and never a
  * pass/fail gate: targets the numbers miss are reported as "target missed".
  *
- * Flags: `--quick` (smaller inputs, fewer rounds; under two minutes on two cores),
+ * Flags: `--quick` (smaller inputs, fewer rounds; a few minutes on two cores),
  * `--only resolve,cli,...` (a subset), `--out DIR` (where to write the results; default bench/).
  */
 import { rmSync, statSync } from 'node:fs';
