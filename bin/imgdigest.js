@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The imgdigest command. The compiled CLI lives in dist/ (built by `npm install` via `prepare`).
+// The imgdigest command. The CLI is bundled into dist/cli-bundle/ by `npm run build` (which
+// `npm install` runs via `prepare`; see scripts/bundle-cli.mjs).
 import { setFlagsFromString } from 'node:v8';
 
 // undici parses HTTP with llhttp compiled to WebAssembly. V8 optimises that module in background
@@ -15,7 +16,7 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-const { main } = await import('../dist/cli/main.js');
+const { main } = await import('../dist/cli-bundle/main.js');
 
 main(process.argv.slice(2)).then(
   (code) => {

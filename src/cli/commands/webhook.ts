@@ -339,6 +339,6 @@ async function deploymentImage(flags: ManifestsFlags, ctx: CliContext): Promise<
 }
 
 async function defaultImage(): Promise<string> {
-  const text = await readText(new URL('../../../package.json', import.meta.url).pathname, 'package.json');
-  return `ghcr.io/imgdigest/imgdigest:${(JSON.parse(text) as { version: string }).version}`;
+  const { packageVersion } = await import('../version.js');
+  return `ghcr.io/imgdigest/imgdigest:${packageVersion()}`;
 }
