@@ -1,12 +1,7 @@
 #!/usr/bin/env node
 // The imgdigest command. The CLI is bundled into dist/cli-bundle/ by `npm run build` (which
-// `npm install` runs via `prepare`; see scripts/bundle-cli.mjs).
-import { setFlagsFromString } from 'node:v8';
-
-// undici parses HTTP with llhttp compiled to WebAssembly. V8 optimises that module in background
-// threads and, at exit, waits for them: ~120 ms added to every short command. The baseline
-// compiler alone is as fast for what a CLI run does (measured on a 200 MiB blob download).
-setFlagsFromString('--liftoff-only');
+// `npm install` runs via `prepare`; see scripts/bundle-cli.mjs): one file to load, not a hundred.
+import { main } from '../dist/cli-bundle/main.js';
 
 // `imgdigest tags repo | head -1` closes the pipe early: that is the reader's choice, not an error.
 for (const stream of [process.stdout, process.stderr]) {
@@ -15,8 +10,6 @@ for (const stream of [process.stdout, process.stderr]) {
     throw error;
   });
 }
-
-const { main } = await import('../dist/cli-bundle/main.js');
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -3,10 +3,6 @@
  * `imgdigest blob REPO@DIGEST`: one blob, streamed and verified. With `-o FILE` the blob is written
  * to a temporary file beside FILE and renamed only after it verified, so a mismatch leaves nothing.
  */
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
@@ -35,6 +31,7 @@ Examples:
     if (at <= 0) throw new ImgdigestError('USAGE', `"${input}": blob needs REPOSITORY@DIGEST`);
     const { parseDigest } = await import('../../core/digest.js');
     const digest = parseDigest(input.slice(at + 1)).digest;
+    const { pipeline } = await import('node:stream/promises');
     await withSource(input.slice(0, at), flags, ctx, async (source) => {
       const reader = await source.blob({ digest });
       const { progressStream } = await import('../progress.js');
@@ -43,6 +40,9 @@ Examples:
         await pipeline(reader.stream, progress, ctx.io.stdout, { end: false });
         return;
       }
+      const { createWriteStream } = await import('node:fs');
+      const { rename, rm } = await import('node:fs/promises');
+      const { basename, dirname, join } = await import('node:path');
       const target = flags.output;
       const temp = join(dirname(target), `.${basename(target)}.${process.pid}.part`);
       try {

@@ -9,7 +9,6 @@
  * `skipTlsVerify`; `NODE_EXTRA_CA_CERTS` is honoured by Node itself, and a `caFile` is added on top.
  */
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
 import type * as Undici from 'undici';
 import { ImgdigestError } from '../../core/errors.js';
 import { isLoopbackHost } from '../../core/net.js';
@@ -94,6 +93,8 @@ export function tlsOptions(options: Pick<DispatcherOptions, 'skipTlsVerify' | 'c
   if (options.caFile) {
     const env = options.env ?? process.env;
     const extra = [env.NODE_EXTRA_CA_CERTS, options.caFile].filter((p): p is string => Boolean(p));
+    // node:tls loads here, not at start: plain-http registries (loopback) never need it.
+    const { rootCertificates } = process.getBuiltinModule('node:tls');
     tls.ca = [...rootCertificates, ...extra.map((path) => readCa(path))];
   }
   return tls;
