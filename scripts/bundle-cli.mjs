@@ -18,6 +18,7 @@
 //
 // dist/cli-bundle/ sits two levels below the repository, as dist/<layer>/ does, so the paths that
 // modules build from import.meta.url (package.json, examples/) lead to the same files.
+import { execFileSync } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { constants as http2Constants } from 'node:http2';
 import { isBuiltin } from 'node:module';
@@ -27,6 +28,18 @@ import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist', 'cli-bundle');
+
+/** The commit being built, `-dirty` with uncommitted changes; '' outside a git checkout. */
+function commit() {
+  const git = (...args) =>
+    execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    const head = git('rev-parse', 'HEAD').trim();
+    return git('status', '--porcelain', '--untracked-files=no').trim() === '' ? head : `${head}-dirty`;
+  } catch {
+    return '';
+  }
+}
 
 /** The constants undici's client-h2.js reads from node:http2 when it loads, with their values. */
 const H2_CONSTANTS = Object.fromEntries(
@@ -99,6 +112,8 @@ const result = await build({
   target: 'node20',
   minifyWhitespace: true,
   minifySyntax: true,
+  // `imgdigest version` shows it (src/cli/version.ts).
+  define: { IMGDIGEST_COMMIT: JSON.stringify(commit()) },
   // CommonJS packages in an ES module bundle call require() for Node's built-ins; only built-ins
   // are left to it (every npm package is in the bundle), and process.getBuiltinModule loads one
   // without loading node:module first.

@@ -27,6 +27,7 @@ import { registerReferrers } from './referrers.js';
 import { registerRegistry } from './registry.js';
 import { registerTag } from './tag.js';
 import { registerTags } from './tags.js';
+import { registerVersion } from './version.js';
 import { registerWebhook } from './webhook.js';
 
 export const commands: CommandModule[] = [
@@ -62,4 +63,6 @@ export const commands: CommandModule[] = [
   registerWebhook,
   registerRegistry,
   registerDemo,
+  // the command line itself
+  registerVersion,
 ];
