@@ -6,6 +6,7 @@ import type { CommandModule } from '../context.js';
 import { registerBlob } from './blob.js';
 import { registerCatalog } from './catalog.js';
 import { registerCheck } from './check.js';
+import { registerCompletion } from './completion.js';
 import { registerConfig } from './config.js';
 import { registerDelete } from './delete.js';
 import { registerDemo } from './demo.js';
@@ -64,5 +65,6 @@ export const commands: CommandModule[] = [
   registerRegistry,
   registerDemo,
   // the command line itself
+  registerCompletion,
   registerVersion,
 ];
