@@ -7,6 +7,7 @@
  * the command the arguments name is registered with commander (see {@link buildProgram}).
  */
 import { Command, CommanderError } from 'commander';
+import { withErrnoWords } from '../core/errno.js';
 import { EXIT, exitCodeOf, isImgdigestError } from '../core/errors.js';
 import { escapeText, jsonText } from '../core/terminal-text.js';
 import { commands } from './commands/index.js';
@@ -87,6 +88,7 @@ export function buildProgram(ctx: CliContext, only?: string | null): Command {
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(usageErrorLine(s)),
     })
     .addHelpText(
       'after',
@@ -152,12 +154,23 @@ const ignored: Command = new Proxy(() => {}, {
   apply: () => ignored,
 }) as unknown as Command;
 
+/**
+ * commander's usage error (`error: unknown option '--plaform'\n(Did you mean --platform?)`) as
+ * imgdigest's one line: `imgdigest: unknown option '--plaform' (did you mean --platform?)`.
+ */
+export function usageErrorLine(text: string): string {
+  const [first = '', ...rest] = text.trim().split('\n');
+  const hint = rest.map((line) => line.trim().replace(/^\((D)id you mean/, '(did you mean'));
+  return `imgdigest: ${[first.replace(/^error: /, ''), ...hint].join(' ')}\n`;
+}
+
 /** One readable line; the stack and details only under --debug. */
 export function reportError(error: unknown, io: Io, debug: boolean): void {
   const message = error instanceof Error ? error.message : String(error);
   const known = isImgdigestError(error);
   // Messages may quote a registry's words (an error body, a name): escaped like any outside text.
-  io.stderr.write(`imgdigest: ${known ? '' : 'error: '}${escapeText(message.split('\n')[0] ?? '')}\n`);
+  const line = withErrnoWords(escapeText(message.split('\n')[0] ?? ''));
+  io.stderr.write(`imgdigest: ${known ? '' : 'error: '}${line}\n`);
   if (debug) {
     if (known && Object.keys(error.details).length > 0) {
       io.stderr.write(`code: ${error.code}\ndetails: ${JSON.stringify(error.details)}\n`);

@@ -57,7 +57,11 @@ function addTlsOptions(cmd: Command): Command {
 function addLimitOptions(cmd: Command): Command {
   return cmd
     .option('--timeout <seconds>', 'give up on a request after this many seconds', '30')
-    .option('--retries <n>', 'retry 408/429/5xx and network errors this many times', '3');
+    .option(
+      '--retries <n>',
+      'retry 408/429/5xx answers and refused or reset connections this many times',
+      '3',
+    );
 }
 
 /**

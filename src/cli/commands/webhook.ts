@@ -53,10 +53,8 @@ async function readText(file: string, what: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (e) {
-    throw new ImgdigestError(
-      'INPUT_INVALID',
-      `cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
+    const { errorReason } = await import('../../core/errno.js');
+    throw new ImgdigestError('INPUT_INVALID', `cannot read ${what} ${file}: ${errorReason(e)}`);
   }
 }
 
@@ -90,7 +88,9 @@ Endpoints: POST /validate, POST /mutate, GET /healthz, /readyz, /metrics (on --m
 given, so a NetworkPolicy can open the webhook port to all and the metrics port to monitoring only).
 Logs: one JSON line per admission on stdout (uid, kind, namespace, name, operation, verdict,
 durationMs). Registry requests time out 2 s after the config's resolutionBudgetMs; a registry that
-fails breakerFailures times in a row is not asked for breakerCoolDownSeconds.
+fails breakerFailures times in a row is not asked for breakerCoolDownSeconds. A refused connection
+is not retried here (--retries still covers 408/429/5xx and resets): the budget would run out
+waiting, and the breaker handles a registry that is down.
 
 Examples:
   $ imgdigest webhook certs --service imgdigest-webhook --namespace imgdigest-system --out certs

@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type * as Undici from 'undici';
+import { errorReason } from '../../core/errno.js';
 import { ImgdigestError } from '../../core/errors.js';
 import { isLoopbackHost } from '../../core/net.js';
 import { Agent, type Dispatcher, EnvHttpProxyAgent } from './undici.js';
@@ -104,7 +105,8 @@ function readCa(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new ImgdigestError('CONFIG_INVALID', `cannot read CA file ${path}: ${why}`, { details: { path } });
+    throw new ImgdigestError('CONFIG_INVALID', `cannot read CA file ${path}: ${errorReason(e)}`, {
+      details: { path },
+    });
   }
 }
