@@ -6,7 +6,7 @@
  * Start-up is kept short: command modules load their library code inside their actions, and only
  * the command the arguments name is registered with commander (see {@link buildProgram}).
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help, type Option } from 'commander';
 import { withErrnoWords } from '../core/errno.js';
 import { EXIT, exitCodeOf, isImgdigestError } from '../core/errors.js';
 import { escapeText, jsonText } from '../core/terminal-text.js';
@@ -90,6 +90,7 @@ export function buildProgram(ctx: CliContext, only?: string | null): Command {
       writeErr: (s) => io.stderr.write(s),
       outputError: (s, write) => write(usageErrorLine(s)),
     })
+    .configureHelp({ showGlobalOptions: true, optionDescription })
     .addHelpText(
       'after',
       '\nExit codes: 0 ok, 1 findings (violations, drift, would change), 2 bad input or usage, 3 registry, network or source failure.\n',
@@ -153,6 +154,22 @@ const ignored: Command = new Proxy(() => {}, {
   get: (_, property) => (property === 'then' ? undefined : ignored),
   apply: () => ignored,
 }) as unknown as Command;
+
+/**
+ * commander's option description, with a number shown as a number: numeric flags take their
+ * default as text (`'30'`, parsed by `wholeNumber` like a typed value), which commander would
+ * print as `(default: "30")`.
+ */
+function optionDescription(this: Help, option: Option): string {
+  if (
+    option.defaultValueDescription === undefined &&
+    typeof option.defaultValue === 'string' &&
+    /^[0-9]+$/.test(option.defaultValue)
+  ) {
+    option.defaultValueDescription = option.defaultValue;
+  }
+  return Help.prototype.optionDescription.call(this, option);
+}
 
 /**
  * commander's usage error (`error: unknown option '--plaform'\n(Did you mean --platform?)`) as

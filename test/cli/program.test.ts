@@ -61,3 +61,35 @@ describe('the program of one run', () => {
     expect((await runCli(['--version', 'digest'])).code).toBe(0);
   });
 });
+
+describe('help conventions', () => {
+  /** Every command of the full program, nested ones included. */
+  function everyCommand(cmd: Command = buildProgram(ctx)): Command[] {
+    return cmd.commands.flatMap((sub) => [sub, ...everyCommand(sub)]);
+  }
+
+  it('-p is --platform wherever there is a --platform', () => {
+    const withPlatform = everyCommand().filter((c) => c.options.some((o) => o.long === '--platform'));
+    expect(withPlatform.map((c) => c.name())).toEqual(expect.arrayContaining(['digest', 'pin', 'outdated']));
+    for (const cmd of withPlatform) {
+      expect(cmd.options.find((o) => o.long === '--platform')?.short, cmd.name()).toBe('-p');
+    }
+  });
+
+  it("every command's help lists the global flags", () => {
+    for (const cmd of everyCommand()) {
+      const help = cmd.helpInformation();
+      const global = help.slice(help.indexOf('Global Options:'));
+      expect(help, cmd.name()).toContain('Global Options:');
+      for (const flag of ['--debug', '-v, --verbose', '-q, --quiet'])
+        expect(global, cmd.name()).toContain(flag);
+    }
+  });
+
+  it('shows numbers as numbers in defaults', async () => {
+    for (const cmd of everyCommand()) expect(cmd.helpInformation(), cmd.name()).not.toMatch(/default: "\d+"/);
+    const help = (await runCli(['digest', '--help'])).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('(default: 30)');
+    expect(help).toContain('(default: 3)');
+  });
+});
