@@ -3,7 +3,9 @@
  * `imgdigest tags REPO`: one tag a line; with `--digest`, only the tags that point at that digest.
  */
 import type { Command } from 'commander';
+import { ImgdigestError } from '../../core/errors.js';
 import { escapeText } from '../../core/terminal-text.js';
+import type { SourceSpec } from '../../sources/open.js';
 import type { CliContext } from '../context.js';
 import { wholeNumber, withListLimitHint } from '../flags.js';
 import { addRegistryOptions, type RegistryFlags } from '../options.js';
@@ -43,6 +45,8 @@ Examples:
   latest`,
   );
   cmd.action(async (input: string, flags: TagsFlags) => {
+    const { parseSourceSpec } = await import('../../sources/open.js');
+    refuseTagOrDigest(input, parseSourceSpec(input));
     const concurrency = wholeNumber(flags.concurrency, '--concurrency', 1);
     const maxItems = wholeNumber(flags.maxTags, '--max-tags', 1);
     await withSource(input, flags, ctx, async (source, spec) => {
@@ -65,4 +69,21 @@ Examples:
       } else if (tags.length > 0) ctx.out(tags.map(escapeText).join('\n'));
     });
   });
+}
+
+/**
+ * `tags` lists a repository: a tag or digest on the argument would be ignored, so it is refused,
+ * naming what to drop (and --digest, for the tags that point at a digest).
+ */
+function refuseTagOrDigest(input: string, spec: SourceSpec): void {
+  let extra: string | null = null;
+  if (spec.transport === 'registry') {
+    const ref = spec.reference;
+    extra = ref.digest ? `@${ref.digest}` : ref.tag ? `:${ref.tag}` : null;
+  } else if (spec.transport === 'oci' && spec.tag) {
+    extra = `:${spec.tag}`;
+  }
+  if (extra === null) return;
+  const hint = extra.startsWith('@') ? ` (--digest ${extra.slice(1)} lists the tags that point at it)` : '';
+  throw new ImgdigestError('USAGE', `tags lists a repository's tags: drop ${extra} from "${input}"${hint}`);
 }
