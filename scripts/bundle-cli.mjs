@@ -110,6 +110,10 @@ const result = await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
+  // A package's ES module build before its CommonJS one, as Node picks for `import` where the
+  // package says so: esbuild gives a dynamic import() of a CommonJS file (@peculiar/x509's, for
+  // one) a namespace with its `default` only, where Node finds the named exports too.
+  mainFields: ['module', 'main'],
   minifyWhitespace: true,
   minifySyntax: true,
   // `imgdigest version` shows it (src/cli/version.ts).

@@ -69,6 +69,9 @@ describe('Node warnings', () => {
       [['demo', '--manifests', join(dir, 'deploy'), '--registry', registry.host], 0],
       [['check', '-f', join(dir, 'deploy')], 1],
       [['pin', '-f', join(dir, 'deploy'), '--check'], 1],
+      [['webhook', 'certs', '--service', 'hook', '--namespace', 'ns', '--out', join(dir, 'certs')], 0],
+      [['webhook', 'manifests', '--no-resolve', '--tls-dir', join(dir, 'certs')], 0],
+      [['policy', 'export', '--kyverno'], 0],
       [['digest', `${app}:nope`], 3],
       [['digest', '--retries', '0', '127.0.0.1:1/app:1'], 3],
     ];

@@ -26,6 +26,12 @@ async function newestSource(dir: string): Promise<number> {
   return newest;
 }
 
+/** The newest of what a build reads: the sources, and the script that bundles the CLI. */
+async function newestInput(): Promise<number> {
+  const bundler = (await stat(join(repoRoot, 'scripts', 'bundle-cli.mjs'))).mtimeMs;
+  return Math.max(await newestSource(join(repoRoot, 'src')), bundler);
+}
+
 /** When dist/ was last built: the older of the tsc output and the CLI bundle (0: missing). */
 function builtAt(): number {
   try {
@@ -42,7 +48,7 @@ function builtAt(): number {
 export async function ensureBuilt(): Promise<void> {
   const lock = join(repoRoot, '.dist-build.lock');
   const givingUp = Date.now() + 180_000;
-  while (builtAt() < (await newestSource(join(repoRoot, 'src')))) {
+  while (builtAt() < (await newestInput())) {
     try {
       mkdirSync(lock);
     } catch {
