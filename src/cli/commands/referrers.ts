@@ -33,7 +33,7 @@ export function registerReferrers(program: Command, ctx: CliContext): void {
     .option('--artifact-type <type>', 'only referrers of this artifact type (application/spdx+json)')
     .option('--fetch <dir>', "save each referrer's manifest and files under DIR/<alg>-<hex>/")
     .option('--no-cosign-tags', "do not look for cosign's legacy .sig, .att and .sbom tags")
-    .option('--json', 'print {subject, digest, via, referrers: [...]} as JSON');
+    .option('--json', 'print {reference, subject, digest, via, referrers: [...]} as JSON');
   addRegistryOptions(cmd).addHelpText(
     'after',
     `
@@ -94,6 +94,7 @@ Examples:
       }
       if (flags.json) {
         ctx.json({
+          reference: input,
           subject,
           digest,
           via: listing.via,

@@ -24,7 +24,7 @@ export function registerTags(program: Command, ctx: CliContext): void {
     .description('list the tags of a repository, or the tags that point at a digest (--digest)')
     .argument('<repository>', 'a repository (localhost:5000/sample/app) or oci:DIR')
     .option('--digest <digest>', 'only tags whose manifest digest is this (reverse look-up)')
-    .option('--json', 'print {repository, tags: [...]} as JSON')
+    .option('--json', 'print {reference, repository, tags: [...]} as JSON')
     .option('--concurrency <n>', 'parallel HEAD requests for --digest', '8')
     .option('--max-tags <n>', 'refuse a tag list longer than this (exit 3) rather than read on', '1000000');
   addRegistryOptions(cmd).addHelpText(
@@ -65,7 +65,11 @@ Examples:
       }
       if (flags.json) {
         const repository = spec.transport === 'registry' ? spec.reference.repository : source.name;
-        ctx.json(flags.digest ? { repository, digest: flags.digest, tags } : { repository, tags });
+        ctx.json(
+          flags.digest
+            ? { reference: input, repository, digest: flags.digest, tags }
+            : { reference: input, repository, tags },
+        );
       } else if (tags.length > 0) ctx.out(tags.map(escapeText).join('\n'));
     });
   });

@@ -22,6 +22,7 @@ interface ServeFlags extends RegistryFlags {
 }
 
 interface CertsFlags {
+  json?: boolean;
   service: string;
   namespace: string;
   out: string;
@@ -138,6 +139,7 @@ function registerCerts(webhook: Command, ctx: CliContext): void {
     .requiredOption('--out <dir>', 'folder to write into (created if missing)')
     .option('--days <n>', 'validity of the serving certificate in days', '365')
     .option('--new-ca', 'make a new CA even if DIR already holds ca.crt and ca.key')
+    .option('--json', 'print {directory, files, caReused, notAfter, names} as JSON')
     .option(
       '--extra-name <name>',
       'another SAN, DNS name or IP (repeatable; e.g. localhost for tests)',
@@ -168,6 +170,16 @@ Examples:
         ...(ca ? { ca } : {}),
       });
       const files = await writeCertificates(flags.out, certs);
+      if (flags.json) {
+        ctx.json({
+          directory: flags.out,
+          files,
+          caReused: Boolean(ca),
+          notAfter: certs.notAfter.toISOString(),
+          names: certs.dnsNames,
+        });
+        return;
+      }
       if (!ctx.globals().quiet) {
         ctx.err(
           `${ca ? 'reused the CA in' : 'made a new CA in'} ${flags.out}; serving certificate valid until ${certs.notAfter.toISOString()}`,
