@@ -66,7 +66,7 @@ async function newestSource(dir: string): Promise<number> {
 
 /** Build dist/ when a source is newer than the CLI entry point; null when there is no usable CLI. */
 async function ensureBuild(notes: string[]): Promise<string[] | null> {
-  const entry = join(root, 'dist', 'cli', 'main.js');
+  const entry = join(root, 'dist', 'cli-bundle', 'main.js');
   const built = (() => {
     try {
       return statSync(entry).mtimeMs;

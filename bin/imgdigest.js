@@ -1,11 +1,16 @@
 #!/usr/bin/env node
-// The imgdigest command. The compiled CLI lives in dist/ (built by `npm install` via `prepare`).
-import { setFlagsFromString } from 'node:v8';
+// The imgdigest command. The CLI is bundled into dist/cli-bundle/ by `npm run build` (which
+// `npm install` runs via `prepare`; see scripts/bundle-cli.mjs): a few files to load, not a hundred.
+import { main } from '../dist/cli-bundle/main.js';
 
-// undici parses HTTP with llhttp compiled to WebAssembly. V8 optimises that module in background
-// threads and, at exit, waits for them: ~120 ms added to every short command. The baseline
-// compiler alone is as fast for what a CLI run does (measured on a 200 MiB blob download).
-setFlagsFromString('--liftoff-only');
+// Node's own warnings (an experimental API such as zlib's zstd on newer Node, a deprecation) speak
+// to developers; a user of the command can do nothing about them. They are shown with --debug only.
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (process.argv.includes('--debug')) {
+    process.stderr.write(`imgdigest: warning from Node: ${warning.name}: ${warning.message}\n`);
+  }
+});
 
 // `imgdigest tags repo | head -1` closes the pipe early: that is the reader's choice, not an error.
 for (const stream of [process.stdout, process.stderr]) {
@@ -14,8 +19,6 @@ for (const stream of [process.stdout, process.stderr]) {
     throw error;
   });
 }
-
-const { main } = await import('../dist/cli/main.js');
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -3,10 +3,11 @@
  * The `imgdigest` command line: global flags, the command list, and the one place where errors
  * become a line on stderr and an exit code (0 ok, 1 findings, 2 bad input or usage, 3 failure).
  *
- * Command modules are thin and load their library code lazily inside their actions, so that
- * `imgdigest --version` and `imgdigest ref` start fast.
+ * Start-up is kept short: command modules load their library code inside their actions, and only
+ * the command the arguments name is registered with commander (see {@link buildProgram}).
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help, type Option } from 'commander';
+import { withErrnoWords } from '../core/errno.js';
 import { EXIT, exitCodeOf, isImgdigestError } from '../core/errors.js';
 import { escapeText, jsonText } from '../core/terminal-text.js';
 import { commands } from './commands/index.js';
@@ -29,10 +30,10 @@ function defaultIo(): Io {
  */
 export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
   let exitCode: number = EXIT.OK;
-  const program = new Command('imgdigest');
+  let program: Command | undefined;
   const ctx: CliContext = {
     io,
-    globals: () => program.opts<GlobalOptions>(),
+    globals: () => program?.opts<GlobalOptions>() ?? { debug: false, verbose: false, quiet: false },
     out: (text) => {
       io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     },
@@ -46,33 +47,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       exitCode = Math.max(exitCode, code);
     },
   };
-
-  program
-    .description('Find, explore, pin and enforce container image digests.')
-    .version(packageVersion(), '-V, --version', 'print the version')
-    .option('--debug', 'show stack traces and internal details on errors')
-    .option('-v, --verbose', 'log each registry request (method, URL, status, time) to stderr')
-    .option('-q, --quiet', 'print no progress or warnings on stderr')
-    .helpCommand('help [command]', 'show help for a command')
-    .showSuggestionAfterError(true)
-    .exitOverride()
-    .configureOutput({
-      writeOut: (s) => io.stdout.write(s),
-      writeErr: (s) => io.stderr.write(s),
-    })
-    .addHelpText(
-      'after',
-      '\nExit codes: 0 ok, 1 findings (violations, drift, would change), 2 bad input or usage, 3 registry, network or source failure.\n',
-    );
-
-  for (const register of commands) register(program, ctx);
-  // Nested commands (krm check, registry serve) too: commander would otherwise call process.exit.
-  const override = (cmd: Command): void => {
-    cmd.exitOverride();
-    cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
-    cmd.commands.forEach(override);
-  };
-  program.commands.forEach(override);
+  program = buildProgram(ctx, commandNamed(argv));
 
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -89,12 +64,130 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   }
 }
 
+/**
+ * The program with its global flags and commands. `only` names the one command the arguments
+ * call: the others are not registered (their flags, help texts and commander objects would cost
+ * more than the command itself takes to start), unless `only` matches none of them, when all are,
+ * for commander's "did you mean". `undefined` registers every command (`--help`, completion);
+ * `null` none (`--version`).
+ */
+export function buildProgram(ctx: CliContext, only?: string | null): Command {
+  const { io } = ctx;
+  const program = new Command('imgdigest');
+  // Set before the commands exist: every command, nested ones too, inherits output, exit and help
+  // settings from its parent when it is created.
+  program
+    .description('Find, explore, pin and enforce container image digests.')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .option('--debug', 'show stack traces and internal details on errors')
+    .option('-v, --verbose', 'log each registry request (method, URL, status, time) to stderr')
+    .option('-q, --quiet', 'print no progress or warnings on stderr')
+    .helpCommand('help [command]', 'show help for a command')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(usageErrorLine(s)),
+    })
+    .configureHelp({ showGlobalOptions: true, optionDescription })
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok, 1 findings (violations, drift, would change), 2 bad input or usage, 3 registry, network or source failure.\n',
+    );
+  if (only === null) return program;
+  if (only !== undefined) {
+    let found = false;
+    const one = onlyCommand(program, only, () => {
+      found = true;
+    });
+    for (const register of commands) register(one, ctx);
+    if (found) return program;
+  }
+  for (const register of commands) register(program, ctx);
+  return program;
+}
+
+/** The global flags, none of which takes a value: anything else starting with `-` is a command's. */
+const GLOBAL_FLAGS = new Set(['--debug', '-v', '--verbose', '-q', '--quiet', '-h', '--help']);
+
+/**
+ * The command `argv` calls (`help X` calls X's help): its name, `undefined` when every command is
+ * needed (the program's help), `null` when none is (`--version`).
+ */
+function commandNamed(argv: readonly string[]): string | null | undefined {
+  let i = 0;
+  while (i < argv.length && argv[i]!.startsWith('-')) {
+    const flag = argv[i]!;
+    if (flag === '-V' || flag === '--version') return null;
+    // A combined short flag (-vq) or an unknown one: let commander, with every command, judge it.
+    if (!GLOBAL_FLAGS.has(flag)) return undefined;
+    i++;
+  }
+  const name = argv[i];
+  if (name === 'help') return argv[i + 1]?.startsWith('-') === false ? argv[i + 1] : undefined;
+  return name;
+}
+
+/**
+ * `program` as a command module sees it, with `command(name)` registering only `only`: any other
+ * name gets a stand-in that accepts every call and does nothing.
+ */
+function onlyCommand(program: Command, only: string, found: () => void): Command {
+  return new Proxy(program, {
+    get(target, property) {
+      if (property === 'command') {
+        return (nameAndArgs: string, ...rest: unknown[]) => {
+          if (nameAndArgs.split(' ')[0] !== only) return ignored;
+          found();
+          return (target.command as (...args: unknown[]) => Command)(nameAndArgs, ...rest);
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** A command nobody will call: every property is a method that returns it again (not a promise). */
+const ignored: Command = new Proxy(() => {}, {
+  get: (_, property) => (property === 'then' ? undefined : ignored),
+  apply: () => ignored,
+}) as unknown as Command;
+
+/**
+ * commander's option description, with a number shown as a number: numeric flags take their
+ * default as text (`'30'`, parsed by `wholeNumber` like a typed value), which commander would
+ * print as `(default: "30")`.
+ */
+function optionDescription(this: Help, option: Option): string {
+  if (
+    option.defaultValueDescription === undefined &&
+    typeof option.defaultValue === 'string' &&
+    /^[0-9]+$/.test(option.defaultValue)
+  ) {
+    option.defaultValueDescription = option.defaultValue;
+  }
+  return Help.prototype.optionDescription.call(this, option);
+}
+
+/**
+ * commander's usage error (`error: unknown option '--plaform'\n(Did you mean --platform?)`) as
+ * imgdigest's one line: `imgdigest: unknown option '--plaform' (did you mean --platform?)`.
+ */
+export function usageErrorLine(text: string): string {
+  const [first = '', ...rest] = text.trim().split('\n');
+  const hint = rest.map((line) => line.trim().replace(/^\((D)id you mean/, '(did you mean'));
+  return `imgdigest: ${[first.replace(/^error: /, ''), ...hint].join(' ')}\n`;
+}
+
 /** One readable line; the stack and details only under --debug. */
 export function reportError(error: unknown, io: Io, debug: boolean): void {
   const message = error instanceof Error ? error.message : String(error);
   const known = isImgdigestError(error);
   // Messages may quote a registry's words (an error body, a name): escaped like any outside text.
-  io.stderr.write(`imgdigest: ${known ? '' : 'error: '}${escapeText(message.split('\n')[0] ?? '')}\n`);
+  const line = withErrnoWords(escapeText(message.split('\n')[0] ?? ''));
+  io.stderr.write(`imgdigest: ${known ? '' : 'error: '}${line}\n`);
   if (debug) {
     if (known && Object.keys(error.details).length > 0) {
       io.stderr.write(`code: ${error.code}\ndetails: ${JSON.stringify(error.details)}\n`);

@@ -5,7 +5,7 @@
 import type { SourceSpec } from '../sources/open.js';
 import type { ImageSource } from '../sources/source.js';
 import type { CliContext } from './context.js';
-import { type RegistryFlags, registryOptions } from './options.js';
+import { baselineWasmOnly, type RegistryFlags, registryOptions } from './options.js';
 
 export async function withSource<T>(
   input: string,
@@ -13,6 +13,7 @@ export async function withSource<T>(
   ctx: CliContext,
   work: (source: ImageSource, spec: SourceSpec) => Promise<T>,
 ): Promise<T> {
+  baselineWasmOnly();
   const { openSource, parseSourceSpec } = await import('../sources/open.js');
   const spec = parseSourceSpec(input);
   const registry = spec.transport === 'registry' ? await registryOptions(flags, ctx) : undefined;

@@ -8,7 +8,7 @@
  * kept for matching, and are reported as unverifiable. A digest is only ever computed from raw bytes.
  * @see https://github.com/opencontainers/image-spec/blob/main/descriptor.md#digests
  */
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { ImgdigestError } from './errors.js';
 
@@ -152,7 +152,8 @@ function hashFor(algorithm: string): Hash {
       details: { algorithm, computable: computableAlgorithms() },
     });
   }
-  return createHash(info.nodeHash);
+  // node:crypto loads on the first hash, not at start: `imgdigest digest` by HEAD hashes nothing.
+  return process.getBuiltinModule('node:crypto').createHash(info.nodeHash);
 }
 
 /**

@@ -5,6 +5,7 @@
  * through the package-level index modules, so a move inside those packages is an edit here only.
  */
 export { type Digest, digestOf, isDigest, parseDigest } from '../core/digest.js';
+export { listenError } from '../core/errno.js';
 export { ERROR_CODES, type ErrorCode, exitCodeOf, ImgdigestError, isImgdigestError } from '../core/errors.js';
 export {
   type Descriptor,

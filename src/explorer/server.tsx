@@ -22,7 +22,13 @@ import { compareRoutes } from './compare-routes.js';
 import { cacheFor, errorAnswer, hostAllowed, securityHeaders, wantsJson } from './http.js';
 import { k8sRoutes } from './k8s-routes.js';
 import { layerRoutes } from './layer-routes.js';
-import { configuredRegistries, ImgdigestError, isLoopbackHost, parseReference } from './library.js';
+import {
+  configuredRegistries,
+  ImgdigestError,
+  isLoopbackHost,
+  listenError,
+  parseReference,
+} from './library.js';
 import {
   catalogModel,
   configModel,
@@ -277,7 +283,9 @@ export async function startExplorer(options: StartExplorerOptions = {}): Promise
   const app = createExplorerApp(state, { loopbackOnly: loopback });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s));
-    s.once('error', reject);
+    s.once('error', (error) =>
+      reject(listenError(error, `${host.includes(':') ? `[${host}]` : host}:${port}`, '--addr')),
+    );
   });
   const bound = (server.address() as AddressInfo).port;
   const shown = host.includes(':') ? `[${host}]` : host;

@@ -13,6 +13,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { listenError } from '../core/errno.js';
 import { ImgdigestError } from '../core/errors.js';
 import { isLoopbackHost, parseAddr } from '../core/net.js';
 import { type Authenticator, loadHtpasswd } from './auth.js';
@@ -184,10 +185,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
 function listen(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
-      const why = error.code === 'EADDRINUSE' ? 'the address is already in use' : error.message;
-      reject(
-        new ImgdigestError('NETWORK_ERROR', `cannot listen on ${host}:${port}: ${why}`, { cause: error }),
-      );
+      reject(listenError(error, `${host.includes(':') ? `[${host}]` : host}:${port}`));
     };
     server.once('error', onError);
     server.listen(port, host, () => {

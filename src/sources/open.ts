@@ -76,7 +76,9 @@ export async function openSource(input: string, options: OpenOptions = {}): Prom
   const spec = parseSourceSpec(input);
   switch (spec.transport) {
     case 'registry': {
-      const { RegistryClient } = await import('./registry/index.js');
+      // The client alone, not the registry/ index: its login helpers and their file-system
+      // modules are not needed to read.
+      const { RegistryClient } = await import('./registry/client.js');
       const client = new RegistryClient(options.registry ?? {});
       return client.openSource(spec.reference, { closeClient: true });
     }

@@ -21,6 +21,7 @@ import {
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { listenError } from '../core/errno.js';
 import { isImgdigestError } from '../core/errors.js';
 import { parseAddr } from '../core/net.js';
 import type { CircuitChange } from '../resolver/breaker.js';
@@ -97,9 +98,10 @@ export interface RunningWebhook {
 function listen(server: Server | HttpsServer, addr: string, what: string): Promise<AddressInfo> {
   const { host, port } = parseAddr(addr, { flag: what, example: '0.0.0.0:8443' });
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (error: Error) => reject(listenError(error, addr, what));
+    server.once('error', onError);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       resolve(server.address() as AddressInfo);
     });
   });
@@ -146,7 +148,13 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   const resolver = await openResolver({
     // A registry request is shared by every admission waiting for that tag (coalescing), so it may
     // outlive the budget of the one that started it; each admission still stops waiting at its own.
-    registry: { timeoutMs: webhook.resolutionBudgetMs + 2000, ...options.registry },
+    // A refused connection is not retried (the budget would run out waiting): the breaker
+    // handles a registry that is down.
+    registry: {
+      timeoutMs: webhook.resolutionBudgetMs + 2000,
+      ...options.registry,
+      retry: { refusedConnections: false, ...options.registry?.retry },
+    },
     ...(options.resolveBase ? { base: options.resolveBase } : {}),
     concurrency: webhook.resolveConcurrency,
     cache: { ttlMs: webhook.cacheTtlSeconds * 1000, maxEntries: webhook.cacheMaxEntries },

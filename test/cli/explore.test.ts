@@ -74,7 +74,11 @@ describe.skipIf(!haveTools('docker-registry', 'skopeo'))('find and explore on th
     const child = JSON.parse(
       (await runCli(['digest', '--json', '--platform', 'linux/amd64', seeded.sample.ref])).stdout,
     );
-    expect(child).toMatchObject({ kind: 'manifest', platform: 'linux/amd64', index: seeded.sample.digest });
+    expect(child).toMatchObject({
+      kind: 'manifest',
+      platform: { os: 'linux', architecture: 'amd64' },
+      index: seeded.sample.digest,
+    });
   });
 
   it('an unknown platform exits 3 and lists what the index offers', async () => {
@@ -197,7 +201,7 @@ describe.skipIf(!haveTools('docker-registry', 'skopeo'))('find and explore on th
     expect(r.stdout).toMatch(/Layers:\s+2/);
   });
 
-  it('inspect --json prints the summary describeImage builds, after the reference as given', async () => {
+  it('inspect --json prints the summary describeImage builds, after the reference as given, platforms as objects', async () => {
     const r = await runCli(['inspect', '--json', '--platform', 'linux/arm/v7', seeded.sample.ref]);
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout);
@@ -216,9 +220,16 @@ describe.skipIf(!haveTools('docker-registry', 'skopeo'))('find and explore on th
       reference: seeded.sample.ref,
       digest: seeded.sample.digest,
       kind: 'index',
-      platforms: ['linux/amd64', 'linux/arm64', 'linux/arm/v7'],
+      platforms: [
+        { os: 'linux', architecture: 'amd64' },
+        { os: 'linux', architecture: 'arm64' },
+        { os: 'linux', architecture: 'arm', variant: 'v7' },
+      ],
       attestations: 1,
-      image: { platform: 'linux/arm/v7', digest: seeded.sample.platforms['linux/arm/v7'] },
+      image: {
+        platform: { os: 'linux', architecture: 'arm', variant: 'v7' },
+        digest: seeded.sample.platforms['linux/arm/v7'],
+      },
     });
   });
 

@@ -72,7 +72,7 @@ describe.skipIf(!haveTools('docker-registry'))('platform digests from the index:
       kind: 'manifest',
       mediaType: gone.mediaType,
       size: gone.size,
-      platform: 'linux/arm64',
+      platform: { os: 'linux', architecture: 'arm64' },
       index: sample.index.digest,
     });
     expect(reg.counts()).toEqual({ 'GET /v2/': 1, 'GET /v2/sparse/manifests/latest': 1 });

@@ -114,6 +114,7 @@ describe('imgdigest referrers on the embedded registry (referrers API)', () => {
       (await runCli(['referrers', '--json', `${reg.host}/sample/worker@${subject}`])).stdout,
     );
     expect(json).toEqual({
+      reference: `${reg.host}/sample/worker@${subject}`,
       subject: `${reg.host}/sample/worker@${subject}`,
       digest: subject,
       via: 'referrers-api',
@@ -261,6 +262,7 @@ describe.skipIf(!haveTools('docker-registry', 'skopeo'))(
       const r = await runCli(['referrers', '--json', `${reg.host}/signed:v1`]);
       expect(r.code, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout)).toEqual({
+        reference: `${reg.host}/signed:v1`,
         subject: `${reg.host}/signed@${subject}`,
         digest: subject,
         via: 'referrers-tag',

@@ -1,7 +1,8 @@
 /**
  * @module test/support/build
  * dist/ for the tests that use the package as a user gets it (the README's shell session, require()
- * of the published exports): built with the repository's tsc when any source under src/ is newer.
+ * of the published exports): built as `npm run build` builds it (tsc, then the CLI bundle) when
+ * any source under src/ is newer.
  * Test files run in parallel, so one build at a time (a lock folder beside dist/).
  */
 import { execFileSync } from 'node:child_process';
@@ -25,9 +26,19 @@ async function newestSource(dir: string): Promise<number> {
   return newest;
 }
 
+/** The newest of what a build reads: the sources, and the script that bundles the CLI. */
+async function newestInput(): Promise<number> {
+  const bundler = (await stat(join(repoRoot, 'scripts', 'bundle-cli.mjs'))).mtimeMs;
+  return Math.max(await newestSource(join(repoRoot, 'src')), bundler);
+}
+
+/** When dist/ was last built: the older of the tsc output and the CLI bundle (0: missing). */
 function builtAt(): number {
   try {
-    return statSync(join(repoRoot, 'dist', 'cli', 'main.js')).mtimeMs;
+    return Math.min(
+      statSync(join(repoRoot, 'dist', 'cli', 'main.js')).mtimeMs,
+      statSync(join(repoRoot, 'dist', 'cli-bundle', 'main.js')).mtimeMs,
+    );
   } catch {
     return 0;
   }
@@ -37,7 +48,7 @@ function builtAt(): number {
 export async function ensureBuilt(): Promise<void> {
   const lock = join(repoRoot, '.dist-build.lock');
   const givingUp = Date.now() + 180_000;
-  while (builtAt() < (await newestSource(join(repoRoot, 'src')))) {
+  while (builtAt() < (await newestInput())) {
     try {
       mkdirSync(lock);
     } catch {
@@ -52,6 +63,11 @@ export async function ensureBuilt(): Promise<void> {
         [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
         { cwd: repoRoot, stdio: 'pipe' },
       );
+      // bin/imgdigest.js runs the bundle (npm run build makes both).
+      execFileSync(process.execPath, [join(repoRoot, 'scripts', 'bundle-cli.mjs')], {
+        cwd: repoRoot,
+        stdio: 'pipe',
+      });
       return;
     } finally {
       rmSync(lock, { recursive: true, force: true });

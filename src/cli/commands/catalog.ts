@@ -3,6 +3,8 @@
  * `imgdigest catalog REGISTRY`: the repositories of a registry (`/v2/_catalog`), one a line.
  */
 import type { Command } from 'commander';
+import { ImgdigestError } from '../../core/errors.js';
+import type { parseReference as ParseReference } from '../../core/reference.js';
 import { escapeText } from '../../core/terminal-text.js';
 import type { CliContext } from '../context.js';
 import { wholeNumber, withListLimitHint } from '../flags.js';
@@ -41,8 +43,7 @@ Example:
   cmd.action(async (host: string, flags: CatalogFlags) => {
     const { parseReference } = await import('../../core/reference.js');
     const { RegistryClient } = await import('../../sources/registry/index.js');
-    // Validate the host with the reference grammar (and normalise docker.io) via a dummy path.
-    const domain = parseReference(`${host.replace(/\/+$/, '')}/x`).domain;
+    const domain = registryHost(host, parseReference);
     const maxItems = wholeNumber(flags.maxRepositories, '--max-repositories', 1);
     const client = new RegistryClient(await registryOptions(flags, ctx));
     try {
@@ -57,4 +58,29 @@ Example:
       await client.close();
     }
   });
+}
+
+/**
+ * The registry host `input` names, normalised as references normalise it (`index.docker.io` is
+ * `docker.io`). Anything more than a host is refused rather than ignored: a path (`host/repo`
+ * would list the whole registry, not the repository), or a word that is not a host by Docker's
+ * rule (a dot, a port or `localhost`): `catalog nginx` is not Docker Hub's catalog.
+ */
+function registryHost(input: string, parseReference: typeof ParseReference): string {
+  const host = input.replace(/\/+$/, '');
+  const slash = host.indexOf('/');
+  if (slash !== -1) {
+    throw new ImgdigestError(
+      'USAGE',
+      `catalog takes a registry host, not "${input}": it would list all of ${host.slice(0, slash)} (imgdigest tags ${host} lists that repository's tags)`,
+    );
+  }
+  if (!/[.:]/.test(host) && host !== 'localhost') {
+    throw new ImgdigestError(
+      'USAGE',
+      `"${input}" is not a registry host: a host has a dot or a port, or is localhost (docker.io for Docker Hub)`,
+    );
+  }
+  // The reference grammar checks the host and normalises it, through a dummy repository.
+  return parseReference(`${host}/x`).domain;
 }

@@ -4,10 +4,6 @@
  * registry on a free loopback port, builds and pushes sample images in-process, then runs the real
  * commands one after another and prints each command line with its real output, as a transcript.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import type { Command } from 'commander';
 import type { CliContext, Io } from '../context.js';
 
@@ -55,6 +51,10 @@ Examples:
       const { startRegistry } = await import('../../registry-server/index.js');
       const { main } = await import('../main.js');
       const { digestOf } = await import('../../core/digest.js');
+      const { mkdtemp, rm } = await import('node:fs/promises');
+      const { tmpdir } = await import('node:os');
+      const { join } = await import('node:path');
+      const { PassThrough } = await import('node:stream');
 
       const registry = await startRegistry({ addr: '127.0.0.1:0', memory: true, demo: true });
       const work = await mkdtemp(join(tmpdir(), 'imgdigest-demo-'));

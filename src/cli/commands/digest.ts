@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
+import { platformJson } from '../json.js';
 import { addRegistryOptions, type RegistryFlags, refuseStdinConflict } from '../options.js';
 import { withSource } from '../source.js';
 
@@ -33,7 +34,7 @@ export function registerDigest(program: Command, ctx: CliContext): void {
       "print the digest of this platform's manifest instead of the index",
     )
     .option('--full-ref', 'print REPOSITORY@DIGEST instead of the digest alone')
-    .option('--json', 'print kind (index or manifest), media type, size and platform as JSON')
+    .option('--json', 'print {reference, digest, kind, mediaType, size, platform, index} as JSON')
     .option('--file <path>', 'digest the bytes of a local file instead (- for stdin)')
     .option('--algorithm <name>', 'with --file: sha256 or sha512', 'sha256')
     .option('--image-id', 'for docker-daemon: and docker-archive: print the image ID (config digest)')
@@ -112,7 +113,7 @@ Examples:
           kind: answer.kind,
           mediaType: answer.mediaType,
           size: answer.size,
-          platform: answer.platform ?? null,
+          platform: platformJson(answer.platform),
           index: answer.index ?? null,
         });
         return;

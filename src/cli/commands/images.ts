@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { baselineWasmOnly } from '../options.js';
 import { humanSize, table } from '../table.js';
 
 interface ImagesFlags {
@@ -64,6 +65,7 @@ Examples:
   $ DOCKER_HOST=unix:///run/podman/podman.sock imgdigest images --json`,
     )
     .action(async (flags: ImagesFlags) => {
+      baselineWasmOnly();
       const { listDaemonImages } = await import('../../sources/local/docker-daemon.js');
       const dockerHost = flags.dockerHost ?? ctx.io.env.DOCKER_HOST;
       const rows = await listDaemonImages(dockerHost ? { dockerHost } : {});

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
 import { escapeText } from '../../core/terminal-text.js';
 import type { CliContext } from '../context.js';
+import { platformJson } from '../json.js';
 import { addRegistryOptions, type RegistryFlags } from '../options.js';
 import { withSource } from '../source.js';
 import { table } from '../table.js';
@@ -21,7 +22,7 @@ export function registerIndex(program: Command, ctx: CliContext): void {
     .command('index')
     .description('list the platforms of a multi-platform index: platform, digest, media type, size')
     .argument('<reference>', 'registry reference or oci:/docker-archive:/docker-daemon: source')
-    .option('--json', 'print {digest, mediaType, manifests: [...], referrers: [...]} as JSON')
+    .option('--json', 'print {reference, digest, mediaType, manifests: [...], referrers: [...]} as JSON')
     .option('--no-referrers', 'do not look up OCI referrers (signatures, SBOMs) of the index');
   addRegistryOptions(cmd).addHelpText(
     'after',
@@ -48,7 +49,13 @@ Example:
       const referrers =
         flags.referrers && source.referrers ? await source.referrers(top.digest).catch(() => []) : [];
       if (flags.json) {
-        ctx.json({ digest: top.digest, mediaType: top.mediaType, manifests: entries, referrers });
+        ctx.json({
+          reference: input,
+          digest: top.digest,
+          mediaType: top.mediaType,
+          manifests: entries.map((e) => ({ ...e, platform: platformJson(e.platform) })),
+          referrers,
+        });
         return;
       }
       const rows = entries.map((e) => [

@@ -6,6 +6,7 @@ import type { CommandModule } from '../context.js';
 import { registerBlob } from './blob.js';
 import { registerCatalog } from './catalog.js';
 import { registerCheck } from './check.js';
+import { registerCompletion } from './completion.js';
 import { registerConfig } from './config.js';
 import { registerCopy } from './copy.js';
 import { registerDelete } from './delete.js';
@@ -30,6 +31,7 @@ import { registerRegistry } from './registry.js';
 import { registerRelocate } from './relocate.js';
 import { registerTag } from './tag.js';
 import { registerTags } from './tags.js';
+import { registerVersion } from './version.js';
 import { registerWebhook } from './webhook.js';
 
 export const commands: CommandModule[] = [
@@ -68,4 +70,7 @@ export const commands: CommandModule[] = [
   registerWebhook,
   registerRegistry,
   registerDemo,
+  // the command line itself
+  registerCompletion,
+  registerVersion,
 ];

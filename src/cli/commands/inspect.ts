@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { escapeText, jsonText } from '../../core/terminal-text.js';
 import type { CliContext } from '../context.js';
+import { platformJson } from '../json.js';
 import { addRegistryOptions, type RegistryFlags } from '../options.js';
 import { withSource } from '../source.js';
 import { humanSize } from '../table.js';
@@ -50,7 +51,12 @@ Example:
         })),
       };
       if (flags.json) {
-        ctx.json(summary);
+        const { image } = summary;
+        ctx.json({
+          ...summary,
+          platforms: summary.platforms.map(platformJson),
+          image: image && { ...image, platform: platformJson(image.platform) },
+        });
         return;
       }
       // Everything below but our own words comes from the image (config, annotations): escaped.

@@ -43,7 +43,7 @@ Examples:
     .description('pin the images of the items (all or nothing; failures become results)');
   addRuleOptions(pin)
     .option('--drop-tag', 'write repo@digest instead of repo:tag@digest')
-    .option('--platform <os/arch[/variant]>', 'pin the platform manifest instead of the index')
+    .option('-p, --platform <os/arch[/variant]>', 'pin the platform manifest instead of the index')
     .option(
       '--from-lock <file>',
       'pin offline from a lock or build output (no network); repeatable',

@@ -33,7 +33,7 @@ export function registerOutdated(program: Command, ctx: CliContext): void {
   addFileOptions(cmd);
   addRuleOptions(cmd)
     .option(
-      '--platform <os/arch[/variant]>',
+      '-p, --platform <os/arch[/variant]>',
       'compare with the platform manifest (when the manifests pin those)',
     )
     .option('--json', 'print {outdated, checked, untagged, failures} as JSON')

@@ -38,7 +38,7 @@ export function registerPin(program: Command, ctx: CliContext): void {
   addRuleOptions(cmd)
     .option('--drop-tag', 'write repo@digest instead of repo:tag@digest')
     .option(
-      '--platform <os/arch[/variant]>',
+      '-p, --platform <os/arch[/variant]>',
       'pin the platform manifest instead of the index (its digest as the index lists it)',
     )
     .option(

@@ -16,7 +16,10 @@ export function registerRatelimit(program: Command, ctx: CliContext): void {
     .command('ratelimit')
     .description("show the registry's pull rate limit and remaining pulls (one HEAD; spends no pull)")
     .argument('<reference>', 'an image reference on the registry to ask, e.g. docker.io/library/alpine')
-    .option('--json', 'print {limit, remaining, windowSeconds, source} as JSON (null values when unlimited)');
+    .option(
+      '--json',
+      'print {reference, limit, remaining, windowSeconds, source} as JSON (null values when unlimited)',
+    );
   addRegistryOptions(cmd).addHelpText(
     'after',
     `
@@ -34,7 +37,10 @@ Examples:
     try {
       const rl = await client.rateLimit(ref);
       if (flags.json) {
-        ctx.json(rl ?? { limit: null, remaining: null, windowSeconds: null, source: null });
+        ctx.json({
+          reference: input,
+          ...(rl ?? { limit: null, remaining: null, windowSeconds: null, source: null }),
+        });
       } else if (!rl) {
         ctx.out(`no rate limit reported by ${ref.domain}`);
       } else {

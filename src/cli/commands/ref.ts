@@ -10,7 +10,7 @@ export function registerRef(program: Command, ctx: CliContext): void {
     .command('ref')
     .description('parse an image reference and print its canonical form')
     .argument('<reference>', 'an image reference, e.g. nginx:1.27 or ghcr.io/org/app:v1@sha256:...')
-    .option('--json', 'print {input, canonical, familiar, domain, path, tag, digest}', false)
+    .option('--json', 'print {reference, input, canonical, familiar, domain, path, tag, digest}', false)
     .option('--familiar', 'print the short form Docker shows (nginx:1.27)', false)
     .option('--host', 'print the registry host to connect to (docker.io is registry-1.docker.io)', false)
     .addHelpText(
@@ -24,7 +24,7 @@ Examples:
     .action(async (input: string, opts: { json: boolean; familiar: boolean; host: boolean }) => {
       const { parseReference } = await import('../../core/reference.js');
       const ref = parseReference(input);
-      if (opts.json) ctx.json(ref.toJSON());
+      if (opts.json) ctx.json({ reference: input, ...ref.toJSON() });
       else if (opts.familiar) ctx.out(ref.familiar);
       else if (opts.host) ctx.out(ref.registryHost);
       else ctx.out(ref.canonical);

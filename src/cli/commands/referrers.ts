@@ -5,11 +5,7 @@
  * (`sha256-<hex>`) on registries without it, and cosign's legacy `.sig`, `.att` and `.sbom` tags.
  * `--fetch DIR` saves each referrer's manifest and files, named as `oras pull` names them.
  */
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { parseDigest } from '../../core/digest.js';
 import { ImgdigestError } from '../../core/errors.js';
@@ -37,7 +33,7 @@ export function registerReferrers(program: Command, ctx: CliContext): void {
     .option('--artifact-type <type>', 'only referrers of this artifact type (application/spdx+json)')
     .option('--fetch <dir>', "save each referrer's manifest and files under DIR/<alg>-<hex>/")
     .option('--no-cosign-tags', "do not look for cosign's legacy .sig, .att and .sbom tags")
-    .option('--json', 'print {subject, digest, via, referrers: [...]} as JSON');
+    .option('--json', 'print {reference, subject, digest, via, referrers: [...]} as JSON');
   addRegistryOptions(cmd).addHelpText(
     'after',
     `
@@ -98,6 +94,7 @@ Examples:
       }
       if (flags.json) {
         ctx.json({
+          reference: input,
           subject,
           digest,
           via: listing.via,
@@ -175,6 +172,9 @@ async function fetchReferrer(
   referrer: Referrer,
   dir: string,
 ): Promise<string[]> {
+  // The file-system modules load here, on use: listing referrers needs none of them.
+  const { mkdir, rename, rm } = await import('node:fs/promises');
+  const { Readable } = await import('node:stream');
   const name = digestName(referrer.digest);
   const target = join(dir, name);
   const temp = join(dir, `.${name}.${process.pid}.part`);
@@ -208,6 +208,8 @@ async function fetchReferrer(
 }
 
 async function writeStream(stream: NodeJS.ReadableStream, path: string): Promise<void> {
+  const { createWriteStream } = await import('node:fs');
+  const { pipeline } = await import('node:stream/promises');
   await fsCall(`cannot write ${path}`, () =>
     pipeline(stream, createWriteStream(path, { flags: 'wx', mode: 0o644 })),
   );

@@ -3,7 +3,9 @@
  * `imgdigest tags REPO`: one tag a line; with `--digest`, only the tags that point at that digest.
  */
 import type { Command } from 'commander';
+import { ImgdigestError } from '../../core/errors.js';
 import { escapeText } from '../../core/terminal-text.js';
+import type { SourceSpec } from '../../sources/open.js';
 import type { CliContext } from '../context.js';
 import { wholeNumber, withListLimitHint } from '../flags.js';
 import { addRegistryOptions, type RegistryFlags } from '../options.js';
@@ -22,7 +24,7 @@ export function registerTags(program: Command, ctx: CliContext): void {
     .description('list the tags of a repository, or the tags that point at a digest (--digest)')
     .argument('<repository>', 'a repository (localhost:5000/sample/app) or oci:DIR')
     .option('--digest <digest>', 'only tags whose manifest digest is this (reverse look-up)')
-    .option('--json', 'print {repository, tags: [...]} as JSON')
+    .option('--json', 'print {reference, repository, tags: [...]} as JSON')
     .option('--concurrency <n>', 'parallel HEAD requests for --digest', '8')
     .option('--max-tags <n>', 'refuse a tag list longer than this (exit 3) rather than read on', '1000000');
   addRegistryOptions(cmd).addHelpText(
@@ -43,6 +45,8 @@ Examples:
   latest`,
   );
   cmd.action(async (input: string, flags: TagsFlags) => {
+    const { parseSourceSpec } = await import('../../sources/open.js');
+    refuseTagOrDigest(input, parseSourceSpec(input));
     const concurrency = wholeNumber(flags.concurrency, '--concurrency', 1);
     const maxItems = wholeNumber(flags.maxTags, '--max-tags', 1);
     await withSource(input, flags, ctx, async (source, spec) => {
@@ -61,8 +65,29 @@ Examples:
       }
       if (flags.json) {
         const repository = spec.transport === 'registry' ? spec.reference.repository : source.name;
-        ctx.json(flags.digest ? { repository, digest: flags.digest, tags } : { repository, tags });
+        ctx.json(
+          flags.digest
+            ? { reference: input, repository, digest: flags.digest, tags }
+            : { reference: input, repository, tags },
+        );
       } else if (tags.length > 0) ctx.out(tags.map(escapeText).join('\n'));
     });
   });
+}
+
+/**
+ * `tags` lists a repository: a tag or digest on the argument would be ignored, so it is refused,
+ * naming what to drop (and --digest, for the tags that point at a digest).
+ */
+function refuseTagOrDigest(input: string, spec: SourceSpec): void {
+  let extra: string | null = null;
+  if (spec.transport === 'registry') {
+    const ref = spec.reference;
+    extra = ref.digest ? `@${ref.digest}` : ref.tag ? `:${ref.tag}` : null;
+  } else if (spec.transport === 'oci' && spec.tag) {
+    extra = `:${spec.tag}`;
+  }
+  if (extra === null) return;
+  const hint = extra.startsWith('@') ? ` (--digest ${extra.slice(1)} lists the tags that point at it)` : '';
+  throw new ImgdigestError('USAGE', `tags lists a repository's tags: drop ${extra} from "${input}"${hint}`);
 }

@@ -22,6 +22,7 @@ interface ServeFlags extends RegistryFlags {
 }
 
 interface CertsFlags {
+  json?: boolean;
   service: string;
   namespace: string;
   out: string;
@@ -53,10 +54,8 @@ async function readText(file: string, what: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (e) {
-    throw new ImgdigestError(
-      'INPUT_INVALID',
-      `cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
+    const { errorReason } = await import('../../core/errno.js');
+    throw new ImgdigestError('INPUT_INVALID', `cannot read ${what} ${file}: ${errorReason(e)}`);
   }
 }
 
@@ -90,7 +89,9 @@ Endpoints: POST /validate, POST /mutate, GET /healthz, /readyz, /metrics (on --m
 given, so a NetworkPolicy can open the webhook port to all and the metrics port to monitoring only).
 Logs: one JSON line per admission on stdout (uid, kind, namespace, name, operation, verdict,
 durationMs). Registry requests time out 2 s after the config's resolutionBudgetMs; a registry that
-fails breakerFailures times in a row is not asked for breakerCoolDownSeconds.
+fails breakerFailures times in a row is not asked for breakerCoolDownSeconds. A refused connection
+is not retried here (--retries still covers 408/429/5xx and resets): the budget would run out
+waiting, and the breaker handles a registry that is down.
 
 Examples:
   $ imgdigest webhook certs --service imgdigest-webhook --namespace imgdigest-system --out certs
@@ -138,6 +139,7 @@ function registerCerts(webhook: Command, ctx: CliContext): void {
     .requiredOption('--out <dir>', 'folder to write into (created if missing)')
     .option('--days <n>', 'validity of the serving certificate in days', '365')
     .option('--new-ca', 'make a new CA even if DIR already holds ca.crt and ca.key')
+    .option('--json', 'print {directory, files, caReused, notAfter, names} as JSON')
     .option(
       '--extra-name <name>',
       'another SAN, DNS name or IP (repeatable; e.g. localhost for tests)',
@@ -168,6 +170,16 @@ Examples:
         ...(ca ? { ca } : {}),
       });
       const files = await writeCertificates(flags.out, certs);
+      if (flags.json) {
+        ctx.json({
+          directory: flags.out,
+          files,
+          caReused: Boolean(ca),
+          notAfter: certs.notAfter.toISOString(),
+          names: certs.dnsNames,
+        });
+        return;
+      }
       if (!ctx.globals().quiet) {
         ctx.err(
           `${ca ? 'reused the CA in' : 'made a new CA in'} ${flags.out}; serving certificate valid until ${certs.notAfter.toISOString()}`,
@@ -339,6 +351,6 @@ async function deploymentImage(flags: ManifestsFlags, ctx: CliContext): Promise<
 }
 
 async function defaultImage(): Promise<string> {
-  const text = await readText(new URL('../../../package.json', import.meta.url).pathname, 'package.json');
-  return `ghcr.io/imgdigest/imgdigest:${(JSON.parse(text) as { version: string }).version}`;
+  const { packageVersion } = await import('../version.js');
+  return `ghcr.io/imgdigest/imgdigest:${packageVersion()}`;
 }

@@ -130,6 +130,7 @@ describe.skipIf(!haveTools('umoci', 'skopeo', 'gzip', 'tar'))(
       for (const ref of ['example.com/app:v1', '@0']) {
         const source = await openDockerArchive(archive, ref);
         expect((await source.head()).digest).toBe(sha256(inspected.config));
+        await source.close?.();
       }
       const source = await openDockerArchive(archive, 'example.com/app:v2');
       await refused(
@@ -137,6 +138,7 @@ describe.skipIf(!haveTools('umoci', 'skopeo', 'gzip', 'tar'))(
         'NOT_FOUND',
         /has no image named "example\.com\/app:v2" \(it holds example\.com\/app:v1\)/,
       );
+      await source.close?.();
     });
 
     it('is what the docker-archive: prefix opens', async () => {
@@ -167,8 +169,10 @@ describe.skipIf(!haveTools('umoci', 'skopeo', 'gzip', 'tar'))(
         /holds 2 images.*example\.com\/app:v1, example\.com\/other:v2/,
       );
       expect(await unnamed.tags()).toEqual(['example.com/app:v1', 'example.com/other:v2']);
+      await unnamed.close?.();
       const named = await openDockerArchive(both, 'example.com/other:v2');
       expect((await named.head()).digest).toBe(sha256(skopeoInspect(`docker-archive:${second}`).config));
+      await named.close?.();
     });
 
     it('reads the OCI layout newer docker save writes inside the tarball', async () => {
@@ -202,6 +206,7 @@ describe.skipIf(!haveTools('umoci', 'skopeo', 'gzip', 'tar'))(
       const original = await source.manifest(sha256(raw) as Digest);
       expect(Buffer.from(original.raw).equals(raw)).toBe(true);
       expect((await source.facts!()).notes?.join(' ')).toContain(sha256(raw));
+      await source.close?.();
     });
 
     it('reads an archive that holds only an OCI layout as that layout', async () => {
@@ -209,6 +214,7 @@ describe.skipIf(!haveTools('umoci', 'skopeo', 'gzip', 'tar'))(
       skopeoCopy(`oci:${layout}:v2`, `oci-archive:${file}:v2`);
       const source = await openDockerArchive(file, 'v2');
       expect((await source.head()).digest).toBe(sha256(skopeoInspect(`oci-archive:${file}:v2`).manifest));
+      await source.close?.();
     });
   },
 );
@@ -268,5 +274,6 @@ describe.skipIf(!haveTools('umoci', 'skopeo', 'tar'))('docker-archive: bad archi
       'DIGEST_MISMATCH',
       /tampered\.tar.*digest mismatch/,
     );
+    await source.close?.();
   });
 });

@@ -8,12 +8,12 @@
  * @see https://docs.docker.com/reference/api/engine/
  */
 import type { Readable } from 'node:stream';
-import { Client } from 'undici';
 import { type Digest, isDigest } from '../../core/digest.js';
 import { ImgdigestError } from '../../core/errors.js';
 import type { Descriptor } from '../../core/manifest.js';
 import { isImageManifestMediaType, isIndexMediaType } from '../../core/media-types.js';
 import { parseReference } from '../../core/reference.js';
+import { Client } from '../registry/undici.js';
 
 const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 /** How long the engine may take to start answering a request (a hung socket fails, not hangs). */

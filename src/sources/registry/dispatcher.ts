@@ -9,8 +9,8 @@
  * `skipTlsVerify`; `NODE_EXTRA_CA_CERTS` is honoured by Node itself, and a `caFile` is added on top.
  */
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
 import type * as Undici from 'undici';
+import { errorReason } from '../../core/errno.js';
 import { ImgdigestError } from '../../core/errors.js';
 import { isLoopbackHost } from '../../core/net.js';
 import { Agent, type Dispatcher, EnvHttpProxyAgent } from './undici.js';
@@ -107,6 +107,8 @@ export function tlsOptions(options: Pick<DispatcherOptions, 'skipTlsVerify' | 'c
   if (options.caFile) {
     const env = options.env ?? process.env;
     const extra = [env.NODE_EXTRA_CA_CERTS, options.caFile].filter((p): p is string => Boolean(p));
+    // node:tls loads here, not at start: plain-http registries (loopback) never need it.
+    const { rootCertificates } = process.getBuiltinModule('node:tls');
     tls.ca = [...rootCertificates, ...extra.map((path) => readCa(path))];
   }
   return tls;
@@ -116,7 +118,8 @@ function readCa(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new ImgdigestError('CONFIG_INVALID', `cannot read CA file ${path}: ${why}`, { details: { path } });
+    throw new ImgdigestError('CONFIG_INVALID', `cannot read CA file ${path}: ${errorReason(e)}`, {
+      details: { path },
+    });
   }
 }

@@ -136,7 +136,7 @@ describe('network errors', () => {
     const agg = Object.assign(new AggregateError([inner], ''), { code: 'ECONNREFUSED' });
     const e = networkError(agg, 'GET', 'http://127.0.0.1:1/v2/');
     expect(e.code).toBe('NETWORK_ERROR');
-    expect(e.message).toBe('network error: GET http://127.0.0.1:1/v2/: connect ECONNREFUSED 127.0.0.1:1');
-    expect(e.retryable).toBe(false);
+    expect(e.message).toBe('network error: GET http://127.0.0.1:1/v2/: connection refused (ECONNREFUSED)');
+    expect(e.retryable).toBe(true);
   });
 });

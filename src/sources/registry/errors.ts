@@ -8,6 +8,7 @@
  * known-harmless ones redacted, because blob redirects carry signed URLs (`X-Amz-Signature=...`).
  * @see https://github.com/opencontainers/distribution-spec/blob/main/spec.md#error-codes
  */
+import { describeErrno, errnoPhrase } from '../../core/errno.js';
 import { type ErrorCode, ImgdigestError } from '../../core/errors.js';
 import { isRetryableNetworkError, isRetryableStatus } from './retry.js';
 
@@ -219,11 +220,16 @@ function errorCodeOf(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** A short reason: Node's AggregateError (one per address tried) has an empty message. */
+/**
+ * A short reason: words and the code for a system error (`connection refused (ECONNREFUSED)`; the
+ * URL already names the host), else the message and its code. Node's AggregateError (one per
+ * address tried) has an empty message.
+ */
 function reasonOf(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) return reasonOf(error.errors[0]);
   if (error instanceof Error) {
     const code = errorCodeOf(error);
+    if (code && errnoPhrase(code)) return describeErrno(code);
     const message = oneLine(error.message || code || error.name);
     return code && !message.includes(code) ? `${message} (${code})` : message;
   }

@@ -18,13 +18,16 @@ describe('retry timing', () => {
     for (const s of [200, 400, 401, 403, 404, 409, 501, 505]) expect(isRetryableStatus(s)).toBe(false);
   });
 
-  it('retries resets and socket closes but not refused connections', () => {
+  it('retries refused connections, resets and socket closes, not unknown hosts', () => {
     expect(isRetryableNetworkError(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBe(true);
     expect(isRetryableNetworkError(Object.assign(new Error('x'), { code: 'UND_ERR_SOCKET' }))).toBe(true);
     expect(
       isRetryableNetworkError(new Error('x', { cause: Object.assign(new Error('y'), { code: 'EPIPE' }) })),
     ).toBe(true);
-    expect(isRetryableNetworkError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe(false);
+    expect(isRetryableNetworkError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe(true);
+    const refusedTwice = new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })], '');
+    expect(isRetryableNetworkError(refusedTwice)).toBe(true);
+    expect(isRetryableNetworkError(refusedTwice, { refusedConnections: false })).toBe(false);
     expect(isRetryableNetworkError(Object.assign(new Error('x'), { code: 'ENOTFOUND' }))).toBe(false);
     expect(isRetryableNetworkError('nope')).toBe(false);
   });

@@ -19,6 +19,12 @@ export interface RetryPolicy {
   maxDelayMs: number;
   /** No retry starts once this much time has passed since the first attempt. */
   maxTotalMs: number;
+  /**
+   * Retry a refused connection (default true): a registry restarting, a port-forward not up yet.
+   * The admission webhook turns it off: inside its time budget, waiting on a registry that refuses
+   * only turns a quick answer into a slow one, and its circuit breaker handles an outage.
+   */
+  refusedConnections: boolean;
 }
 
 export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
@@ -26,13 +32,15 @@ export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
   minDelayMs: 500,
   maxDelayMs: 10_000,
   maxTotalMs: 60_000,
+  refusedConnections: true,
 });
 
 /** A complete policy from a partial one, with the numbers checked. */
 export function retryPolicy(partial: Partial<RetryPolicy> = {}): RetryPolicy {
   const policy = { ...DEFAULT_RETRY_POLICY, ...stripUndefined(partial) };
   for (const [key, value] of Object.entries(policy)) {
-    if (!Number.isFinite(value) || value < 0) {
+    if (key === 'refusedConnections') continue;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
       throw new ImgdigestError('CONFIG_INVALID', `retry.${key} must be a number >= 0, got ${value}`, {
         details: { [key]: value },
       });
@@ -56,11 +64,13 @@ export function isRetryableStatus(status: number): boolean {
 }
 
 /**
- * Network failures that a fresh connection may not repeat: resets, broken pipes, a peer closing
- * a kept-alive socket, DNS hiccups. A refused connection or an unknown host is not retried: the
- * registry is down or misnamed, and waiting would only delay the error.
+ * Network failures that a fresh connection may not repeat: a refused connection (a registry
+ * restarting, a port-forward or service not up yet), resets, broken pipes, a peer closing a
+ * kept-alive socket, DNS hiccups. An unknown host is not retried: the name is wrong, and waiting
+ * would only delay the error. `--retries 0` fails at the first refusal.
  */
 const RETRYABLE_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
   'ECONNRESET',
   'EPIPE',
   'ECONNABORTED',
@@ -70,13 +80,21 @@ const RETRYABLE_NETWORK_CODES = new Set([
   'UND_ERR_CLOSED',
 ]);
 
-/** Whether a thrown network error (undici or Node) is worth another try. */
-export function isRetryableNetworkError(error: unknown): boolean {
+/**
+ * Whether a thrown network error (undici or Node) is worth another try; a refused connection
+ * only while `policy.refusedConnections` is not false.
+ */
+export function isRetryableNetworkError(
+  error: unknown,
+  policy: Pick<Partial<RetryPolicy>, 'refusedConnections'> = {},
+): boolean {
   let current: unknown = error;
   for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
     const code = (current as { code?: unknown }).code;
+    if (code === 'ECONNREFUSED' && policy.refusedConnections === false) return false;
     if (typeof code === 'string' && RETRYABLE_NETWORK_CODES.has(code)) return true;
-    current = (current as { cause?: unknown }).cause;
+    // `localhost` is tried at each of its addresses: Node reports one AggregateError for all.
+    current = current instanceof AggregateError ? current.errors[0] : (current as { cause?: unknown }).cause;
   }
   return false;
 }

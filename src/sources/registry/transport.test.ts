@@ -167,7 +167,9 @@ describe('TLS', () => {
       .resolve(parseReference(`${s.host}/app:latest`))
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'CONFIG_INVALID' });
-    expect((error as Error).message).toBe('cannot read CA file /nonexistent/ca.pem: ENOENT');
+    expect((error as Error).message).toBe(
+      'cannot read CA file /nonexistent/ca.pem: no such file or directory (ENOENT)',
+    );
   });
 });
 

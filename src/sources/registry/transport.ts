@@ -223,7 +223,7 @@ export class Transport {
           attempt: retries,
           error: codeOf(error),
         });
-        const delay = isRetryableNetworkError(error)
+        const delay = isRetryableNetworkError(error, this.#policy)
           ? nextRetryDelay(this.#policy, { retries, elapsedMs: Date.now() - started })
           : null;
         if (delay === null) throw networkError(error, method, url, this.timeoutMs);

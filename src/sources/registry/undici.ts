@@ -6,31 +6,32 @@
  * interceptor): about 170 ms on these machines, most of a short `imgdigest digest` run. The agent,
  * the proxy agent and `request()` alone load in about 40 ms. undici has no `exports` map, so its
  * `lib/` files are reachable; the version is pinned exactly in package.json because these paths
- * are not its public API, and a test loads them from the installed version.
+ * are not its public API, and loading this module checks them against the installed version.
+ *
+ * They are static imports (an ES module importing CommonJS gets `module.exports` as its default),
+ * not `createRequire()` calls, so that the CLI bundle (scripts/bundle-cli.mjs) can include them:
+ * one file read instead of forty `require()` resolutions at every start.
  */
-import { createRequire } from 'node:module';
 import type * as Undici from 'undici';
-
-const require = createRequire(import.meta.url);
+import dispatcherRequest from 'undici/lib/api/api-request.js';
+import api from 'undici/lib/api/index.js';
+import AgentClass from 'undici/lib/dispatcher/agent.js';
+import ClientClass from 'undici/lib/dispatcher/client.js';
+import DispatcherClass from 'undici/lib/dispatcher/dispatcher.js';
+import EnvHttpProxyAgentClass from 'undici/lib/dispatcher/env-http-proxy-agent.js';
 
 // What undici's index.js does besides loading everything: give every dispatcher the request API
 // (`request`, `connect`, `stream`, ...). The proxy agent, for one, tunnels with `connect()`.
-const dispatcherPrototype = (require('undici/lib/dispatcher/dispatcher.js') as { prototype: object })
-  .prototype;
-Object.assign(dispatcherPrototype, require('undici/lib/api/index.js'));
+Object.assign(DispatcherClass.prototype, api);
 
-export const Agent: typeof Undici.Agent = require('undici/lib/dispatcher/agent.js');
-export const EnvHttpProxyAgent: typeof Undici.EnvHttpProxyAgent = require('undici/lib/dispatcher/env-http-proxy-agent.js');
-export const Client: typeof Undici.Client = require('undici/lib/dispatcher/client.js');
+export const Agent: typeof Undici.Agent = AgentClass;
+export const EnvHttpProxyAgent: typeof Undici.EnvHttpProxyAgent = EnvHttpProxyAgentClass;
+export const Client: typeof Undici.Client = ClientClass;
+export type Client = Undici.Client;
 
 type RequestOptions = Omit<Undici.Dispatcher.RequestOptions, 'origin' | 'path'> & {
   dispatcher: Undici.Dispatcher;
 };
-
-const dispatcherRequest: (
-  this: Undici.Dispatcher,
-  options: Undici.Dispatcher.RequestOptions,
-) => Promise<Undici.Dispatcher.ResponseData> = require('undici/lib/api/api-request.js');
 
 /** undici's `request(url, options)`, for a URL and an explicit dispatcher. */
 export function request(url: URL, options: RequestOptions): Promise<Undici.Dispatcher.ResponseData> {

@@ -9,7 +9,6 @@
  * secret is an identity token (docker/cli credentials/native_store.go). Helper output is never put
  * in messages except the first line of a failure, which helpers use for error text.
  */
-import { spawn } from 'node:child_process';
 import { ImgdigestError } from '../../../core/errors.js';
 
 /** What a helper returned for a server. */
@@ -153,7 +152,8 @@ function run(
   options: RunHelperOptions,
 ): Promise<{ code: number | null; stdout: string; error?: Error }> {
   return new Promise((resolve) => {
-    const child = spawn(program, args, {
+    // node:child_process loads on the first helper run, not with the registry client.
+    const child = process.getBuiltinModule('node:child_process').spawn(program, args, {
       env: options.env ?? process.env,
       stdio: ['pipe', 'pipe', 'ignore'],
       signal: options.signal,

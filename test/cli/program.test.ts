@@ -1,0 +1,95 @@
+/**
+ * The program a run builds registers only the command its arguments name (start-up time), and
+ * that command is the same as in the program with every command: same flags, same help.
+ */
+import { PassThrough } from 'node:stream';
+import type { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import type { CliContext } from '../../src/cli/context.js';
+import { buildProgram } from '../../src/cli/main.js';
+import { runCli } from '../support/cli.js';
+
+const ctx: CliContext = {
+  io: { stdout: new PassThrough(), stderr: new PassThrough(), stdin: new PassThrough(), env: {}, cwd: '/' },
+  globals: () => ({ debug: false, verbose: false, quiet: false }),
+  out: () => {},
+  err: () => {},
+  json: () => {},
+  setExitCode: () => {},
+};
+
+/** Every command below `cmd`, as `name` paths with their help text. */
+function helpTexts(cmd: Command, path: string[] = []): Map<string, string> {
+  const texts = new Map<string, string>();
+  for (const sub of cmd.commands) {
+    const here = [...path, sub.name()];
+    texts.set(here.join(' '), sub.helpInformation());
+    for (const [p, t] of helpTexts(sub, here)) texts.set(p, t);
+  }
+  return texts;
+}
+
+describe('the program of one run', () => {
+  it('registers only the command named, with the flags and help it has among all the others', () => {
+    const all = buildProgram(ctx);
+    const names = all.commands.map((c) => c.name());
+    expect(names.length).toBeGreaterThan(20);
+    const full = helpTexts(all);
+    for (const name of names) {
+      const one = buildProgram(ctx, name);
+      expect(one.commands.map((c) => c.name())).toEqual([name]);
+      for (const [path, text] of helpTexts(one)) expect(text, path).toBe(full.get(path));
+    }
+  });
+
+  it('registers every command for the program help and for a name it does not know', () => {
+    const count = buildProgram(ctx).commands.length;
+    expect(buildProgram(ctx, undefined).commands).toHaveLength(count);
+    expect(buildProgram(ctx, 'digets').commands).toHaveLength(count);
+    expect(buildProgram(ctx, null).commands).toHaveLength(0);
+  });
+
+  it('answers --help, help NAME, a misspelt command and --version as with every command', async () => {
+    const help = await runCli(['--help']);
+    for (const name of ['digest', 'registry', 'webhook', 'pin'])
+      expect(help.stdout).toContain(`\n  ${name} `);
+    expect((await runCli(['help', 'digest'])).stdout).toBe((await runCli(['digest', '--help'])).stdout);
+    expect((await runCli(['-v', 'registry', 'serve', '--help'])).stdout).toContain('--htpasswd <file>');
+    const typo = await runCli(['digets', 'x']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('digest');
+    expect((await runCli(['--version', 'digest'])).code).toBe(0);
+  });
+});
+
+describe('help conventions', () => {
+  /** Every command of the full program, nested ones included. */
+  function everyCommand(cmd: Command = buildProgram(ctx)): Command[] {
+    return cmd.commands.flatMap((sub) => [sub, ...everyCommand(sub)]);
+  }
+
+  it('-p is --platform wherever there is a --platform', () => {
+    const withPlatform = everyCommand().filter((c) => c.options.some((o) => o.long === '--platform'));
+    expect(withPlatform.map((c) => c.name())).toEqual(expect.arrayContaining(['digest', 'pin', 'outdated']));
+    for (const cmd of withPlatform) {
+      expect(cmd.options.find((o) => o.long === '--platform')?.short, cmd.name()).toBe('-p');
+    }
+  });
+
+  it("every command's help lists the global flags", () => {
+    for (const cmd of everyCommand()) {
+      const help = cmd.helpInformation();
+      const global = help.slice(help.indexOf('Global Options:'));
+      expect(help, cmd.name()).toContain('Global Options:');
+      for (const flag of ['--debug', '-v, --verbose', '-q, --quiet'])
+        expect(global, cmd.name()).toContain(flag);
+    }
+  });
+
+  it('shows numbers as numbers in defaults', async () => {
+    for (const cmd of everyCommand()) expect(cmd.helpInformation(), cmd.name()).not.toMatch(/default: "\d+"/);
+    const help = (await runCli(['digest', '--help'])).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('(default: 30)');
+    expect(help).toContain('(default: 3)');
+  });
+});
