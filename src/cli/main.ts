@@ -79,7 +79,7 @@ export function buildProgram(ctx: CliContext, only?: string | null): Command {
   program
     .description('Find, explore, pin and enforce container image digests.')
     .version(packageVersion(), '-V, --version', 'print the version')
-    .option('--debug', 'show stack traces and internal details on errors')
+    .option('--debug', "show stack traces and internal details on errors, and Node's warnings")
     .option('-v, --verbose', 'log each registry request (method, URL, status, time) to stderr')
     .option('-q, --quiet', 'print no progress or warnings on stderr')
     .helpCommand('help [command]', 'show help for a command')

@@ -33,7 +33,8 @@ export function registerCatalog(program: Command, ctx: CliContext): void {
     `
 The list is read page by page (n, last and Link) until it ends; a catalog longer than
 --max-repositories (or over 256 MiB) is refused as cut, with exit code 3. Many public registries refuse the
-catalog to anonymous users (Docker Hub always does).
+catalog to anonymous users (Docker Hub always does). REGISTRY is a host: a path (HOST/REPO) is
+refused rather than ignored (exit 2), and so is a word without a dot, a port or localhost.
 
 Example:
   $ imgdigest catalog localhost:5000

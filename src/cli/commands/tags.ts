@@ -32,7 +32,8 @@ export function registerTags(program: Command, ctx: CliContext): void {
     `
 Tags are read with the registry's pagination (n, last and Link) until the list ends; a list
 longer than --max-tags (or over 256 MiB) is refused as cut, with exit code 3.
---digest HEADs every tag (HEAD requests do not count as pulls on Docker Hub).
+--digest HEADs every tag (HEAD requests do not count as pulls on Docker Hub). A tag or digest on
+REPOSITORY would be ignored, so it is refused (exit 2).
 
 Examples:
   $ imgdigest tags localhost:5000/sample/app
