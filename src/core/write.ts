@@ -11,7 +11,6 @@
  * of the tree, hard links, read-only, another owner) is refused before anything is written.
  * {@link writeAtomic} replaces one file with fewer questions (the webhook's certificates).
  */
-import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import {
   chmod,
@@ -29,6 +28,11 @@ import {
 } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { ImgdigestError } from './errors.js';
+
+/** `bytes` random bytes in hex; node:crypto loads on first use, not with every command. */
+function randomHex(bytes: number): string {
+  return process.getBuiltinModule('node:crypto').randomBytes(bytes).toString('hex');
+}
 
 export interface WriteOptions {
   /** Permission bits of a new file (default 0o644 less the umask). */
@@ -48,7 +52,7 @@ export interface WriteOptions {
  * await writeAtomic('certs/tls.key', pem, { mode: 0o600, forceMode: true });
  */
 export async function writeAtomic(path: string, data: string, options: WriteOptions = {}): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = join(dirname(path), `.${basename(path)}.${randomHex(6)}.tmp`);
   let mode = options.mode;
   if (!options.forceMode) {
     try {
@@ -306,7 +310,7 @@ async function check(change: FileChange): Promise<Staged | Refusal> {
 
 /** Step 2 for one file: the new content flushed beside it, with its owner and mode; a backup link. */
 async function stage(s: Staged, fs: WriterFs): Promise<void> {
-  const suffix = randomBytes(6).toString('hex');
+  const suffix = randomHex(6);
   const dir = dirname(s.target);
   const base = basename(s.target);
   const tmp = join(dir, `.${base}.${suffix}.tmp`);

@@ -22,7 +22,6 @@ const OWN_FORMAT: Record<string, string> = {
   manifest: 'the manifest bytes as served (JSON already)',
   config: 'the config blob as stored (JSON already)',
   blob: 'the blob bytes',
-  pin: 'the pinned YAML, or a diff',
   'krm check': 'a KRM ResourceList',
   'krm pin': 'a KRM ResourceList',
   'policy export': 'Kubernetes YAML',

@@ -31,7 +31,7 @@ export function registerCopy(program: Command, ctx: CliContext): void {
     .argument('<destination>', 'registry reference (REPO[:TAG]) or oci:DIR[:TAG]')
     .option('--all', 'every platform and the index itself (the default, said explicitly)')
     .option(
-      '--platform <os/arch[/variant]>',
+      '-p, --platform <os/arch[/variant]>',
       'only these platforms (repeatable or comma-separated): one gives its manifest, several a new index',
       collect,
     )

@@ -5,7 +5,6 @@
  * is left alone, so a second run sends nothing. The file is read here (YAML, with the line of every
  * value for messages); the engine is sources/copy/mirror.ts.
  */
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
@@ -60,7 +59,7 @@ Examples:
   $ imgdigest mirror --all --json mirror.yaml`,
   );
   cmd.action(async (file: string, flags: MirrorFlags) => {
-    const config = await readMirrorFile(ctx, file);
+    const config = await (await import('../mirror-file.js')).readMirrorFile(ctx, file);
     const { layoutDestination, OciLayoutWriter, parseDestination, registryDestination, runMirror } =
       await import('../../sources/copy/index.js');
     // One writer per layout: the tags copied into it at once share its index.json.
@@ -130,55 +129,4 @@ function report(ctx: CliContext, flags: MirrorFlags, outcomes: readonly MirrorOu
       `${failed.length} of ${outcomes.length} could not be mirrored (listed above)`,
     );
   }
-}
-
-/**
- * Read and check an ImageMirror file: YAML (JSON is YAML); every complaint names `FILE:LINE`
- * (`INPUT_INVALID`, exit 2).
- */
-async function readMirrorFile(ctx: CliContext, file: string): Promise<MirrorConfig> {
-  let text: string;
-  const name = file === '-' ? '<stdin>' : file;
-  try {
-    if (file === '-') {
-      const { readStdin } = await import('../options.js');
-      text = await readStdin(ctx);
-    } else text = await readFile(resolve(ctx.io.cwd, file), 'utf8');
-  } catch (e) {
-    throw new ImgdigestError('INPUT_INVALID', `cannot read ${name}: ${(e as Error).message}`, { cause: e });
-  }
-  const { LineCounter, parseAllDocuments } = await import('yaml');
-  const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
-  const list = Array.isArray(docs) ? docs : [docs];
-  const lineAt = (offset: number) => lines.linePos(offset).line;
-  for (const doc of list) {
-    const error = doc.errors[0];
-    if (error) {
-      throw new ImgdigestError(
-        'INPUT_INVALID',
-        `${name}:${lineAt(error.pos[0])}: not YAML: ${error.message.split('\n')[0]}`,
-      );
-    }
-  }
-  const real = list.filter((d) => d.contents !== null);
-  if (real.length !== 1) {
-    throw new ImgdigestError(
-      'INPUT_INVALID',
-      `${name}: expected one ImageMirror document, found ${real.length}`,
-    );
-  }
-  const doc = real[0]!;
-  const { parseMirrorConfig } = await import('../../sources/copy/index.js');
-  return parseMirrorConfig(doc.toJS({ maxAliasCount: 100 }), {
-    name,
-    lineOf(path: MirrorPath) {
-      for (let n = path.length; n >= 0; n--) {
-        const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-        const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
-        if (range) return lineAt(range[0]);
-      }
-      return undefined;
-    },
-  });
 }

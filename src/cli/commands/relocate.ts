@@ -47,7 +47,7 @@ export function registerRelocate(program: Command, ctx: CliContext): void {
   addRuleOptions(cmd)
     .option('--drop-tag', 'write REGISTRY/PREFIX/PATH@digest instead of …:tag@digest')
     .option(
-      '--platform <os/arch[/variant]>',
+      '-p, --platform <os/arch[/variant]>',
       'copy and name only this platform manifest of each index (its digest as the index lists it)',
     )
     .option('--referrers', 'copy the referrers too (signatures, SBOMs, attestations)')

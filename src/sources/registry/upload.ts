@@ -16,7 +16,6 @@
  *
  * @see https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pushing-blobs
  */
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, pipeline, Readable } from 'node:stream';
@@ -565,7 +564,10 @@ class Chunk {
  */
 export function directoryStateStore(dir: string): UploadStateStore {
   const file = (key: string) =>
-    join(dir, `${createHash('sha256').update(key).digest('hex').slice(0, 32)}.json`);
+    join(
+      dir,
+      `${process.getBuiltinModule('node:crypto').createHash('sha256').update(key).digest('hex').slice(0, 32)}.json`,
+    );
   return {
     async get(key) {
       try {
