@@ -47,7 +47,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       exitCode = Math.max(exitCode, code);
     },
   };
-  program = buildProgram(ctx, commandNamed(argv));
+  program = await buildProgram(ctx, commandNamed(argv));
 
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -66,12 +66,12 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
 
 /**
  * The program with its global flags and commands. `only` names the one command the arguments
- * call: the others are not registered (their flags, help texts and commander objects would cost
- * more than the command itself takes to start), unless `only` matches none of them, when all are,
- * for commander's "did you mean". `undefined` registers every command (`--help`, completion);
- * `null` none (`--version`).
+ * call: only its module is loaded and registered (the others' code, flags and help texts would
+ * cost more than the command itself takes to start), unless `only` matches none of them, when all
+ * are, for commander's "did you mean". `undefined` registers every command (`--help`,
+ * completion); `null` none (`--version`).
  */
-export function buildProgram(ctx: CliContext, only?: string | null): Command {
+export async function buildProgram(ctx: CliContext, only?: string | null): Promise<Command> {
   const { io } = ctx;
   const program = new Command('imgdigest');
   // Set before the commands exist: every command, nested ones too, inherits output, exit and help
@@ -96,15 +96,9 @@ export function buildProgram(ctx: CliContext, only?: string | null): Command {
       '\nExit codes: 0 ok, 1 findings (violations, drift, would change), 2 bad input or usage, 3 registry, network or source failure.\n',
     );
   if (only === null) return program;
-  if (only !== undefined) {
-    let found = false;
-    const one = onlyCommand(program, only, () => {
-      found = true;
-    });
-    for (const register of commands) register(one, ctx);
-    if (found) return program;
-  }
-  for (const register of commands) register(program, ctx);
+  const named = commands.filter((c) => c.name === only);
+  const registers = await Promise.all((named.length > 0 ? named : commands).map((c) => c.load()));
+  for (const register of registers) register(program, ctx);
   return program;
 }
 
@@ -128,32 +122,6 @@ function commandNamed(argv: readonly string[]): string | null | undefined {
   if (name === 'help') return argv[i + 1]?.startsWith('-') === false ? argv[i + 1] : undefined;
   return name;
 }
-
-/**
- * `program` as a command module sees it, with `command(name)` registering only `only`: any other
- * name gets a stand-in that accepts every call and does nothing.
- */
-function onlyCommand(program: Command, only: string, found: () => void): Command {
-  return new Proxy(program, {
-    get(target, property) {
-      if (property === 'command') {
-        return (nameAndArgs: string, ...rest: unknown[]) => {
-          if (nameAndArgs.split(' ')[0] !== only) return ignored;
-          found();
-          return (target.command as (...args: unknown[]) => Command)(nameAndArgs, ...rest);
-        };
-      }
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
-
-/** A command nobody will call: every property is a method that returns it again (not a promise). */
-const ignored: Command = new Proxy(() => {}, {
-  get: (_, property) => (property === 'then' ? undefined : ignored),
-  apply: () => ignored,
-}) as unknown as Command;
 
 /**
  * commander's option description, with a number shown as a number: numeric flags take their

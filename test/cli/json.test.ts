@@ -54,8 +54,8 @@ function leaves(cmd: Command, path: string[] = []): string[] {
 afterAll(cleanupTempDirs);
 
 describe('--json', () => {
-  it('is on every command that prints results; the others print a format of their own', () => {
-    const program = buildProgram(ctx);
+  it('is on every command that prints results; the others print a format of their own', async () => {
+    const program = await buildProgram(ctx);
     const find = (path: string) =>
       path
         .split(' ')

@@ -4,7 +4,7 @@
  */
 import { PassThrough } from 'node:stream';
 import type { Command } from 'commander';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { CliContext } from '../../src/cli/context.js';
 import { buildProgram } from '../../src/cli/main.js';
 import { runCli } from '../support/cli.js';
@@ -30,23 +30,28 @@ function helpTexts(cmd: Command, path: string[] = []): Map<string, string> {
 }
 
 describe('the program of one run', () => {
-  it('registers only the command named, with the flags and help it has among all the others', () => {
-    const all = buildProgram(ctx);
+  it('registers only the command named, with the flags and help it has among all the others', async () => {
+    const all = await buildProgram(ctx);
     const names = all.commands.map((c) => c.name());
     expect(names.length).toBeGreaterThan(20);
     const full = helpTexts(all);
     for (const name of names) {
-      const one = buildProgram(ctx, name);
+      const one = await buildProgram(ctx, name);
       expect(one.commands.map((c) => c.name())).toEqual([name]);
       for (const [path, text] of helpTexts(one)) expect(text, path).toBe(full.get(path));
     }
   });
 
-  it('registers every command for the program help and for a name it does not know', () => {
-    const count = buildProgram(ctx).commands.length;
-    expect(buildProgram(ctx, undefined).commands).toHaveLength(count);
-    expect(buildProgram(ctx, 'digets').commands).toHaveLength(count);
-    expect(buildProgram(ctx, null).commands).toHaveLength(0);
+  it('registers every command for the program help and for a name it does not know', async () => {
+    const count = (await buildProgram(ctx)).commands.length;
+    expect((await buildProgram(ctx, undefined)).commands).toHaveLength(count);
+    expect((await buildProgram(ctx, 'digets')).commands).toHaveLength(count);
+    expect((await buildProgram(ctx, null)).commands).toHaveLength(0);
+  });
+
+  it('lists each command under the name its module registers, in the order of the help', async () => {
+    const { commands } = await import('../../src/cli/commands/index.js');
+    expect((await buildProgram(ctx)).commands.map((c) => c.name())).toEqual(commands.map((c) => c.name));
   });
 
   it('answers --help, help NAME, a misspelt command and --version as with every command', async () => {
@@ -63,8 +68,13 @@ describe('the program of one run', () => {
 });
 
 describe('help conventions', () => {
+  let program: Command;
+  beforeAll(async () => {
+    program = await buildProgram(ctx);
+  });
+
   /** Every command of the full program, nested ones included. */
-  function everyCommand(cmd: Command = buildProgram(ctx)): Command[] {
+  function everyCommand(cmd: Command = program): Command[] {
     return cmd.commands.flatMap((sub) => [sub, ...everyCommand(sub)]);
   }
 

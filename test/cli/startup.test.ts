@@ -43,10 +43,11 @@ describe('start-up of the built CLI', () => {
       expect(modules, m).not.toContain(m);
   });
 
-  it('digest by HEAD loads HTTP/1.1, not HTTP/2, TLS, hashing or child processes', async () => {
+  it('digest by HEAD loads HTTP/1.1, not HTTP/2, TLS, hashing, child processes or file writing', async () => {
     const { stdout, modules } = await builtins('digest', `${registry.host}/sample/app:1.0`);
     expect(stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
     expect(modules).toContain('http');
-    for (const m of ['http2', 'tls', 'crypto', 'child_process']) expect(modules, m).not.toContain(m);
+    for (const m of ['http2', 'tls', 'crypto', 'child_process', 'fs/promises'])
+      expect(modules, m).not.toContain(m);
   });
 });

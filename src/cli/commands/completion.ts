@@ -27,6 +27,6 @@ Examples:
       const { completionScript } = await import('../completion.js');
       const { packageVersion } = await import('../version.js');
       // The whole tree: this run registered only the completion command.
-      ctx.io.stdout.write(completionScript(shell, buildProgram(ctx), packageVersion()));
+      ctx.io.stdout.write(completionScript(shell, await buildProgram(ctx), packageVersion()));
     });
 }

@@ -16,14 +16,12 @@
  *
  * @see https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pushing-blobs
  */
-import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, pipeline, Readable } from 'node:stream';
 import { type Digest, parseDigest } from '../../core/digest.js';
 import { ImgdigestError, isImgdigestError } from '../../core/errors.js';
 import type { Descriptor } from '../../core/manifest.js';
 import type { Reference } from '../../core/reference.js';
-import { writeAtomic } from '../../core/write.js';
 import { repositoryScope } from './auth.js';
 import { type CallOptions, throwResponseError } from './manifests.js';
 import type { RegistrySession } from './session.js';
@@ -563,6 +561,8 @@ class Chunk {
  * lets anyone holding it append to that session).
  */
 export function directoryStateStore(dir: string): UploadStateStore {
+  // The file-system modules load on first use: every registry client holds a store, few upload.
+  const fs = () => process.getBuiltinModule('node:fs/promises');
   const file = (key: string) =>
     join(
       dir,
@@ -571,7 +571,7 @@ export function directoryStateStore(dir: string): UploadStateStore {
   return {
     async get(key) {
       try {
-        const value = JSON.parse(await readFile(file(key), 'utf8')) as Partial<UploadState> & {
+        const value = JSON.parse(await fs().readFile(file(key), 'utf8')) as Partial<UploadState> & {
           key?: string;
         };
         if (
@@ -588,14 +588,17 @@ export function directoryStateStore(dir: string): UploadStateStore {
       }
     },
     async set(key, state) {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await fs().mkdir(dir, { recursive: true, mode: 0o700 });
+      const { writeAtomic } = await import('../../core/write.js');
       await writeAtomic(file(key), `${JSON.stringify({ key, ...state })}\n`, {
         mode: 0o600,
         forceMode: true,
       });
     },
     async delete(key) {
-      await unlink(file(key)).catch(() => undefined);
+      await fs()
+        .unlink(file(key))
+        .catch(() => undefined);
     },
   };
 }
