@@ -10,7 +10,7 @@
  */
 import type { Command } from 'commander';
 import { ImgdigestError, isImgdigestError } from '../core/errors.js';
-import type { InputFile, InputProblem, Inputs } from '../k8s/inputs.js';
+import type { InputProblem, Inputs } from '../k8s/inputs.js';
 import type { Rules } from '../k8s/rules.js';
 import type { CliContext } from './context.js';
 

@@ -2,8 +2,7 @@
  * pin and outdated against the real CNCF registry (docker-registry), through the real resolver:
  * the digests written are the ones computed from the pushed bytes (test/support/images.ts).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';

@@ -8,7 +8,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
-import type { MirrorConfig, MirrorOutcome, MirrorPath } from '../../sources/copy/index.js';
+import type { MirrorOutcome } from '../../sources/copy/index.js';
 import type { CliContext } from '../context.js';
 import { addCopyOptions, type CopyFlags, copyKit, copyProgress, copySummary } from '../copying.js';
 import { addRegistryOptions } from '../options.js';
