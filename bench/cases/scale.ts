@@ -55,10 +55,11 @@ const QUICK_SIZES: Sizes = {
 async function measured(
   ctx: BenchContext,
   args: string[],
-  options: { expectCode?: number[]; cwd?: string } = {},
+  options: { expectCode?: number[]; cwd?: string; nodeFlags?: string[] } = {},
 ): Promise<{ seconds: number; rssMiB: number; stdout: string }> {
   const [node, bin] = ctx.cli as [string, string];
-  const res = await run('/usr/bin/time', ['-f', 'IMGDIGEST_BENCH %e %M', node, bin, ...args], {
+  const argv = [node, ...(options.nodeFlags ?? []), bin, ...args];
+  const res = await run('/usr/bin/time', ['-f', 'IMGDIGEST_BENCH %e %M', ...argv], {
     check: false,
     ...(options.cwd ? { cwd: options.cwd } : {}),
   });
@@ -185,6 +186,11 @@ async function documentCurves(ctx: BenchContext, rec: Recorder, counts: number[]
     pin.points.push({ x: n, label, seconds: p.seconds, rssMiB: p.rssMiB });
     const c = await measured(ctx, ['check', '-q', '-f', dir], { expectCode: [1] });
     check.points.push({ x: n, label, seconds: c.seconds, rssMiB: c.rssMiB });
+    if (n === counts.at(-1))
+      await liveHeapChecks(ctx, rec, label, [pin, check], {
+        pin: ['pin', '-q', '-f', dir, '--from-lock', lock, '--check'],
+        check: ['check', '-q', '-f', dir],
+      });
     await removeTree(dir);
   }
   recordCurve(rec, pin, { time: 1.5, rss: 1.5, rssLabel: '≤ 1.5× (bounded by the largest file: 1.0)' });
@@ -193,6 +199,45 @@ async function documentCurves(ctx: BenchContext, rec: Recorder, counts: number[]
     'pin runs with `--check` (it lists what would change, one line per image, and writes nothing), from a lock of 1,000 images; check lists every unpinned image. Both exit 1 (findings), as expected.',
   );
   return [pin, check];
+}
+
+/**
+ * Peak RSS follows V8's heap sizing as well as what a run keeps: under a high allocation rate the
+ * young generation grows to 16 MiB semi-spaces and the old generation keeps slack. So the largest
+ * point runs twice more: with the old generation capped at 64 MiB (it completes only if what the
+ * run keeps is bounded: a run that kept every file would die of it), and with 4 MiB semi-spaces
+ * (how much of the RSS growth is the young generation's size, not data kept).
+ */
+async function liveHeapChecks(
+  ctx: BenchContext,
+  rec: Recorder,
+  label: string,
+  curves: Curve[],
+  argsOf: Record<string, string[]>,
+): Promise<void> {
+  for (const curve of curves) {
+    const args = argsOf[curve.id]!;
+    let completed = 1;
+    try {
+      await measured(ctx, args, { expectCode: [1], nodeFlags: ['--max-old-space-size=64'] });
+    } catch {
+      completed = 0;
+    }
+    rec.check(
+      `${curve.label}: ${label} with the old generation capped at 64 MiB (--max-old-space-size=64)`,
+      completed,
+      completed ? 'completes' : 'runs out of memory',
+      { equals: 1, text: 'completes (what it keeps is bounded)' },
+    );
+    const small = await measured(ctx, args, { expectCode: [1], nodeFlags: ['--max-semi-space-size=4'] });
+    const first = curve.points[0]!;
+    const ratio = small.rssMiB / first.rssMiB;
+    rec.check(
+      `${curve.label}: peak RSS at ${label} with 4 MiB semi-spaces / at ${first.label} (default)`,
+      ratio,
+      `${ratio.toFixed(2)}× (${first.rssMiB.toFixed(0)} → ${small.rssMiB.toFixed(0)} MiB)`,
+    );
+  }
 }
 
 async function tagCurves(ctx: BenchContext, rec: Recorder, counts: number[]): Promise<Curve[]> {

@@ -100,7 +100,8 @@ export interface FileChange {
    * the link stays a link), never replaced by a regular file.
    */
   path: string;
-  data: string | Uint8Array;
+  /** The new content, or a function that makes it when the file is staged (one at a time). */
+  data: string | Uint8Array | (() => string | Uint8Array);
   /** Permission bits of a new file (default 0o644 less the umask); an existing file keeps its own. */
   mode?: number;
   /** The file as it was read: refused if it is no longer that file (edited or swapped since). */
@@ -320,7 +321,7 @@ async function stage(s: Staged, fs: WriterFs): Promise<void> {
     const handle = await fs.open(tmp, 'wx', existing ? 0o600 : (change.mode ?? 0o644));
     s.tmp = tmp;
     try {
-      await writeAll(handle, change.data);
+      await writeAll(handle, typeof change.data === 'function' ? change.data() : change.data);
       if (existing) {
         const now = await handle.stat();
         if (now.uid !== existing.uid || now.gid !== existing.gid)

@@ -9,7 +9,7 @@ import type { ImageLocation } from './locations.js';
 import { describeObject, type ObjectMeta } from './objects.js';
 import { hasDigest, isExempt, violationMessage } from './policy.js';
 import type { Rules } from './rules.js';
-import { fileSites, formatSite, type ImageSite, valueSites, type WalkStats } from './sites.js';
+import { detachString, fileSites, formatSite, type ImageSite, valueSites, type WalkStats } from './sites.js';
 
 export { combine };
 
@@ -75,7 +75,8 @@ export function checkFile(
   let sites = 0;
   for (const { site } of fileSites([file], rules, stats)) {
     sites++;
-    if (isViolation(site, rules)) findings.push({ rule: RULE_ID, ...site, message: violationMessage(site) });
+    if (isViolation(site, rules))
+      findings.push({ rule: RULE_ID, ...site, message: detachString(violationMessage(site)) });
   }
   // Report in reading order, whatever order the objects' fields were visited in.
   findings.sort((a, b) => a.line - b.line || a.column - b.column);

@@ -1,5 +1,5 @@
 /** Reading -f inputs: directories, stdin, and every kind of bad entry reported without a crash. */
-import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,6 +21,30 @@ describe('readInputs', () => {
   chmodSync(join(dir, 'tree/locked.yaml'), 0o000);
   symlinkSync('..', join(dir, 'tree/sub/loop'));
   symlinkSync('missing.yaml', join(dir, 'tree/dangling.yaml'));
+
+  it('reads a file again at each use, and refuses one that changed or went away since it was found', async () => {
+    const sub = join(dir, 'again');
+    mkdirSync(sub);
+    writeFileSync(join(sub, 'a.yaml'), 'a: 1\n');
+    writeFileSync(join(sub, 'b.yaml'), 'b: 1\n');
+    const { files } = await readInputs([sub]);
+    expect(files.map((f) => f.text)).toEqual(['a: 1\n', 'b: 1\n']);
+    expect(files[0]!.text).toBe('a: 1\n'); // the same again: nothing changed
+    writeFileSync(join(sub, 'a.yaml'), 'a: 2 # edited meanwhile\n');
+    expect(() => files[0]!.text).toThrow(
+      expect.objectContaining({
+        code: 'SOURCE_ERROR',
+        message: `${join(sub, 'a.yaml')}: changed while imgdigest was working on it; run again`,
+      }),
+    );
+    rmSync(join(sub, 'b.yaml'));
+    expect(() => files[1]!.text).toThrow(
+      expect.objectContaining({
+        code: 'SOURCE_ERROR',
+        message: expect.stringContaining(`${join(sub, 'b.yaml')}: cannot be read again`),
+      }),
+    );
+  });
 
   it('walks directories sorted, reports binary, non-UTF-8, unreadable files and symlink loops, one line each', async () => {
     const { files, problems } = await readInputs([join(dir, 'tree')]);

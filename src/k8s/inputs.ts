@@ -13,9 +13,12 @@
  * or a missing path each become one {@link InputProblem} line, and the rest is still read. Text is
  * decoded without dropping a byte-order mark, so an edited file is written back byte-for-byte.
  */
+import { isUtf8 } from 'node:buffer';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { constants, lstat, open, readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
+import { ImgdigestError } from '../core/errors.js';
 import { type FileIdentity, identityOf, isWithin } from '../core/write.js';
 
 /** How messages name standard input (`-f -`). */
@@ -25,8 +28,11 @@ export const STDIN_NAME = '<stdin>';
 export interface InputFile {
   /** The path as given (or found under a given directory); `<stdin>` for stdin. */
   path: string;
-  /** The decoded text, byte-order mark included. */
-  text: string;
+  /**
+   * The decoded text, byte-order mark included. For a file found by {@link readInputs}, read from
+   * disk at each use (read it once per pass and keep it in a local).
+   */
+  readonly text: string;
   /** True for standard input (named {@link STDIN_NAME}): never written back. */
   stdin?: boolean;
   /** The file's permission bits, kept when it is rewritten; undefined for stdin. */
@@ -59,7 +65,13 @@ export interface Inputs {
 
 const MANIFEST_EXT = /\.(ya?ml|json)$/i;
 
-/** Read every manifest named by `paths`. Files appear in argument order, directory entries sorted. */
+/**
+ * Find every manifest named by `paths`. Files appear in argument order, directory entries sorted.
+ * Each file is read once here to refuse what is not text (a problem), and its `text` is read again
+ * from disk each time it is asked for: a run over 100,000 documents holds one file at a time, not
+ * all of them. A file that changed since it was found (another identity) fails that read with
+ * `SOURCE_ERROR` rather than giving text the earlier pass did not see.
+ */
 export async function readInputs(paths: readonly string[], options: ReadInputsOptions = {}): Promise<Inputs> {
   const files: InputFile[] = [];
   const problems: InputProblem[] = [];
@@ -85,9 +97,11 @@ export async function readInputs(paths: readonly string[], options: ReadInputsOp
       const handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW);
       try {
         const info = await handle.stat();
-        const text = decodeText(await handle.readFile());
-        if (typeof text !== 'string') problems.push({ path, reason: text.reason, severity: 'error' });
-        else files.push({ path, text, mode: info.mode & 0o7777, identity: identityOf(info) });
+        // Checked now, so every problem is known before any work; the text itself is read again
+        // when it is used (see deferredFile), so a run holds one file's text at a time.
+        const bad = textProblem(await handle.readFile());
+        if (bad) problems.push({ path, reason: bad.reason, severity: 'error' });
+        else files.push(deferredFile(path, real, info.mode & 0o7777, identityOf(info)));
       } finally {
         await handle.close();
       }
@@ -207,6 +221,53 @@ export function decodeText(bytes: Uint8Array): string | { reason: string } {
   } catch {
     return { reason: 'not UTF-8 text, skipped' };
   }
+}
+
+/** Why bytes are not a manifest's text ({@link decodeText}'s refusals), without decoding them. */
+function textProblem(bytes: Uint8Array): { reason: string } | undefined {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    return { reason: 'UTF-16 text is not supported, convert it to UTF-8' };
+  }
+  if (bytes.indexOf(0) !== -1) return { reason: 'binary file (contains NUL bytes), skipped' };
+  return isUtf8(bytes) ? undefined : { reason: 'not UTF-8 text, skipped' };
+}
+
+/**
+ * A file whose `text` is read from disk at each use (no copy is kept), checked to be the file
+ * found: same device, inode, size and modification time.
+ */
+function deferredFile(path: string, real: string, mode: number, identity: FileIdentity): InputFile {
+  return {
+    path,
+    mode,
+    identity,
+    get text(): string {
+      let fd: number;
+      try {
+        fd = openSync(real, constants.O_RDONLY | constants.O_NOFOLLOW);
+      } catch (e) {
+        throw new ImgdigestError('SOURCE_ERROR', `${path}: cannot be read again: ${reasonOf(e, false)}`, {
+          cause: e,
+        });
+      }
+      try {
+        const now = identityOf(fstatSync(fd));
+        if (
+          now.dev !== identity.dev ||
+          now.ino !== identity.ino ||
+          now.size !== identity.size ||
+          now.mtimeMs !== identity.mtimeMs
+        ) {
+          throw new ImgdigestError('SOURCE_ERROR', `${path}: changed while imgdigest was working on it; run again`);
+        }
+        const text = decodeText(readFileSync(fd));
+        if (typeof text !== 'string') throw new ImgdigestError('SOURCE_ERROR', `${path}: ${text.reason}`);
+        return text;
+      } finally {
+        closeSync(fd);
+      }
+    },
+  };
 }
 
 function codeOf(e: unknown): string {

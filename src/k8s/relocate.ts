@@ -214,7 +214,9 @@ export async function relocateFiles(
   failures.sort(byFileAndLine);
 
   // 3. Edit, only when every image was copied.
-  const files: PinnedFile[] = parsed.map((f, i) => {
+  // Relocation keeps every file parsed (its edits are planned on the documents), so its texts
+  // are kept as well: plain values, not pin's texts made again when asked for.
+  const files: { -readonly [K in keyof PinnedFile]: PinnedFile[K] }[] = parsed.map((f, i) => {
     const input = inputs[i];
     const out: PinnedFile = { path: f.path, original: f.text, text: f.text, changed: false };
     if (input?.mode !== undefined) out.mode = input.mode;

@@ -108,6 +108,44 @@ function siteOf(object: KubeObject, l: ImageLocation, origin: SiteOrigin): Found
   return { site, path: l.path };
 }
 
+/**
+ * The string to keep for a report: one that shares no memory with the text it came from, and one
+ * copy for equal values. V8 may keep a string cut from a file's text (a YAML scalar) as a slice of
+ * the whole text, and a string built by `+` as a tree of its parts, so a kept site would keep its
+ * whole file alive; and 100,000 findings name a few hundred images, field paths and kinds. A run
+ * over 100,000 documents keeps small findings, not its files. The pool of kept strings is bounded
+ * (emptied when full).
+ */
+export function detachString<T>(value: T): T {
+  if (typeof value !== 'string') return value;
+  const known = keptStrings.get(value);
+  if (known !== undefined) return known as T;
+  const own = value.length > 12 ? Buffer.from(value, 'utf8').toString('utf8') : value;
+  if (keptStrings.size >= KEPT_STRINGS_MAX) keptStrings.clear();
+  keptStrings.set(own, own);
+  return own as T;
+}
+
+const KEPT_STRINGS_MAX = 16_384;
+const keptStrings = new Map<string, string>();
+
+/** The site with the strings it keeps detached from the file's text ({@link detachString}). */
+function detached(found: FoundSite): FoundSite {
+  const { site } = found;
+  site.image = detachString(site.image);
+  site.fieldPath = detachString(site.fieldPath);
+  site.name = detachString(site.name);
+  return found;
+}
+
+/** An object's names, detached from the file's text (once per object: its sites share them). */
+function detachMeta(meta: ObjectMeta): void {
+  meta.apiVersion = detachString(meta.apiVersion);
+  meta.kind = detachString(meta.kind);
+  meta.name = detachString(meta.name);
+  meta.namespace = detachString(meta.namespace);
+}
+
 /** The image sites of a plain value (an object or a List) in the objects the rules match. */
 export function valueSites(value: unknown, rules: Rules, origin: SiteOrigin, stats?: WalkStats): FoundSite[] {
   const objects = objectsIn(value);
@@ -146,13 +184,15 @@ export function* fileSites(
           if (stats) stats.skippedDocuments++;
           continue;
         }
-        for (const l of loose.locations) yield { ...siteOf(loose, l, origin), source, doc: d.doc };
+        detachMeta(loose.meta);
+        for (const l of loose.locations) yield { ...detached(siteOf(loose, l, origin)), source, doc: d.doc };
         continue;
       }
       if (stats) stats.objects += objects.length;
       for (const o of objects) {
         if (!objectMatches(o.meta, rules)) continue;
-        for (const found of objectSites(o, rules, origin)) yield { ...found, source, doc: d.doc };
+        detachMeta(o.meta);
+        for (const found of objectSites(o, rules, origin)) yield { ...detached(found), source, doc: d.doc };
       }
     }
   }

@@ -215,7 +215,8 @@ async function writeOutputs(ctx: CliContext, flags: PinFlags, result: PinResult)
   result.files
     .filter((f) => !f.skipped)
     .forEach((f, i) => {
-      if (i > 0 && !f.text.replace(/^\uFEFF/, '').startsWith('---')) ctx.io.stdout.write('---\n');
-      ctx.io.stdout.write(f.text.endsWith('\n') || f.text === '' ? f.text : `${f.text}\n`);
+      const text = f.text; // made from the file again at each read
+      if (i > 0 && !text.replace(/^\uFEFF/, '').startsWith('---')) ctx.io.stdout.write('---\n');
+      ctx.io.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
     });
 }
