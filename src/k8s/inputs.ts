@@ -258,7 +258,10 @@ function deferredFile(path: string, real: string, mode: number, identity: FileId
           now.size !== identity.size ||
           now.mtimeMs !== identity.mtimeMs
         ) {
-          throw new ImgdigestError('SOURCE_ERROR', `${path}: changed while imgdigest was working on it; run again`);
+          throw new ImgdigestError(
+            'SOURCE_ERROR',
+            `${path}: changed while imgdigest was working on it; run again`,
+          );
         }
         const text = decodeText(readFileSync(fd));
         if (typeof text !== 'string') throw new ImgdigestError('SOURCE_ERROR', `${path}: ${text.reason}`);
