@@ -39,12 +39,12 @@ interface Run {
 }
 
 /** What a crash or an unexpected error would print, and a one-line report never does. */
-function expectNoStackTrace(r: Run): void {
-  expect(r.stderr).not.toMatch(/^\s+at .+\d+:\d+\)?$/m);
-  expect(r.stderr).not.toContain('internal error');
+function expectNoStackTrace(r: Run, what = ''): void {
+  expect(r.stderr, what).not.toMatch(/^\s+at .+\d+:\d+\)?$/m);
+  expect(r.stderr, what).not.toContain('internal error');
 }
 
-describe.skipIf(!haveTools('docker-registry', 'htpasswd', 'podman'))(
+describe.skipIf(!haveTools('docker-registry', 'htpasswd', 'podman', 'bash'))(
   'the bundled CLI (bin/imgdigest.js)',
   () => {
     let registry: Distribution;
