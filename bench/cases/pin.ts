@@ -15,39 +15,8 @@ import { readInputs } from '../../src/k8s/inputs.js';
 import { type LockEntry, lockImageKey, lockResolver } from '../../src/k8s/lock.js';
 import { pinFiles } from '../../src/k8s/pin.js';
 import { defaultRules } from '../../src/k8s/rules.js';
+import { deployment } from '../../test/support/manifests.js';
 import type { Benchmark } from '../lib/context.js';
-
-function deployment(i: number, image: string): string {
-  return `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: app-${i}
-  namespace: team-${i % 17}
-  labels:
-    app.kubernetes.io/name: app-${i}
-    app.kubernetes.io/part-of: bench # a comment the pin must keep
-spec:
-  replicas: 2
-  selector:
-    matchLabels:
-      app.kubernetes.io/name: app-${i}
-  template:
-    metadata:
-      labels:
-        app.kubernetes.io/name: app-${i}
-    spec:
-      containers:
-        - name: app
-          image: ${image}
-          ports:
-            - containerPort: 8080
-          env:
-            - name: MODE
-              value: "production"
-          resources:
-            limits: { cpu: 500m, memory: 256Mi }
-`;
-}
 
 export const pinBenchmark: Benchmark = {
   id: 'pin',

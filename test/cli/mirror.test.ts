@@ -6,34 +6,25 @@
  * with FILE:LINE, before anything is asked of a registry.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningRegistry, startRegistry } from '../../src/registry-server/index.js';
-import { runCli } from '../support/cli.js';
-import { type Distribution, startDistribution } from '../support/distribution.js';
-import { type SeededImages, seedRegistry } from '../support/images.js';
-import { cleanupTempDirs, tempDir } from '../support/tmp.js';
+import type { RunningRegistry } from '../../src/registry-server/index.js';
+import { type CliResult, runCli } from '../support/cli.js';
+import type { Distribution } from '../support/distribution.js';
+import type { SeededImages } from '../support/images.js';
+import {
+  type CncfPair,
+  type EmbeddedPair,
+  skopeoSees,
+  startCncfPair,
+  startEmbeddedPair,
+} from '../support/registry-pairs.js';
+import { cleanupTempDirs } from '../support/tmp.js';
 import { haveTools } from '../support/tools.js';
 
 const run = promisify(execFile);
-const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-
-/** The digest of the bytes skopeo reads at a reference, and the digest it reports. */
-async function skopeoSees(ref: string): Promise<{ raw: string; digest: string }> {
-  const raw = await run('skopeo', ['inspect', '--tls-verify=false', '--raw', ref], { encoding: 'buffer' });
-  const digest = await run('skopeo', ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', ref]);
-  return { raw: sha256(raw.stdout), digest: digest.stdout.trim() };
-}
-
-const WRITES = /^(PUT|POST|PATCH|DELETE) /;
-const env = (cache: string) => ({
-  ...process.env,
-  DOCKER_CONFIG: '/nonexistent-imgdigest-test',
-  XDG_CACHE_HOME: cache,
-});
 const HEAD = 'apiVersion: imgdigest.dev/v1alpha1\nkind: ImageMirror\n';
 
 /** The table's rows (header dropped) as [status, source, destination]. */
@@ -45,35 +36,22 @@ const rows = (stdout: string) =>
     .map((l) => l.split(/ +/));
 
 describe.skipIf(!haveTools('skopeo'))('mirror from the embedded registry (demo images)', () => {
+  let pair: EmbeddedPair;
   let src: RunningRegistry;
   let dst: RunningRegistry;
   let work: string;
-  let cache: string;
-  const logged: string[] = [];
-  const writes = () => logged.filter((l) => WRITES.test(l));
-  const demo = (repo: string, tag: string) =>
-    src.loaded.find((i) => i.repository === repo && i.tag === tag)!.digest;
-  const cli = (args: string[], stdin?: string) =>
-    runCli(args, { env: env(cache), cwd: work, ...(stdin ? { stdin } : {}) });
-  const file = async (name: string, text: string) => {
-    await writeFile(join(work, name), text);
-    return name;
-  };
+  let logged: string[];
+  let writes: EmbeddedPair['writes'];
+  let demo: EmbeddedPair['demo'];
+  let cli: (args: string[], stdin?: string) => Promise<CliResult>;
+  let file: EmbeddedPair['file'];
 
   beforeAll(async () => {
-    src = await startRegistry({ addr: '127.0.0.1:0', memory: true, demo: true });
-    dst = await startRegistry({
-      addr: '127.0.0.1:0',
-      memory: true,
-      accessLog: true,
-      logger: { info: (m) => logged.push(m), warn() {}, error() {} },
-    });
-    work = await tempDir('mirror');
-    cache = await tempDir('mirror-cache');
+    pair = await startEmbeddedPair('mirror');
+    ({ src, dst, work, logged, writes, demo, cli, file } = pair);
   });
   afterAll(async () => {
-    await src?.close();
-    await dst?.close();
+    await pair?.close();
     await cleanupTempDirs();
   });
 
@@ -108,7 +86,6 @@ describe.skipIf(!haveTools('skopeo'))('mirror from the embedded registry (demo i
       'same.yaml',
       `${HEAD}mirrors:\n  - from: ${src.host}/sample/app\n    to: ${dst.host}/same/app\n    tags: ["1.0", latest]\n`,
     );
-    logged.length = 0;
     const r = await cli(['mirror', name]);
     expect(r.code, r.stderr).toBe(0);
     const index = JSON.parse((await runCli(['manifest', `${src.host}/sample/app:1.0`])).stdout) as {
@@ -122,7 +99,6 @@ describe.skipIf(!haveTools('skopeo'))('mirror from the embedded registry (demo i
   });
 
   it('a second run sends nothing: every tag is unchanged, and the target sees no write', async () => {
-    logged.length = 0;
     const r = await cli(['mirror', 'mirror.yaml']);
     expect(r.code, r.stderr).toBe(0);
     expect(rows(r.stdout).map((row) => row[0])).toEqual(['unchanged', 'unchanged', 'unchanged']);
@@ -144,7 +120,6 @@ describe.skipIf(!haveTools('skopeo'))('mirror from the embedded registry (demo i
       'regex.yaml',
       `${HEAD}mirrors:\n  - from: ${src.host}/sample/app\n    to: ${dst.host}/regex/app\n    tagRegex: 'l.*|s.*|1'\n    exclude: ["sing*"]\n`,
     );
-    logged.length = 0;
     const dry = await cli(['mirror', '--dry-run', name]);
     expect(dry.code, dry.stderr).toBe(0);
     expect(rows(dry.stdout)).toEqual([
@@ -262,7 +237,6 @@ describe.skipIf(!haveTools('skopeo'))('mirror from the embedded registry (demo i
       ],
       [`${HEAD}mirrors:\n  - from: [\n`, 'bad.yaml:5: not YAML: '],
     ];
-    logged.length = 0;
     for (const [text, message] of cases) {
       await file('bad.yaml', text);
       const r = await cli(['mirror', 'bad.yaml']);
@@ -272,8 +246,8 @@ describe.skipIf(!haveTools('skopeo'))('mirror from the embedded registry (demo i
       );
       expect(r.stderr.split('\n')).toHaveLength(2);
       expect(r.stdout).toBe('');
+      expect(logged).toEqual([]);
     }
-    expect(logged).toEqual([]);
     const stdin = await cli(['mirror', '-'], `${HEAD}mirrors: 3\n`);
     expect(stdin.code).toBe(2);
     expect(stdin.stderr).toBe(
@@ -286,30 +260,26 @@ describe.skipIf(!haveTools('skopeo'))('mirror from the embedded registry (demo i
 });
 
 describe.skipIf(!haveTools('docker-registry', 'skopeo'))('mirror between two CNCF registries', () => {
+  let pair: CncfPair;
   let a: Distribution;
   let b: Distribution;
   let seeded: SeededImages;
-  let work: string;
-  let cache: string;
 
   beforeAll(async () => {
-    [a, b] = await Promise.all([startDistribution(), startDistribution()]);
-    seeded = await seedRegistry(a);
-    work = await tempDir('mirror-cncf');
-    cache = await tempDir('mirror-cncf-cache');
+    pair = await startCncfPair('mirror-cncf');
+    ({ a, b, seeded } = pair);
   });
   afterAll(async () => {
-    await a?.stop();
-    await b?.stop();
+    await pair?.close();
     await cleanupTempDirs();
   });
 
   it('mirrors every tag of a repository and a schema 2 list; the second run only asks (HEAD), writes nothing', async () => {
-    await writeFile(
-      join(work, 'mirror.yaml'),
+    await pair.file(
+      'mirror.yaml',
       `${HEAD}mirrors:\n  - from: ${a.host}/sample\n    to: ${b.host}/copy/sample\n  - from: ${a.host}/dockerlist\n    to: ${b.host}/copy/dockerlist\n    tags: [latest]\n`,
     );
-    const cli = () => runCli(['mirror', 'mirror.yaml'], { env: env(cache), cwd: work });
+    const cli = () => pair.cli(['mirror', 'mirror.yaml']);
     const first = await cli();
     expect(first.code, first.stderr).toBe(0);
     const tags = JSON.parse(

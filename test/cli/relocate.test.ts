@@ -5,41 +5,42 @@
  * on the CNCF registry (its counting proxy), with skopeo reading back every relocated reference:
  * the digest it finds is the one the manifests now name.
  */
-import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addImage, buildImage, createImageSet } from '../../src/builder/index.js';
 import { parseReference } from '../../src/core/reference.js';
-import { type RunningRegistry, startRegistry } from '../../src/registry-server/index.js';
+import type { RunningRegistry } from '../../src/registry-server/index.js';
 import { parseLock } from '../../src/resolver/lock.js';
 import { planCopy } from '../../src/sources/copy/index.js';
 import { RegistryClient } from '../../src/sources/registry/index.js';
-import { runCli } from '../support/cli.js';
-import { type Distribution, startDistribution } from '../support/distribution.js';
-import { pushWithClient, type SeededImages, seedRegistry } from '../support/images.js';
-import { cleanupTempDirs, tempDir } from '../support/tmp.js';
+import { type CliResult, runCli } from '../support/cli.js';
+import type { Distribution } from '../support/distribution.js';
+import { pushWithClient, type SeededImages } from '../support/images.js';
+import {
+  type CncfPair,
+  type EmbeddedPair,
+  skopeoSees as skopeoSeesAt,
+  startCncfPair,
+  startEmbeddedPair,
+  WRITES,
+} from '../support/registry-pairs.js';
+import { cleanupTempDirs } from '../support/tmp.js';
 import { haveTools } from '../support/tools.js';
 
-const run = promisify(execFile);
-const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+/** What skopeo finds in a registry at HOST/REPO:TAG or HOST/REPO@DIGEST. */
+const skopeoSees = (ref: string) => skopeoSeesAt(`docker://${ref}`);
 
-/** What skopeo finds at a reference: the digest of the raw bytes and the digest it reports. */
-async function skopeoSees(ref: string): Promise<{ raw: string; digest: string }> {
-  const raw = await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${ref}`], {
-    encoding: 'buffer',
-  });
-  const digest = await run('skopeo', [
-    'inspect',
-    '--tls-verify=false',
-    '--format',
-    '{{.Digest}}',
-    `docker://${ref}`,
-  ]);
-  return { raw: sha256(raw.stdout), digest: digest.stdout.trim() };
-}
+/** `relocate -f FILES --to TARGET FLAGS...` */
+const relocating = (files: string, to: string, ...flags: string[]) => [
+  'relocate',
+  '-f',
+  files,
+  '--to',
+  to,
+  ...flags,
+];
 
 /** Every file of a folder, by name. */
 async function readTree(dir: string): Promise<Record<string, string>> {
@@ -55,37 +56,22 @@ function replaced(text: string, map: ReadonlyArray<[string, string]>): string {
   return out;
 }
 
-const WRITES = /^(PUT|POST|PATCH|DELETE) /;
-const env = (cache: string) => ({
-  ...process.env,
-  DOCKER_CONFIG: '/nonexistent-imgdigest-test',
-  XDG_CACHE_HOME: cache,
-});
-
 describe.skipIf(!haveTools('skopeo'))('relocate on the embedded registry (the example manifests)', () => {
+  let pair: EmbeddedPair;
   let src: RunningRegistry;
   let dst: RunningRegistry;
   let work: string;
-  let cache: string;
-  const logged: string[] = [];
-  const writes = () => logged.filter((l) => WRITES.test(l));
-  const demo = (repo: string, tag: string) =>
-    src.loaded.find((i) => i.repository === repo && i.tag === tag)!.digest;
-  const cli = (args: string[]) => runCli(args, { env: env(cache), cwd: work });
+  let logged: string[];
+  let writes: EmbeddedPair['writes'];
+  let demo: EmbeddedPair['demo'];
+  let cli: (args: string[]) => Promise<CliResult>;
   let original: Record<string, string>;
   /** The image values the examples hold, and what relocation to `DST/air` turns them into. */
   let mapping: Array<[string, string]>;
 
   beforeAll(async () => {
-    src = await startRegistry({ addr: '127.0.0.1:0', memory: true, demo: true });
-    dst = await startRegistry({
-      addr: '127.0.0.1:0',
-      memory: true,
-      accessLog: true,
-      logger: { info: (m) => logged.push(m), warn() {}, error() {} },
-    });
-    work = await tempDir('relocate');
-    cache = await tempDir('relocate-cache');
+    pair = await startEmbeddedPair('relocate');
+    ({ src, dst, work, logged, writes, demo, cli } = pair);
     const made = await runCli(['demo', '--manifests', join(work, 'original'), '--registry', src.host]);
     expect(made.code, made.stderr).toBe(0);
     original = await readTree(join(work, 'original'));
@@ -97,8 +83,7 @@ describe.skipIf(!haveTools('skopeo'))('relocate on the embedded registry (the ex
     ];
   });
   afterAll(async () => {
-    await src?.close();
-    await dst?.close();
+    await pair?.close();
     await cleanupTempDirs();
   });
 
@@ -112,8 +97,7 @@ describe.skipIf(!haveTools('skopeo'))('relocate on the embedded registry (the ex
 
   it('--dry-run --diff shows the rewrite and what would be sent, and writes nothing anywhere', async () => {
     const dir = await fresh('dry');
-    logged.length = 0;
-    const r = await cli(['relocate', '-f', 'dry', '--to', `${dst.host}/air`, '--dry-run', '--diff']);
+    const r = await cli(relocating('dry', `${dst.host}/air`, '--dry-run', '--diff'));
     expect(r.code, r.stderr).toBe(0);
     expect(writes()).toEqual([]);
     expect(await readTree(dir)).toEqual(original);
@@ -130,17 +114,7 @@ describe.skipIf(!haveTools('skopeo'))('relocate on the embedded registry (the ex
 
   it('copies every image by digest, rewrites only the image values and records old -> new in the lock', async () => {
     const dir = await fresh('deploy');
-    logged.length = 0;
-    const r = await cli([
-      'relocate',
-      '-f',
-      'deploy',
-      '--to',
-      `${dst.host}/air`,
-      '--write',
-      '--lock-file',
-      'relocated.lock',
-    ]);
+    const r = await cli(relocating('deploy', `${dst.host}/air`, '--write', '--lock-file', 'relocated.lock'));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('');
     // Each blob went up once, though two images share one and were copied at the same time.
@@ -177,17 +151,7 @@ describe.skipIf(!haveTools('skopeo'))('relocate on the embedded registry (the ex
     const dir = join(work, 'deploy');
     const before = await readTree(dir);
     const lockBefore = await readFile(join(work, 'relocated.lock'), 'utf8');
-    logged.length = 0;
-    const r = await cli([
-      'relocate',
-      '-f',
-      'deploy',
-      '--to',
-      `${dst.host}/air`,
-      '--write',
-      '--lock-file',
-      'relocated.lock',
-    ]);
+    const r = await cli(relocating('deploy', `${dst.host}/air`, '--write', '--lock-file', 'relocated.lock'));
     expect(r.code, r.stderr).toBe(0);
     expect(logged).toEqual([]);
     expect(await readTree(dir)).toEqual(before);
@@ -199,8 +163,7 @@ describe.skipIf(!haveTools('skopeo'))('relocate on the embedded registry (the ex
 
   it('run again on the original manifests: the same files, and nothing sent (every blob and manifest found)', async () => {
     await fresh('again');
-    logged.length = 0;
-    const r = await cli(['relocate', '-f', 'again', '--to', `${dst.host}/air`]);
+    const r = await cli(relocating('again', `${dst.host}/air`));
     expect(r.code, r.stderr).toBe(0);
     expect(writes()).toEqual([]);
     expect(r.stderr).toMatch(
@@ -217,17 +180,7 @@ describe.skipIf(!haveTools('skopeo'))('relocate on the embedded registry (the ex
     const dir = await fresh('broken');
     const extra = `apiVersion: v1\nkind: Pod\nmetadata:\n  name: gone\nspec:\n  containers:\n    - name: x\n      image: ${src.host}/sample/app:nope\n`;
     await writeFile(join(dir, 'zz-gone.yaml'), extra);
-    logged.length = 0;
-    const r = await cli([
-      'relocate',
-      '-f',
-      'broken',
-      '--to',
-      `${dst.host}/other`,
-      '-w',
-      '--lock-file',
-      'broken.lock',
-    ]);
+    const r = await cli(relocating('broken', `${dst.host}/other`, '-w', '--lock-file', 'broken.lock'));
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(`broken/zz-gone.yaml:8: ${src.host}/sample/app:nope: manifest unknown`);
     expect(r.stderr).toMatch(/imgdigest: 1 image could not be relocated, nothing written\n$/);
@@ -240,7 +193,6 @@ describe.skipIf(!haveTools('skopeo'))('relocate on the embedded registry (the ex
     const text = `apiVersion: v1\nkind: Pod\nmetadata:\n  name: clash\nspec:\n  containers:\n    - name: a\n      image: ${src.host}/sample/app:1.0\n    - name: b\n      image: ${src.host}/sample/app:1.0@${demo('sample/app', '1.1')}\n`;
     await cp(join(work, 'original', 'worker.yaml'), join(work, 'clash-worker.yaml'));
     await writeFile(join(work, 'clash.yaml'), text);
-    logged.length = 0;
     const r = await cli([
       'relocate',
       '-f',
@@ -263,17 +215,9 @@ describe.skipIf(!haveTools('skopeo'))('relocate on the embedded registry (the ex
     const child = (
       await runCli(['digest', '--platform', 'linux/arm64', `${src.host}/sample/app:1.0`])
     ).stdout.trim();
-    const r = await cli([
-      'relocate',
-      '-f',
-      'arm/web.yaml',
-      '--to',
-      `${dst.host}/arm`,
-      '--platform',
-      'linux/arm64',
-      '--drop-tag',
-      '--json',
-    ]);
+    const r = await cli(
+      relocating('arm/web.yaml', `${dst.host}/arm`, '--platform', 'linux/arm64', '--drop-tag', '--json'),
+    );
     expect(r.code, r.stderr).toBe(0);
     const record = JSON.parse(r.stdout);
     expect(record.relocations).toEqual([
@@ -297,7 +241,7 @@ describe.skipIf(!haveTools('skopeo'))('relocate on the embedded registry (the ex
   });
 
   it('refuses a target that is not a registry, and nothing without --to', async () => {
-    const bad = await cli(['relocate', '-f', 'deploy', '--to', 'team/images']);
+    const bad = await cli(relocating('deploy', 'team/images'));
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe(
       'imgdigest: --to "team/images" must start with a registry host (registry.example.com, localhost:5000), then an optional path\n',
@@ -309,22 +253,19 @@ describe.skipIf(!haveTools('skopeo'))('relocate on the embedded registry (the ex
 });
 
 describe.skipIf(!haveTools('docker-registry', 'skopeo'))('relocate between two CNCF registries', () => {
+  let pair: CncfPair;
   let a: Distribution;
   let b: Distribution;
   let seeded: SeededImages;
   let work: string;
-  let cache: string;
-  const cli = (args: string[]) => runCli(args, { env: env(cache), cwd: work });
+  let cli: (args: string[]) => Promise<CliResult>;
 
   beforeAll(async () => {
-    [a, b] = await Promise.all([startDistribution(), startDistribution()]);
-    seeded = await seedRegistry(a);
-    work = await tempDir('relocate-cncf');
-    cache = await tempDir('relocate-cncf-cache');
+    pair = await startCncfPair('relocate-cncf');
+    ({ a, b, seeded, work, cli } = pair);
   });
   afterAll(async () => {
-    await a?.stop();
-    await b?.stop();
+    await pair?.close();
     await cleanupTempDirs();
   });
 
@@ -337,7 +278,7 @@ describe.skipIf(!haveTools('docker-registry', 'skopeo'))('relocate between two C
     const images = [seeded.sample.ref, seeded.nested.ref, seeded.dockerList.ref];
     await writeFile(join(work, 'pod.yaml'), pod(images));
     b.resetCounts();
-    const r = await cli(['relocate', '-f', 'pod.yaml', '--to', `${b.host}/mirror`, '-w']);
+    const r = await cli(relocating('pod.yaml', `${b.host}/mirror`, '-w'));
     expect(r.code, r.stderr).toBe(0);
     const expected = pod(
       [seeded.sample, seeded.nested, seeded.dockerList].map(
@@ -354,7 +295,7 @@ describe.skipIf(!haveTools('docker-registry', 'skopeo'))('relocate between two C
     // Again, from the original text: every blob and manifest is found by HEAD, nothing is written.
     await writeFile(join(work, 'pod2.yaml'), pod(images));
     b.resetCounts();
-    const again = await cli(['relocate', '-f', 'pod2.yaml', '--to', `${b.host}/mirror`, '-w']);
+    const again = await cli(relocating('pod2.yaml', `${b.host}/mirror`, '-w'));
     expect(again.code, again.stderr).toBe(0);
     expect(b.requestLog.filter((l) => WRITES.test(`${l.method} `))).toEqual([]);
     expect(await readFile(join(work, 'pod2.yaml'), 'utf8')).toBe(expected);
@@ -375,16 +316,7 @@ describe.skipIf(!haveTools('docker-registry', 'skopeo'))('relocate between two C
     });
     const text = pod([seeded.single.ref, `${a.host}/lost:1`]);
     await writeFile(join(work, 'half.yaml'), text);
-    const r = await cli([
-      'relocate',
-      '-f',
-      'half.yaml',
-      '--to',
-      `${b.host}/half`,
-      '-w',
-      '--lock-file',
-      'half.lock',
-    ]);
+    const r = await cli(relocating('half.yaml', `${b.host}/half`, '-w', '--lock-file', 'half.lock'));
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(new RegExp(`half\\.yaml:10: ${a.host}/lost:1: .*not found`));
     expect(r.stderr).not.toContain('half.yaml:8:');

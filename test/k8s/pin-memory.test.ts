@@ -11,6 +11,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fakeDigest } from '../support/fake-resolver.js';
+import { deployment } from '../support/manifests.js';
 import { cleanupTempDirs, tempDir } from '../support/tmp.js';
 
 afterAll(cleanupTempDirs);
@@ -46,29 +47,6 @@ function measure(args: string[], heapMiB?: number): Promise<Measured> {
     );
   });
 }
-
-const deployment = (i: number, image: string) => `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: app-${i}
-  namespace: team-${i % 17}
-  labels:
-    app.kubernetes.io/name: app-${i} # a comment pin keeps
-spec:
-  replicas: 2
-  template:
-    spec:
-      containers:
-        - name: app
-          image: ${image}
-          ports:
-            - containerPort: 8080
-          env:
-            - name: MODE
-              value: "production"
-          resources:
-            limits: { cpu: 500m, memory: 256Mi }
-`;
 
 describe('pin --write on a large file', () => {
   it('needs a heap of a few times the file, reading it document by document', async () => {

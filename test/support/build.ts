@@ -74,3 +74,19 @@ export async function ensureBuilt(): Promise<void> {
     }
   }
 }
+
+/**
+ * Why dist/cli-bundle/ cannot be trusted to be the CLI of this checkout, or null when it can: it is
+ * missing, or older than what it is built from (src/, scripts/bundle-cli.mjs). For the tests that
+ * run bin/imgdigest.js as it ships and must not build it themselves (CI builds first).
+ */
+export async function staleBundle(): Promise<string | null> {
+  let bundledAt: number;
+  try {
+    bundledAt = statSync(join(repoRoot, 'dist', 'cli-bundle', 'main.js')).mtimeMs;
+  } catch {
+    return 'dist/cli-bundle/ is missing: run npm run build';
+  }
+  if (bundledAt < (await newestInput())) return 'dist/cli-bundle/ is older than src/: run npm run build';
+  return null;
+}

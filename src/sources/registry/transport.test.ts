@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -14,6 +15,7 @@ import { loopbackTls } from '../../../test/support/certs.js';
 import { cleanupTempDirs, tempDir } from '../../../test/support/tmp.js';
 import { parseReference } from '../../core/reference.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
+import { Transport } from './transport.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -232,5 +234,93 @@ describe('connections', () => {
       const resolved = await c.resolve(parseReference(`${s.host}/app:v${i}`));
       expect(resolved.descriptor.digest).toBe(s.image.digest);
     }
+  });
+});
+
+/**
+ * A streamed upload body (a blob PATCH or PUT) re-arms the attempt's deadline with every chunk it
+ * hands over (`Deadline.rearm`): what must stay under the timeout is a pause, not the transfer.
+ */
+describe('streamed request bodies and the timeout', () => {
+  const TIMEOUT_MS = 1000;
+  const CHUNK = new Uint8Array(1024).fill(7);
+
+  /** A server that reads a request body to its end, then answers 201 with the byte count. */
+  async function startSink() {
+    let received = 0;
+    const server = createHttpServer((req, res) => {
+      req.on('data', (c: Buffer) => {
+        received += c.length;
+      });
+      req.on('end', () => res.writeHead(201, { 'content-type': 'text/plain' }).end(String(received)));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    track({
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    });
+    return {
+      url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/upload`),
+      received: () => received,
+    };
+  }
+
+  function transport(): Transport {
+    const t = new Transport({ timeoutMs: TIMEOUT_MS, retry: { maxRetries: 0 } });
+    cleanups.push(() => t.close());
+    return t;
+  }
+
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('a slow but steady body outlives the timeout: each chunk starts it again', async () => {
+    const sink = await startSink();
+    const chunks = 12;
+    let first = 0;
+    let last = 0;
+    const response = await transport().send({
+      method: 'PUT',
+      url: sink.url,
+      body: async function* () {
+        first = Date.now();
+        for (let i = 0; i < chunks; i++) {
+          if (i > 0) await pause(TIMEOUT_MS / 5);
+          yield CHUNK;
+        }
+        last = Date.now();
+      },
+    });
+    const text = Buffer.from(await response.bytes()).toString('utf8');
+    // The transfer took longer than the timeout, so only re-arming can have kept it alive.
+    expect(last - first).toBeGreaterThan(TIMEOUT_MS);
+    expect(response.status).toBe(201);
+    expect(text).toBe(String(chunks * CHUNK.length));
+  });
+
+  it('a body that stalls is cut at the timeout, with the bytes sent so far', async () => {
+    const sink = await startSink();
+    let release = () => {};
+    const stalled = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const error = await transport()
+      .send({
+        method: 'PUT',
+        url: sink.url,
+        body: async function* () {
+          yield CHUNK;
+          yield CHUNK;
+          await stalled;
+          yield CHUNK;
+        },
+      })
+      .catch((e: unknown) => e);
+    release();
+    expect(error).toMatchObject({ code: 'TIMEOUT' });
+    expect((error as Error).message).toContain('no response headers');
+    expect(sink.received()).toBeLessThanOrEqual(2 * CHUNK.length);
   });
 });
