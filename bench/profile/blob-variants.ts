@@ -10,10 +10,11 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, createWriteStream, openSync, rmSync, writeSync } from 'node:fs';
 import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseReference } from '../../src/core/reference.js';
 import { RegistryClient } from '../../src/sources/registry/index.js';
-import { Agent } from '../../src/sources/registry/undici.js';
+import { Agent, request } from '../../src/sources/registry/undici.js';
 import { startDistribution } from '../../test/support/distribution.js';
 import { pushFileBlob, writeRandomFile } from '../lib/data.js';
 import { stopDistribution } from '../lib/seed.js';
@@ -26,6 +27,21 @@ const path = `/tmp/imgdigest-profile-blobv-${process.pid}.bin`;
 const dist = await startDistribution({ proxy: false });
 const client = new RegistryClient({ anonymous: true });
 const agent = new Agent({ connections: 8 });
+const READ = Number(process.env.READBUF ?? 256 * 1024);
+const bigReads = new Agent({
+  connections: 8,
+  connect: {
+    highWaterMark: Number(process.env.SOCKHWM ?? 4 * READ),
+    onread: {
+      buffer: process.env.COPYREAD ? Buffer.allocUnsafe(READ) : () => Buffer.allocUnsafe(READ),
+      callback(this: { push(b: Buffer): boolean }, n: number, buf: Uint8Array) {
+        return this.push(
+          process.env.COPYREAD ? Buffer.from((buf as Buffer).subarray(0, n)) : (buf as Buffer).subarray(0, n),
+        );
+      },
+    },
+  } as never,
+});
 if (process.env.ARM) {
   // One large allocation, freed at the next GC: glibc raises its mmap threshold to its size and
   // its trim threshold to twice that.
@@ -50,6 +66,49 @@ try {
     getBlobDevnull: async () => {
       const reader = await client.getBlob(repo, { digest: blob.digest, size: blob.size });
       await pipeline(reader.stream, createWriteStream('/dev/null'));
+    },
+    // the same, the file stream taking up to 1 MiB before it says wait (so writes batch into writev)
+    getBlobDevnullHwm: async () => {
+      const reader = await client.getBlob(repo, { digest: blob.digest, size: blob.size });
+      await pipeline(reader.stream, createWriteStream('/dev/null', { highWaterMark: MiB }));
+    },
+    // the same with the default file stream, the chunks joined into 1 MiB pieces before it
+    getBlobDevnullJoin: async () => {
+      const reader = await client.getBlob(repo, { digest: blob.digest, size: blob.size });
+      let parts: Buffer[] = [];
+      let held = 0;
+      const join = new Transform({
+        transform(chunk: Buffer, _e, cb) {
+          parts.push(chunk);
+          held += chunk.length;
+          if (held < MiB) return cb();
+          const out = Buffer.concat(parts, held);
+          parts = [];
+          held = 0;
+          cb(null, out);
+        },
+        flush(cb) {
+          cb(null, held ? Buffer.concat(parts, held) : null);
+        },
+      });
+      await pipeline(reader.stream, join, createWriteStream('/dev/null'));
+    },
+    // undici request() through an agent whose sockets read into fresh READBUF buffers
+    requestBigReads: async () => {
+      const res = await request(url, {
+        method: 'GET',
+        dispatcher: bigReads,
+        highWaterMark: 4 * MiB,
+      } as never);
+      const hash = createHash('sha256');
+      for await (const chunk of res.body) hash.update(chunk as Buffer);
+      check(hash.digest('hex'));
+    },
+    requestDefault: async () => {
+      const res = await request(url, { method: 'GET', dispatcher: agent, highWaterMark: 4 * MiB } as never);
+      const hash = createHash('sha256');
+      for await (const chunk of res.body) hash.update(chunk as Buffer);
+      check(hash.digest('hex'));
     },
     getBlobIter: async () => {
       const reader = await client.getBlob(repo, { digest: blob.digest, size: blob.size });
@@ -185,7 +244,9 @@ try {
           port: Number(url.port),
           host: url.hostname,
           onread: {
-            buffer: Buffer.allocUnsafe(Number(process.env.READBUF ?? 256 * 1024)),
+            buffer: process.env.FRESH
+              ? () => Buffer.allocUnsafe(Number(process.env.READBUF ?? 256 * 1024))
+              : Buffer.allocUnsafe(Number(process.env.READBUF ?? 256 * 1024)),
             callback(n: number, buf: Uint8Array) {
               reads++;
               let c = (buf as Buffer).subarray(0, n);
@@ -254,6 +315,7 @@ try {
 } finally {
   await client.close();
   await agent.close();
+  await bigReads.close();
   await stopDistribution(dist);
   rmSync(path, { force: true });
 }
