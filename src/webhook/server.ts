@@ -157,7 +157,11 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     },
     ...(options.resolveBase ? { base: options.resolveBase } : {}),
     concurrency: webhook.resolveConcurrency,
-    cache: { ttlMs: webhook.cacheTtlSeconds * 1000, maxEntries: webhook.cacheMaxEntries },
+    cache: {
+      ttlMs: webhook.cacheTtlSeconds * 1000,
+      maxEntries: webhook.cacheMaxEntries,
+      maxBytes: webhook.cacheMaxBytes,
+    },
     onResult: metrics.resolverResult,
     ...(webhook.breakerFailures > 0
       ? {
