@@ -132,6 +132,9 @@ function circuitChanged(change: CircuitChange, metrics: WebhookMetrics, logger: 
   }
 }
 
+/** Listener for errors that are not ours to handle (one function for every request). */
+function ignore(): void {}
+
 /** Start the webhook. Throws `CONFIG_INVALID` when the TLS files or the config cannot be used. */
 export async function startWebhookServer(options: WebhookServerOptions): Promise<RunningWebhook> {
   const logger = options.logger ?? createLogger(options.log);
@@ -238,7 +241,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const start = performance.now();
-    req.on('error', () => {}); // a client that resets mid-request is not our failure
+    req.on('error', ignore); // a client that resets mid-request is not our failure
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
