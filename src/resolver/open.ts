@@ -120,9 +120,10 @@ export interface CreateResolverOptions extends CachingResolverOptions {
 
 /** @deprecated Use {@link openResolver} (`cache: { ttlMs, maxEntries }` instead of flat options). */
 export function createResolver(options: CreateResolverOptions = {}): Promise<CachingResolver> {
-  const { ttlMs, maxEntries, onClose: _ignored, ...rest } = options;
+  const { ttlMs, maxEntries, maxBytes, onClose: _ignored, ...rest } = options;
   const cache: ResolverCacheOptions = {};
   if (ttlMs !== undefined) cache.ttlMs = ttlMs;
   if (maxEntries !== undefined) cache.maxEntries = maxEntries;
+  if (maxBytes !== undefined) cache.maxBytes = maxBytes;
   return openResolver({ ...rest, cache });
 }
