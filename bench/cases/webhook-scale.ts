@@ -176,6 +176,6 @@ export async function webhookRssCurve(
   const file = join(ctx.root, 'bench', 'webhook-rss.svg');
   await writeFile(file, svgPlot(points, seconds, warmUp));
   rec.note(
-    `RSS curve: the resolver cache holds at most cacheMaxEntries (1,000, the default) answers, so with ${DISTINCT_IMAGES.toLocaleString('en-US')} distinct images nine in ten lookups miss and evict; the base resolver answers at once (no registry), so the curve shows the webhook's own memory. Plot: ![webhook RSS over time](webhook-rss.svg) (bench/webhook-rss.svg, written by this run).`,
+    `RSS curve: the resolver cache holds at most cacheMaxEntries (1,000, the default) answers and cacheMaxBytes (16 MiB, the default; about 1.2 KiB per answer by its estimate, so the entry bound binds first here), so with ${DISTINCT_IMAGES.toLocaleString('en-US')} distinct images nine in ten lookups miss and evict; the base resolver answers at once (no registry), so the curve shows the webhook's own memory. Plot: ![webhook RSS over time](webhook-rss.svg) (bench/webhook-rss.svg, written by this run).`,
   );
 }

@@ -46,12 +46,14 @@ export function readRequestBody(req: IncomingMessage, limit: number): Promise<Re
       }
       chunks.push(chunk);
     };
+    // Plain `on`, not `once`: `finish` already acts once, and a request emits each of these once;
+    // `once` would wrap every listener in a closure of its own, per request.
     req.on('data', onData);
-    req.once('end', () =>
+    req.on('end', () =>
       finish({ ok: true, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) }),
     );
-    req.once('error', (error) => finish({ ok: false, reason: 'aborted', error }));
-    req.once('close', () => {
+    req.on('error', (error) => finish({ ok: false, reason: 'aborted', error }));
+    req.on('close', () => {
       if (!req.complete) {
         const error = new Error('client closed the connection before the body was complete');
         finish({ ok: false, reason: 'aborted', error });

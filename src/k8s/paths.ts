@@ -166,12 +166,37 @@ export function getPath(root: unknown, path: readonly PathSegment[]): unknown {
   return value;
 }
 
+/**
+ * True when `key` can be written bare in a path: it starts with a letter, digit, `_`, `$`, `/` or
+ * `-` and holds none of `.[]"'*` (what `/^[A-Za-z0-9_$/-][^.[\]"'*]*$/` says, without a regular
+ * expression per segment: the webhook formats a path per image of every review).
+ */
+function isBareKey(key: string): boolean {
+  if (key.length === 0) return false;
+  const c = key.charCodeAt(0);
+  const first =
+    (c >= 97 && c <= 122) || // a-z
+    (c >= 65 && c <= 90) || // A-Z
+    (c >= 48 && c <= 57) || // 0-9
+    c === 95 || // _
+    c === 36 || // $
+    c === 47 || // /
+    c === 45; // -
+  if (!first) return false;
+  for (let i = 1; i < key.length; i++) {
+    const d = key.charCodeAt(i);
+    // . [ ] " ' * (anything else, newlines included, may follow)
+    if (d === 46 || d === 91 || d === 93 || d === 34 || d === 39 || d === 42) return false;
+  }
+  return true;
+}
+
 /** `spec.containers[0].image`; keys that need it are written `["a.b"]`. */
 export function formatPath(path: readonly PathSegment[]): string {
   let out = '';
   for (const seg of path) {
     if (typeof seg === 'number') out += `[${seg}]`;
-    else if (/^[A-Za-z0-9_$/-][^.[\]"'*]*$/.test(seg)) out += out === '' ? seg : `.${seg}`;
+    else if (isBareKey(seg)) out += out === '' ? seg : `.${seg}`;
     else out += `[${JSON.stringify(seg)}]`;
   }
   return out;

@@ -20,6 +20,8 @@ export interface ResolverCacheOptions {
   ttlMs?: number;
   /** Most answers kept (default 1000). */
   maxEntries?: number;
+  /** Most bytes the kept answers may take, estimated (default: no byte bound). */
+  maxBytes?: number;
 }
 
 export interface OpenResolverOptions {
@@ -71,6 +73,7 @@ export async function openResolver(options: OpenResolverOptions = {}): Promise<C
   const cache = options.cache ?? {};
   if (cache.ttlMs !== undefined) common.ttlMs = cache.ttlMs;
   if (cache.maxEntries !== undefined) common.maxEntries = cache.maxEntries;
+  if (cache.maxBytes !== undefined) common.maxBytes = cache.maxBytes;
 
   if (options.base) return new CachingResolver(options.base, common);
   if (options.locks && options.locks.length > 0) {
@@ -117,9 +120,10 @@ export interface CreateResolverOptions extends CachingResolverOptions {
 
 /** @deprecated Use {@link openResolver} (`cache: { ttlMs, maxEntries }` instead of flat options). */
 export function createResolver(options: CreateResolverOptions = {}): Promise<CachingResolver> {
-  const { ttlMs, maxEntries, onClose: _ignored, ...rest } = options;
+  const { ttlMs, maxEntries, maxBytes, onClose: _ignored, ...rest } = options;
   const cache: ResolverCacheOptions = {};
   if (ttlMs !== undefined) cache.ttlMs = ttlMs;
   if (maxEntries !== undefined) cache.maxEntries = maxEntries;
+  if (maxBytes !== undefined) cache.maxBytes = maxBytes;
   return openResolver({ ...rest, cache });
 }

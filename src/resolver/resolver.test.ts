@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isImgdigestError } from '../core/errors.js';
 import { parseReference } from '../core/reference.js';
-import { type BaseResolve, CachingResolver } from './resolver.js';
+import { type BaseResolve, CachingResolver, estimateCacheEntryBytes } from './resolver.js';
 
 const D1 = `sha256:${'1'.repeat(64)}` as const;
 const D2 = `sha256:${'2'.repeat(64)}` as const;
@@ -56,6 +56,40 @@ describe('CachingResolver', () => {
     await new Promise((res) => setTimeout(res, 80));
     expect((await r.resolve(ref)).via).toBe('registry');
     expect(calls).toHaveLength(2);
+  });
+
+  it('keeps the cache under its byte bound, evicting the least recently used, which are asked again', async () => {
+    const { base, calls } = counting(undefined, 1);
+    const refs = Array.from({ length: 40 }, (_, i) =>
+      parseReference(`localhost:5000/team/app-${i}:1.0.${i}`),
+    );
+    const probe = new CachingResolver(base);
+    const one = estimateCacheEntryBytes(`${refs[0]!.canonical}|`, await probe.resolve(refs[0]!));
+    expect(one).toBeGreaterThan(300);
+    // Room for about ten answers, while the entry bound alone would keep all forty.
+    const maxBytes = one * 10 + one / 2;
+    const r = new CachingResolver(base, { maxBytes, maxEntries: 1000 });
+    calls.length = 0;
+    for (const ref of refs) {
+      await r.resolve(ref);
+      expect(r.cacheUsage().bytes).toBeLessThanOrEqual(maxBytes);
+    }
+    expect(calls).toHaveLength(40);
+    const { entries, bytes } = r.cacheUsage();
+    expect(entries).toBeGreaterThanOrEqual(9);
+    expect(entries).toBeLessThanOrEqual(10);
+    expect(bytes).toBeGreaterThan(maxBytes - 2 * one);
+    // The newest answers are still cached; the first ones were evicted and are asked again.
+    expect(r.cached(refs[39]!)).toMatchObject({ digest: D1, via: 'cache' });
+    expect(r.cached(refs[0]!)).toBeUndefined();
+    expect((await r.resolve(refs[0]!)).via).toBe('registry');
+    expect(calls).toHaveLength(41);
+    expect(calls.at(-1)).toBe(`${refs[0]!.canonical}|`);
+    expect(r.cacheUsage().bytes).toBeLessThanOrEqual(maxBytes);
+    // Without a byte bound only the entry bound applies.
+    const unbounded = new CachingResolver(base, { maxEntries: 1000 });
+    for (const ref of refs) await unbounded.resolve(ref);
+    expect(unbounded.cacheUsage().entries).toBe(40);
   });
 
   it('keeps platforms apart in the cache', async () => {

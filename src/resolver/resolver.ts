@@ -42,6 +42,12 @@ export type ResolverEvent = 'hit' | 'miss' | 'coalesced' | 'error' | 'dropped' |
 export interface CachingResolverOptions {
   /** Most answers kept (default 1000). */
   maxEntries?: number;
+  /**
+   * Most bytes the kept answers may take, by {@link estimateCacheEntryBytes} (default: no byte
+   * bound). The least recently used answers are evicted until the new one fits; an answer larger
+   * than the whole bound is not kept.
+   */
+  maxBytes?: number;
   /** How long an answer stays fresh, in ms (default 60 s; 0 disables caching but keeps coalescing). */
   ttlMs?: number;
   /** Resolutions in flight at once, per registry (default 16). */
@@ -130,6 +136,19 @@ function circuitOpenError(refusal: Refusal, now: number): ImgdigestError {
   );
 }
 
+/** What the cache's own bookkeeping of one entry costs beside its key and answer (node, timers, map slot). */
+const CACHE_ENTRY_OVERHEAD_BYTES = 256;
+
+/**
+ * An estimate of the memory one cached answer holds: its key and the answer as JSON, at two bytes a
+ * character (the most a JavaScript string takes), plus the cache's bookkeeping. An estimate, not a
+ * measurement: it grows with what grows (long references, a descriptor with annotations), which is
+ * what a byte bound must follow.
+ */
+export function estimateCacheEntryBytes(key: string, answer: Resolution): number {
+  return CACHE_ENTRY_OVERHEAD_BYTES + 2 * (key.length + JSON.stringify(answer).length);
+}
+
 /**
  * A {@link Resolver} over a base resolve function, with an LRU+TTL cache, in-flight coalescing and
  * a concurrency bound per registry. Errors are not cached: the next call tries again. Queued work
@@ -152,7 +171,19 @@ export class CachingResolver implements Resolver {
     private readonly options: CachingResolverOptions = {},
   ) {
     const ttl = options.ttlMs ?? 60_000;
-    this.cache = ttl > 0 ? new LRUCache({ max: options.maxEntries ?? 1000, ttl }) : null;
+    const max = options.maxEntries ?? 1000;
+    const maxSize = options.maxBytes;
+    this.cache =
+      ttl <= 0
+        ? null
+        : maxSize !== undefined
+          ? new LRUCache({
+              max,
+              ttl,
+              maxSize,
+              sizeCalculation: (value, key) => estimateCacheEntryBytes(key, value),
+            })
+          : new LRUCache({ max, ttl });
     this.limits = new KeyedSemaphore(Math.max(1, options.concurrency ?? 16));
     this.breaker = options.breaker ? new CircuitBreaker(options.breaker) : null;
   }
@@ -194,6 +225,11 @@ export class CachingResolver implements Resolver {
     this.stats.hits++;
     this.options.onResult?.('hit', reference);
     return { ...cached, via: 'cache' };
+  }
+
+  /** What the cache holds: answers, and their estimated bytes (0 without a byte bound). */
+  cacheUsage(): { entries: number; bytes: number } {
+    return { entries: this.cache?.size ?? 0, bytes: this.cache?.calculatedSize ?? 0 };
   }
 
   /** Forget everything cached (the webhook does this on config reload). */

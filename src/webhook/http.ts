@@ -54,20 +54,24 @@ export function sendStatus(
   send(res, code, 'application/json', body, headers);
 }
 
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 /** Answer with a body of a given type. */
 export function send(
   res: ServerResponse,
   code: number,
   contentType: string,
   body: string,
-  headers: Record<string, string> = {},
+  headers: Record<string, string> = NO_HEADERS,
 ): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(code, {
-    'content-type': contentType,
-    'content-length': Buffer.byteLength(body),
-    ...headers,
-  });
+  const length = Buffer.byteLength(body);
+  res.writeHead(
+    code,
+    headers === NO_HEADERS
+      ? { 'content-type': contentType, 'content-length': length }
+      : { 'content-type': contentType, 'content-length': length, ...headers },
+  );
   res.end(body);
 }
 

@@ -132,6 +132,9 @@ function circuitChanged(change: CircuitChange, metrics: WebhookMetrics, logger: 
   }
 }
 
+/** Listener for errors that are not ours to handle (one function for every request). */
+function ignore(): void {}
+
 /** Start the webhook. Throws `CONFIG_INVALID` when the TLS files or the config cannot be used. */
 export async function startWebhookServer(options: WebhookServerOptions): Promise<RunningWebhook> {
   const logger = options.logger ?? createLogger(options.log);
@@ -157,7 +160,11 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     },
     ...(options.resolveBase ? { base: options.resolveBase } : {}),
     concurrency: webhook.resolveConcurrency,
-    cache: { ttlMs: webhook.cacheTtlSeconds * 1000, maxEntries: webhook.cacheMaxEntries },
+    cache: {
+      ttlMs: webhook.cacheTtlSeconds * 1000,
+      maxEntries: webhook.cacheMaxEntries,
+      maxBytes: webhook.cacheMaxBytes,
+    },
     onResult: metrics.resolverResult,
     ...(webhook.breakerFailures > 0
       ? {
@@ -234,7 +241,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const start = performance.now();
-    req.on('error', () => {}); // a client that resets mid-request is not our failure
+    req.on('error', ignore); // a client that resets mid-request is not our failure
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);

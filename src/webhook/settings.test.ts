@@ -62,4 +62,15 @@ describe('webhookSettingsFromValue', () => {
       /from 1 to 86400/,
     );
   });
+
+  it('bounds the answer cache by bytes beside entries: 16 MiB unless set, at least 4096', () => {
+    expect(defaultWebhookSettings()).toMatchObject({
+      cacheMaxEntries: 1000,
+      cacheMaxBytes: 16 * 1024 * 1024,
+    });
+    expect(webhookSettingsFromValue({ cacheMaxBytes: 65_536 }, 'Fail').cacheMaxBytes).toBe(65_536);
+    expect(() => webhookSettingsFromValue({ cacheMaxBytes: 1000 }, 'Fail')).toThrow(
+      'config: webhook.cacheMaxBytes must be a whole number from 4096 to 1099511627776',
+    );
+  });
 });

@@ -15,7 +15,8 @@
  *   mutateOwnedObjects: false    # leave ReplicaSets of Deployments, Pods of ReplicaSets/Jobs to their owner
  *   allowExistingViolations: true # UPDATE: images that were already there and unchanged are not judged
  *   cacheTtlSeconds: 300         # tag -> digest answers kept this long (0: no cache)
- *   cacheMaxEntries: 1000
+ *   cacheMaxEntries: 1000        # answers kept at most
+ *   cacheMaxBytes: 16777216      # and at most this many bytes of them (an estimate per answer)
  *   resolveConcurrency: 16       # resolutions in flight at once, per registry
  *   maxReferencesPerReview: 256  # distinct images one object may ask to resolve (beyond: failureMode)
  *   breakerFailures: 5           # registry timeouts/failures in a row before it is not asked (0: never)
@@ -40,6 +41,7 @@ export interface WebhookSettings {
   allowExistingViolations: boolean;
   cacheTtlSeconds: number;
   cacheMaxEntries: number;
+  cacheMaxBytes: number;
   resolveConcurrency: number;
   maxReferencesPerReview: number;
   breakerFailures: number;
@@ -62,6 +64,10 @@ export function maxBudgetMs(timeoutSeconds: number): number {
  */
 export const MAX_BUDGET_MS = maxBudgetMs(MAX_TIMEOUT_SECONDS);
 export const DEFAULT_BUDGET_MS = 8_000;
+/** The resolver cache's byte bound by default: 16 MiB, far above 1,000 answers (about 1.2 KiB each by the estimate). */
+export const DEFAULT_CACHE_MAX_BYTES = 16 * 1024 * 1024;
+const MIN_CACHE_MAX_BYTES = 4096;
+const MAX_CACHE_MAX_BYTES = 2 ** 40;
 
 /**
  * Check that mutation answers before the API server stops waiting: `resolutionBudgetMs` must
@@ -101,6 +107,7 @@ export function defaultWebhookSettings(failurePolicy: 'Fail' | 'Ignore' = 'Fail'
     allowExistingViolations: true,
     cacheTtlSeconds: 300,
     cacheMaxEntries: 1000,
+    cacheMaxBytes: DEFAULT_CACHE_MAX_BYTES,
     resolveConcurrency: 16,
     // A Pod names a handful of images; hundreds in one object is a mistake or an attack, and each
     // one would take a registry slot for the whole budget.
@@ -160,6 +167,7 @@ export function webhookSettingsFromValue(
   set('allowExistingViolations', bool('allowExistingViolations'));
   set('cacheTtlSeconds', int('cacheTtlSeconds', 0, 86_400));
   set('cacheMaxEntries', int('cacheMaxEntries', 1, 1_000_000));
+  set('cacheMaxBytes', int('cacheMaxBytes', MIN_CACHE_MAX_BYTES, MAX_CACHE_MAX_BYTES));
   set('resolveConcurrency', int('resolveConcurrency', 1, 1024));
   set('maxReferencesPerReview', int('maxReferencesPerReview', 1, 100_000));
   set('breakerFailures', int('breakerFailures', 0, 10_000));

@@ -91,7 +91,9 @@ Logs: one JSON line per admission on stdout (uid, kind, namespace, name, operati
 durationMs). Registry requests time out 2 s after the config's resolutionBudgetMs; a registry that
 fails breakerFailures times in a row is not asked for breakerCoolDownSeconds. A refused connection
 is not retried here (--retries still covers 408/429/5xx and resets): the budget would run out
-waiting, and the breaker handles a registry that is down.
+waiting, and the breaker handles a registry that is down. The answer cache keeps at most the
+config's cacheMaxEntries answers and cacheMaxBytes bytes of them (estimated per answer; 16 MiB by
+default), evicting the least recently used.
 
 Examples:
   $ imgdigest webhook certs --service imgdigest-webhook --namespace imgdigest-system --out certs
