@@ -98,9 +98,9 @@ export class RegistrySession {
     let retried = false;
     for (;;) {
       // A known answer (no auth, Basic, a cached token) comes without a promise.
-      const auth =
-        this.#authorizationNow(challenge, scopes) ??
-        (await this.#authorization(challenge, scopes, req.signal));
+      // (null is an answer: no auth; undefined means the keychain or token server must be asked.)
+      let auth = this.#authorizationNow(challenge, scopes);
+      if (auth === undefined) auth = await this.#authorization(challenge, scopes, req.signal);
       const { scopes: _scopes, url: _url, ...rest } = req;
       const response = await this.#options.transport.send({
         ...rest,
