@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { abortable, KeyedSemaphore, Semaphore } from './async.js';
+import { abortable, Cancellation, KeyedSemaphore, Semaphore } from './async.js';
 
 describe('Semaphore', () => {
   it('never lets more than max holders in, and hands permits over in order', async () => {
@@ -39,6 +39,25 @@ describe('Semaphore', () => {
     expect(sem.pending).toBe(0);
     release();
     expect(sem.active).toBe(0);
+  });
+
+  it('stops waiting when a Cancellation is cancelled, before or during the wait, and the queue moves on', async () => {
+    const sem = new Semaphore(1);
+    const release = await sem.acquire();
+    const cancel = new Cancellation();
+    const waiting = sem.acquire(cancel);
+    const next = sem.acquire();
+    cancel.cancel(new Error('nobody waits'));
+    cancel.cancel(new Error('second reason ignored'));
+    await expect(waiting).rejects.toThrow('nobody waits');
+    expect(sem.pending).toBe(1);
+    release();
+    (await next)(); // the permit went to the waiter behind the cancelled one
+    const early = new Cancellation();
+    early.cancel(new Error('before'));
+    await expect(sem.acquire(early)).rejects.toThrow('before');
+    expect(sem.active).toBe(0);
+    expect(sem.pending).toBe(0);
   });
 
   it('refuses a limit below one', () => {

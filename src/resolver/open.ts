@@ -88,8 +88,16 @@ export async function openResolver(options: OpenResolverOptions = {}): Promise<C
     if (platform === undefined) {
       // What resolveDigest does without a platform (one HEAD, a GET when the registry sends no
       // digest), without the source object around it: this is the hot path of many tags.
-      const { digest, kind, mediaType, size } = await client.resolve(reference);
-      return { reference, digest, kind: kind === 'index' ? 'index' : 'manifest', mediaType, size };
+      const { digest, kind, mediaType, size, resolvedAt } = await client.resolve(reference);
+      // resolvedAt is when the registry answered (the client's own clock reading, not a second one).
+      return {
+        reference,
+        digest,
+        kind: kind === 'index' ? 'index' : 'manifest',
+        mediaType,
+        size,
+        resolvedAt,
+      };
     }
     const answer = await resolveDigest(
       client.openSource(reference),

@@ -13,7 +13,7 @@
  * gets the same cache, coalescing and limits.
  */
 import { LRUCache } from 'lru-cache';
-import { abortable, KeyedSemaphore } from '../core/async.js';
+import { abortable, Cancellation, KeyedSemaphore } from '../core/async.js';
 import { ImgdigestError, isImgdigestError } from '../core/errors.js';
 import type { Reference } from '../core/reference.js';
 import { CircuitBreaker, type CircuitBreakerOptions, type Refusal } from './breaker.js';
@@ -87,11 +87,11 @@ interface Flight {
   /** Set when the last waiter left before the flight started: it must not reach the base. */
   dropped: ImgdigestError | null;
   /**
-   * Aborted to take the flight out of the permit queue. Made only when the flight has to queue:
-   * an AbortController costs tens of microseconds in Node 20, as much as the rest of a cached
-   * resolution.
+   * Cancelled to take the flight out of the permit queue. Made only when the flight has to queue,
+   * and a plain object, not an AbortController (tens of microseconds each in Node 20): a batch
+   * with more references in flight than permits queues most of them.
    */
-  queued: AbortController | null;
+  queued: Cancellation | null;
 }
 
 /** The error a caller whose signal aborted sees (a coded reason is passed through). */
@@ -255,15 +255,27 @@ export class CachingResolver implements Resolver {
       dropped: null,
       queued: null,
     };
-    const run = async (): Promise<Resolution> => {
-      const host = reference.registryHost;
+    // One async function per resolution (no wrapper promises for counting and forgetting).
+    flight.promise = this.run(flight, key, reference, platform);
+    this.inflight.set(key, flight);
+    return flight;
+  }
+
+  private async run(
+    flight: Flight,
+    key: string,
+    reference: Reference,
+    platform: string | undefined,
+  ): Promise<Resolution> {
+    const host = reference.registryHost;
+    try {
       let release = this.limits.tryAcquire(host);
       if (release)
         await undefined; // the callers register (or leave) before the base is asked
       else {
-        flight.queued = new AbortController();
-        if (flight.dropped) flight.queued.abort(flight.dropped);
-        release = await this.limits.acquire(host, flight.queued.signal);
+        flight.queued = new Cancellation();
+        if (flight.dropped) flight.queued.cancel(flight.dropped);
+        release = await this.limits.acquire(host, flight.queued);
       }
       try {
         if (flight.dropped) throw flight.dropped;
@@ -290,21 +302,18 @@ export class CachingResolver implements Resolver {
       } finally {
         release();
       }
-    };
-    flight.promise = run()
-      .catch((e: unknown) => {
-        if (flight.started) {
-          this.stats.errors++;
-          this.options.onResult?.('error', reference);
-        } else if (flight.dropped) {
-          this.stats.dropped++;
-          this.options.onResult?.('dropped', reference);
-        } // else refused by the breaker, counted by `rejected`
-        throw e;
-      })
-      .finally(() => this.forget(key, flight));
-    this.inflight.set(key, flight);
-    return flight;
+    } catch (e) {
+      if (flight.started) {
+        this.stats.errors++;
+        this.options.onResult?.('error', reference);
+      } else if (flight.dropped) {
+        this.stats.dropped++;
+        this.options.onResult?.('dropped', reference);
+      } // else refused by the breaker, counted by `rejected`
+      throw e;
+    } finally {
+      this.forget(key, flight);
+    }
   }
 
   /** Wait for a flight until `signal` aborts; the last waiter to leave drops it if it has not started. */
@@ -316,7 +325,7 @@ export class CachingResolver implements Resolver {
       if (flight.waiters === 0 && !flight.started) {
         this.forget(key, flight);
         flight.dropped = new ImgdigestError('TIMEOUT', 'resolution dropped: nobody waits for it');
-        flight.queued?.abort(flight.dropped);
+        flight.queued?.cancel(flight.dropped);
       }
     };
     if (signal.aborted) leave();

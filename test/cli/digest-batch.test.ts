@@ -7,7 +7,9 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
 import { runCli } from '../support/cli.js';
 import { type Distribution, startDistribution } from '../support/distribution.js';
 import { type SeededImages, seedRegistry } from '../support/images.js';
@@ -104,5 +106,37 @@ describe.skipIf(!haveTools('docker-registry'))('digest with several references',
     const both = await runCli(['digest', '-u', 'me', '--password-stdin', '-']);
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('cannot both read stdin');
+  });
+
+  it('to a pipe, lines are written in blocks, yet a failure on stderr still comes after the lines before it', async () => {
+    const missing = `${reg.host}/sample:no-such-tag`;
+    const refs = [seeded.single, seeded.nested, seeded.dockerList, seeded.zstd];
+    // One transcript of both streams, in write order, as a terminal or `2>&1` shows them.
+    const writes: Array<{ to: 'out' | 'err'; text: string }> = [];
+    const recorder = (to: 'out' | 'err') =>
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          writes.push({ to, text: chunk.toString('utf8') });
+          done();
+        },
+      });
+    const stdin = new PassThrough();
+    stdin.end('');
+    const code = await main(['digest', refs[0]!.ref, refs[1]!.ref, missing, refs[2]!.ref, refs[3]!.ref], {
+      stdout: recorder('out'),
+      stderr: recorder('err'),
+      stdin,
+      env: { ...process.env, DOCKER_CONFIG: '/nonexistent-imgdigest-test' },
+      cwd: process.cwd(),
+    });
+    expect(code).toBe(3);
+    const line = (s: { ref: string; digest: string }) => `${s.ref} ${s.digest}\n`;
+    const transcript = writes
+      .map((w) => (w.to === 'err' ? `ERR ${w.text.split(':')[0]}\n` : w.text))
+      .join('');
+    expect(transcript).toBe(
+      `${line(refs[0]!)}${line(refs[1]!)}ERR imgdigest\n${line(refs[2]!)}${line(refs[3]!)}ERR imgdigest\n`,
+    );
+    expect(writes.find((w) => w.to === 'err')!.text).toContain(missing);
   });
 });

@@ -4,7 +4,7 @@
  * many registry references in one process, resolved through one resolver (shared connections and
  * tokens, duplicates asked once, `--concurrency` lookups in flight per registry). Output keeps the
  * input order: one `REF DIGEST` line per reference as soon as it and every reference before it are
- * done, or one JSON array at the end. A reference that fails is one line on stderr and the others
+ * done (to a pipe or file, in blocks: see {@link LineOutput}), or one JSON array at the end. A reference that fails is one line on stderr and the others
  * still resolve; the exit code is then 3.
  */
 import { readFile } from 'node:fs/promises';
@@ -100,6 +100,48 @@ async function parseItems(items: readonly BatchItem[], ctx: CliContext): Promise
   return refs;
 }
 
+/** Output lines held at most this long when stdout is not a terminal. */
+const HOLD_MS = 50;
+/** ... and at most this many characters. */
+const HOLD_CHARS = 32 * 1024;
+
+/**
+ * Result lines for stdout. To a terminal each goes out at once; to a pipe or a file they are
+ * written in blocks (at most {@link HOLD_CHARS} characters or {@link HOLD_MS} ms late), as C's
+ * stdio does: one write per line cost a system call and a trip through the stream per reference.
+ */
+class LineOutput {
+  #pending = '';
+  #timer: NodeJS.Timeout | undefined;
+  readonly #flushNow = () => this.flush();
+
+  constructor(
+    private readonly ctx: CliContext,
+    private readonly immediate: boolean,
+  ) {}
+
+  line(text: string): void {
+    if (this.immediate) {
+      this.ctx.out(text);
+      return;
+    }
+    this.#pending += `${text}\n`;
+    if (this.#pending.length >= HOLD_CHARS) this.flush();
+    else this.#timer ??= setTimeout(this.#flushNow, HOLD_MS);
+  }
+
+  flush(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.#pending === '') return;
+    const text = this.#pending;
+    this.#pending = '';
+    this.ctx.out(text);
+  }
+}
+
 export async function runDigestBatch(
   inputs: readonly string[],
   flags: BatchFlags,
@@ -120,16 +162,18 @@ export async function runDigestBatch(
   const results: Array<Resolution | Error | undefined> = new Array(refs.length);
   let printed = 0;
   let failed = 0;
+  const out = new LineOutput(ctx, ctx.io.stdout.isTTY === true);
   // Lines go out in input order: result i as soon as it and every result before it are in.
   const flush = () => {
     for (; printed < refs.length && results[printed] !== undefined; printed++) {
       const result = results[printed]!;
       const text = items[printed]!.text;
       if (result instanceof Error) {
+        out.flush(); // the lines before it first, so stdout and stderr keep the input order
         ctx.err(`imgdigest: ${escapeText(`${text}: ${result.message.split('\n')[0] ?? ''}`)}`);
       } else if (!flags.json) {
         const digest = flags.fullRef ? `${result.reference.repository}@${result.digest}` : result.digest;
-        ctx.out(`${escapeText(text)} ${digest}`);
+        out.line(`${escapeText(text)} ${digest}`);
       }
     }
   };
@@ -150,6 +194,7 @@ export async function runDigestBatch(
     // The resolver bounds requests per registry; this bounds references waiting in memory.
     await Promise.all(Array.from({ length: Math.min(refs.length, concurrency * 4) }, worker));
   } finally {
+    out.flush();
     await resolver.close();
   }
   if (flags.json) {

@@ -53,7 +53,7 @@ the index offers.
 Several references (arguments, - for one per line on stdin, --from-file FILE; blank lines and
 # comments are skipped) are resolved in one process over shared connections, --concurrency at a
 time per registry. One line per reference in input order, "REF DIGEST" (with --full-ref "REF
-REPOSITORY@DIGEST"); --json prints one array. A reference that fails is one line on stderr, the
+REPOSITORY@DIGEST"), to a pipe or a file in blocks (at most 50 ms late); --json prints one array. A reference that fails is one line on stderr, the
 others still resolve, and the exit code is 3. A list with an unreadable reference resolves
 nothing (exit 2).
 

@@ -69,6 +69,12 @@ export class RegistrySession {
   readonly #options: SessionOptions;
   #challenge: Promise<Challenge | null> | undefined;
   #credential: Promise<Credential | null> | undefined;
+  /** The ping's answer once it came (undefined before): read without a promise. */
+  #pinged: Challenge | null | undefined;
+  /** The keychain's answer once it came (undefined before). */
+  #credentialValue: Credential | null | undefined;
+  /** The Basic header of the credential, made once. */
+  #basicHeader: string | undefined;
   /** A refresh token handed back by the token server replaces the configured identity token. */
   #refreshToken: string | undefined;
   readonly #learnedScopes = new Map<string, string[]>();
@@ -83,14 +89,18 @@ export class RegistrySession {
   /** Send a request with whatever auth the registry asks for. Non-2xx answers are returned, except auth failures. */
   async request(req: SessionRequest): Promise<HttpResponse> {
     const url = typeof req.url === 'string' ? new URL(req.url, this.base) : req.url;
-    let challenge = await abortable(this.#ping(), req.signal);
-    const asked = [...req.scopes].sort().join(' ');
+    // Once the ping has answered, its answer is read without a promise (most requests).
+    let challenge = this.#pinged !== undefined ? this.#pinged : await abortable(this.#ping(), req.signal);
+    const asked = req.scopes.length === 1 ? req.scopes[0]! : [...req.scopes].sort().join(' ');
     // Scopes a registry asked for on top of these before (go-containerregistry keeps them too):
     // starting with them saves a 401 and a token fetch on every later request.
     let scopes = [...(this.#learnedScopes.get(asked) ?? req.scopes)];
     let retried = false;
     for (;;) {
-      const auth = await this.#authorization(challenge, scopes, req.signal);
+      // A known answer (no auth, Basic, a cached token) comes without a promise.
+      // (null is an answer: no auth; undefined means the keychain or token server must be asked.)
+      let auth = this.#authorizationNow(challenge, scopes);
+      if (auth === undefined) auth = await this.#authorization(challenge, scopes, req.signal);
       const { scopes: _scopes, url: _url, ...rest } = req;
       const response = await this.#options.transport.send({
         ...rest,
@@ -109,6 +119,7 @@ export class RegistrySession {
           if (changed) {
             // The ping said one thing and the resource another (ping open, repository protected).
             this.#challenge = Promise.resolve(next);
+            this.#pinged = next;
             challenge = next;
           }
           if (widened.length > scopes.length) this.#learnedScopes.set(asked, widened);
@@ -132,10 +143,16 @@ export class RegistrySession {
 
   /** Step 1: ping once; concurrent callers share the answer; a failed ping is tried again next time. */
   #ping(): Promise<Challenge | null> {
-    this.#challenge ??= this.#doPing().catch((error: unknown) => {
-      this.#challenge = undefined;
-      throw error;
-    });
+    this.#challenge ??= this.#doPing().then(
+      (challenge) => {
+        this.#pinged ??= challenge;
+        return challenge;
+      },
+      (error: unknown) => {
+        this.#challenge = undefined;
+        throw error;
+      },
+    );
     return this.#challenge;
   }
 
@@ -156,11 +173,42 @@ export class RegistrySession {
 
   /** The keychain is asked once per session. */
   #credentials(signal?: AbortSignal): Promise<Credential | null> {
-    this.#credential ??= this.#options.keychain.resolve(this.name).catch((error: unknown) => {
-      this.#credential = undefined;
-      throw error;
-    });
+    this.#credential ??= this.#options.keychain.resolve(this.name).then(
+      (credential) => {
+        this.#credentialValue = credential;
+        return credential;
+      },
+      (error: unknown) => {
+        this.#credential = undefined;
+        throw error;
+      },
+    );
     return abortable(this.#credential, signal);
+  }
+
+  /**
+   * The authorization when it is known without waiting: no challenge, Basic with the keychain's
+   * answer in hand, a registry token, or a cached bearer token. Undefined when only
+   * {@link #authorization} can say (the keychain or the token server has to be asked).
+   */
+  #authorizationNow(
+    challenge: Challenge | null,
+    scopes: string[],
+  ): { header: string; cached: boolean; key?: string } | null | undefined {
+    if (!challenge) return null;
+    const credential = this.#credentialValue;
+    if (credential === undefined) return undefined;
+    if (challenge.scheme === 'basic') {
+      if (credential?.username !== undefined && credential.password !== undefined) {
+        this.#basicHeader ??= basicAuthorization(credential.username, credential.password);
+        return { header: this.#basicHeader, cached: false };
+      }
+      return null;
+    }
+    if (credential?.registryToken) return { header: `Bearer ${credential.registryToken}`, cached: false };
+    const key = tokenCacheKey(this.host, challenge.params.service, scopes);
+    const token = this.#options.tokens.get(key);
+    return token ? { header: `Bearer ${token.token}`, cached: true, key } : undefined;
   }
 
   async #authorization(

@@ -23,7 +23,8 @@ export function tokenCacheKey(
   service: string | undefined,
   scopes: readonly string[],
 ): string {
-  return `${registry}|${service ?? ''}|${[...new Set(scopes)].sort().join(' ')}`;
+  const sorted = scopes.length === 1 ? scopes[0] : [...new Set(scopes)].sort().join(' ');
+  return `${registry}|${service ?? ''}|${sorted}`;
 }
 
 export class TokenCache {

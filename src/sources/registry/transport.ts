@@ -154,7 +154,10 @@ export class Transport {
   /** Send a request: retries, redirects and the host limit included. Throws only for no-response failures. */
   async send(req: HttpRequest): Promise<HttpResponse> {
     this.#checkHost(req.method, req.url, '');
-    const release = await this.#limits.acquire(req.url.host, req.signal);
+    // A free permit is taken without a promise; only a full host waits in the queue.
+    const release =
+      (req.signal?.aborted ? null : this.#limits.tryAcquire(req.url.host)) ??
+      (await this.#limits.acquire(req.url.host, req.signal));
     try {
       const response = await this.#sendWithRetries(req);
       response.body.once('close', release);
@@ -437,57 +440,76 @@ function codeOf(error: unknown): string {
   return typeof code === 'string' ? code : error instanceof Error ? error.name : 'ERROR';
 }
 
+/** Keeps a deliberate destroy of a body from crashing the process (readers see errors themselves). */
+function ignoreError(): void {}
+
+/** The response the transport hands out: one object per response, its methods on the prototype. */
+class TransportResponse implements HttpResponse {
+  readonly status: number;
+  readonly headers: ResponseHeaders;
+  readonly body: Readable;
+
+  constructor(
+    response: Dispatcher.ResponseData,
+    readonly url: URL,
+    readonly method: string,
+    readonly timeoutMs: number,
+  ) {
+    this.status = response.statusCode;
+    this.headers = response.headers as ResponseHeaders;
+    this.body = response.body;
+    // Destroying a body makes undici emit an AbortError; readers see errors through their own
+    // iteration or pipe, so this listener only keeps a deliberate destroy from crashing the process.
+    this.body.on('error', ignoreError);
+  }
+
+  header(name: string): string | undefined {
+    return firstHeader(this.headers, name.toLowerCase());
+  }
+
+  async bytes(limit = DEFAULT_BODY_LIMIT, tooLarge?: (size: number) => Error): Promise<Uint8Array> {
+    const { body, method, url } = this;
+    const overLimit = (size: number) =>
+      tooLarge?.(size) ??
+      new ImgdigestError(
+        'REGISTRY_ERROR',
+        `response too large: ${method} ${redactUrl(url)} sent more than ${limit} bytes`,
+        {
+          details: { method, url: redactUrl(url), limit },
+        },
+      );
+    const declared = Number(firstHeader(this.headers, 'content-length'));
+    if (Number.isFinite(declared) && declared > limit) {
+      body.destroy();
+      throw overLimit(declared);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > limit) {
+          body.destroy();
+          throw overLimit(size);
+        }
+        chunks.push(chunk);
+      }
+    } catch (error) {
+      throw networkError(error, method, url, this.timeoutMs);
+    }
+    return new Uint8Array(Buffer.concat(chunks));
+  }
+
+  async dump(): Promise<void> {
+    await (this.body as unknown as { dump(): Promise<void> }).dump().catch(ignoreError);
+  }
+}
+
 function wrapResponse(
   response: Dispatcher.ResponseData,
   url: URL,
   method: string,
   timeoutMs: number,
 ): HttpResponse {
-  const body = response.body;
-  // Destroying a body makes undici emit an AbortError; readers see errors through their own
-  // iteration or pipe, so this listener only keeps a deliberate destroy from crashing the process.
-  body.on('error', () => {});
-  const headers = response.headers as ResponseHeaders;
-  return {
-    status: response.statusCode,
-    headers,
-    url,
-    method,
-    body,
-    header: (name) => firstHeader(headers, name.toLowerCase()),
-    async bytes(limit = DEFAULT_BODY_LIMIT, tooLarge) {
-      const overLimit = (size: number) =>
-        tooLarge?.(size) ??
-        new ImgdigestError(
-          'REGISTRY_ERROR',
-          `response too large: ${method} ${redactUrl(url)} sent more than ${limit} bytes`,
-          {
-            details: { method, url: redactUrl(url), limit },
-          },
-        );
-      const declared = Number(firstHeader(headers, 'content-length'));
-      if (Number.isFinite(declared) && declared > limit) {
-        body.destroy();
-        throw overLimit(declared);
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      try {
-        for await (const chunk of body as AsyncIterable<Buffer>) {
-          size += chunk.length;
-          if (size > limit) {
-            body.destroy();
-            throw overLimit(size);
-          }
-          chunks.push(chunk);
-        }
-      } catch (error) {
-        throw networkError(error, method, url, timeoutMs);
-      }
-      return new Uint8Array(Buffer.concat(chunks));
-    },
-    async dump() {
-      await (body as unknown as { dump(): Promise<void> }).dump().catch(() => {});
-    },
-  };
+  return new TransportResponse(response, url, method, timeoutMs);
 }

@@ -33,14 +33,17 @@ type RequestOptions = Omit<Undici.Dispatcher.RequestOptions, 'origin' | 'path'> 
   dispatcher: Undici.Dispatcher;
 };
 
-/** undici's `request(url, options)`, for a URL and an explicit dispatcher. */
+/**
+ * undici's `request(url, options)`, for a URL and an explicit dispatcher. `options` is a fresh
+ * object of the caller's: it gets `origin` and `path` and is handed on as it is (no copy per
+ * request; undici reads the fields it knows and ignores `dispatcher`).
+ */
 export function request(url: URL, options: RequestOptions): Promise<Undici.Dispatcher.ResponseData> {
-  const { dispatcher, ...rest } = options;
-  return dispatcherRequest.call(dispatcher, {
-    ...rest,
-    origin: url.origin,
-    path: url.search ? `${url.pathname}${url.search}` : url.pathname,
-  });
+  const search = url.search;
+  const sent = options as RequestOptions & Pick<Undici.Dispatcher.RequestOptions, 'origin' | 'path'>;
+  sent.origin = url.origin;
+  sent.path = search ? `${url.pathname}${search}` : url.pathname;
+  return dispatcherRequest.call(options.dispatcher, sent);
 }
 
 export type { Dispatcher } from 'undici';
