@@ -36,12 +36,13 @@ export async function ask(
     throw new ImgdigestError('USAGE', 'stdin is not a terminal that can be asked questions');
   }
   const wasRaw = tty.isRaw === true;
-  ctx.io.stderr.write(question);
   if (input.readableEnded) {
-    ctx.io.stderr.write('\n');
+    ctx.io.stderr.write(`${question}\n`);
     throw new ImgdigestError('USAGE', 'cancelled at the prompt (end of input); nothing was done');
   }
+  // Echo off before the question shows: an answer typed as soon as it shows is never echoed.
   tty.setRawMode(true);
+  ctx.io.stderr.write(question);
   input.resume();
   try {
     return await new Promise<string>((resolve, reject) => {

@@ -137,9 +137,12 @@ Examples:
       throw failureError(result.failures);
     }
     // The manifests and the lock change together or not at all, before anything is printed.
+    // A diff is made before --write replaces the files it compares: a result's texts are read
+    // again from disk when asked for, and after the write the originals are no longer there.
+    const diff = flags.diff && !flags.json && !flags.check ? await diffOf(result) : undefined;
     const { writePinResult } = await import('../pin-write.js');
     await writePinResult(ctx, result, { ...flags, roots });
-    await writeOutputs(ctx, flags, result);
+    await writeOutputs(ctx, flags, result, diff);
     if (!ctx.globals().quiet) {
       const { formatSite } = await import('../../k8s/sites.js');
       if (!flags.check && !flags.json) {
@@ -190,8 +193,21 @@ export function pinJson(result: PinResult): unknown {
   };
 }
 
+/** The unified diff of every changed file, one file's texts at a time. */
+async function diffOf(result: PinResult): Promise<string> {
+  const { unifiedDiff } = await import('../../k8s/diff.js');
+  let out = '';
+  for (const f of result.files) if (f.changed) out += unifiedDiff(f.path, f.original, f.text);
+  return out;
+}
+
 /** What goes to stdout: the files (with --write, only stdin's), a diff, or what --check found. */
-async function writeOutputs(ctx: CliContext, flags: PinFlags, result: PinResult): Promise<void> {
+async function writeOutputs(
+  ctx: CliContext,
+  flags: PinFlags,
+  result: PinResult,
+  diff: string | undefined,
+): Promise<void> {
   if (flags.json) {
     ctx.json(pinJson(result));
     if (flags.check && result.changes.length > 0) ctx.setExitCode(1);
@@ -203,9 +219,8 @@ async function writeOutputs(ctx: CliContext, flags: PinFlags, result: PinResult)
     if (result.changes.length > 0) ctx.setExitCode(1);
     return;
   }
-  if (flags.diff) {
-    const { unifiedDiff } = await import('../../k8s/diff.js');
-    for (const f of result.files) if (f.changed) ctx.io.stdout.write(unifiedDiff(f.path, f.original, f.text));
+  if (diff !== undefined) {
+    ctx.io.stdout.write(diff);
     return;
   }
   if (flags.write) {
