@@ -5,7 +5,8 @@
  * pass/fail gate: targets the numbers miss are reported as "target missed".
  *
  * Flags: `--quick` (smaller inputs, fewer rounds; a few minutes on two cores),
- * `--only resolve,cli,...` (a subset), `--out DIR` (where to write the results; default bench/).
+ * `--only resolve,cli,...` (a subset), `--out DIR` (where to write the results; default bench/),
+ * `--render` (run nothing: write RESULTS.md again from results.json with the current ANALYSIS.md).
  */
 import { rmSync, statSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
@@ -28,7 +29,7 @@ import { zstdBenchmark } from './cases/zstd.js';
 import { type BenchContext, type Benchmark, cliCommand, FULL, QUICK } from './lib/context.js';
 import { machineInfo } from './lib/machine.js';
 import { run } from './lib/proc.js';
-import { writeReport } from './lib/report.js';
+import { type RunReport, writeReport } from './lib/report.js';
 import { Recorder } from './lib/results.js';
 
 const BENCHMARKS: Benchmark[] = [
@@ -102,8 +103,20 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
       out: { type: 'string' },
+      render: { type: 'boolean', default: false },
     },
   });
+  if (values.render) {
+    // The numbers stay those of the run; only the hand-written analysis is read again.
+    const outDir = values.out ?? join(root, 'bench');
+    const report = JSON.parse(await readFile(join(outDir, 'results.json'), 'utf8')) as RunReport;
+    const analysis = await readFile(join(root, 'bench', 'ANALYSIS.md'), 'utf8').catch(() => undefined);
+    if (analysis) report.analysis = analysis;
+    else delete report.analysis;
+    const files = await writeReport(outDir, report);
+    log(`wrote ${files.join(', ')} from the run of results.json`);
+    return;
+  }
   const quick = values.quick === true;
   const only = values.only
     ?.split(',')

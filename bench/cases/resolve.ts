@@ -64,7 +64,14 @@ async function runMode(ctx: BenchContext, rec: Recorder, dist: Distribution, mod
     await countPlatformDigest(ctx, rec, dist);
   }
 
-  const samples: Record<string, number[]> = { ceiling: [], imgdigest: [], batch: [], snyk: [], skopeo: [] };
+  const samples: Record<string, number[]> = {
+    ceiling: [],
+    coldCeiling: [],
+    imgdigest: [],
+    batch: [],
+    snyk: [],
+    skopeo: [],
+  };
   const listFile = join(ctx.tmp, `resolve-${mode}.txt`);
   await writeFile(listFile, order.map((t) => `${direct}/${t.repo}:${t.tag}\n`).join(''));
   const skopeoImages = order.slice(0, skopeoSample);
@@ -77,6 +84,16 @@ async function runMode(ctx: BenchContext, rec: Recorder, dist: Distribution, mod
       const ceiling = await headLoop(dist.registryUrl, targets, concurrency);
       if (ceiling.failed > 0) throw new Error(`ceiling loop: ${ceiling.failed} HEADs failed`);
       samples.ceiling!.push(rate(order.length, ceiling.ms));
+    },
+    coldCeiling: async () => {
+      const targets = await ceilingTargets(dist, order, mode);
+      const file = join(ctx.tmp, `resolve-${mode}-targets.txt`);
+      await writeFile(file, targets.map((t) => `${t.path}\t${t.authorization ?? ''}\n`).join(''));
+      const script = join(ctx.root, 'bench', 'servers', 'head-loop-process.js');
+      const args = [script, dist.registryUrl, String(concurrency), file, MANIFEST_ACCEPT.join(', ')];
+      const res = await run(process.execPath, args);
+      if (res.stdout.trim() !== `${order.length} 0`) throw new Error(`cold ceiling: ${res.stdout.trim()}`);
+      samples.coldCeiling!.push(rate(order.length, res.ms));
     },
     imgdigest: async () => {
       samples.imgdigest!.push(
@@ -109,6 +126,13 @@ async function runMode(ctx: BenchContext, rec: Recorder, dist: Distribution, mod
     'tags/s',
     'higher',
     samples.ceiling!,
+  );
+  rec.measure(
+    `${mode}.coldCeiling`,
+    `${label}: the same raw HEAD loop as a fresh node process (start-up included)`,
+    'tags/s',
+    'higher',
+    samples.coldCeiling!,
   );
   rec.measure(
     `${mode}.imgdigest`,
@@ -155,6 +179,12 @@ async function runMode(ctx: BenchContext, rec: Recorder, dist: Distribution, mod
     atLeast: 0.9,
     text: '≥ 0.90×',
   });
+  // Both fresh processes: what a user's one command costs beside a bare loop that also starts cold.
+  rec.ratio(
+    `${mode}.batch`,
+    `${mode}.coldCeiling`,
+    `${label}: imgdigest digest --from-file / the raw loop as a fresh process (tags/s)`,
+  );
   rec.ratio(
     `${mode}.batch`,
     `${mode}.skopeo`,
