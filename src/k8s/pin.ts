@@ -139,7 +139,8 @@ interface Candidate {
  * bounds how many are in flight (one from `openResolver` does, per registry).
  *
  * Files are read one YAML document at a time and only the positions of the values to edit are
- * kept, so memory stays a small multiple of the text whatever the number of documents.
+ * kept (a file's text is read again when its edits are made, written or printed), so memory is a
+ * small multiple of the largest file plus a small record per image site.
  */
 export async function pinFiles(inputs: readonly InputFile[], options: PinOptions): Promise<PinResult> {
   const { rules, resolver, signal, onProgress } = options;

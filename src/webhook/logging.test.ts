@@ -55,6 +55,10 @@ describe('admission log lines', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l.msg)).toEqual(['webhook listening', 'admission', 'after']);
+    // Every key once: the logger's `name` and the object's `objectName` do not collide.
+    const raw = (await readFile(file, 'utf8')).split('\n')[1]!;
+    expect(raw.match(/"name":/g)).toHaveLength(1);
+    expect(lines[1]).toMatchObject({ name: 'imgdigest-webhook', objectName: 'web' });
 
     // The same fields and order as a line made by pino from admissionFields.
     const reference = capture();

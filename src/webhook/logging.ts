@@ -1,7 +1,7 @@
 /**
  * @module webhook/logging
  * Structured JSON logs (pino): one line per admission with what an operator needs to trace a
- * decision (uid, kind, namespace, name, operation, verdict, duration) and never the object, a
+ * decision (uid, kind, namespace, objectName, operation, verdict, duration) and never the object, a
  * credential or a header (the fields are chosen here, so no redaction pass is needed on the hot
  * path). `time` is pino's epoch milliseconds, the cheapest to write. Writes are asynchronous (sonic-boom) so logging stays off the hot path;
  * transports (worker threads) are not used.
@@ -167,7 +167,8 @@ export function admissionFields(
     uid: request.uid,
     kind: request.subResource ? `${request.kind.kind}/${request.subResource}` : request.kind.kind,
     namespace: request.namespace,
-    name,
+    // Not `name`: that key is the logger's (pino's), and a line must not hold one key twice.
+    objectName: name,
     operation: request.operation,
     verdict: decision.verdict,
     durationMs: Math.round(durationMs * 1000) / 1000,
