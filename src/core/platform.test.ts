@@ -131,6 +131,14 @@ describe("parsePlatform: crane's :osversion and regctl's ,osver= suffixes", () =
     expect(P('linux/arm/v7:5.10').variant).toBe('v7');
   });
 
+  it('drops an arm v7 variant only when the architecture implied it, as containerd does', () => {
+    for (const implied of ['linux/arm', 'linux/armhf'])
+      expect(P(implied), implied).toEqual({ os: 'linux', architecture: 'arm' });
+    expect(P('linux/arm/v7')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v7' });
+    expect(P('linux/armel')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v6' });
+    expect(P('linux/arm64/v8')).toEqual({ os: 'linux', architecture: 'arm64', variant: 'v8' });
+  });
+
   it('refuses a version given twice, unknown options and bad versions', () => {
     expect(errorOf(() => P('windows(10.0.1)/amd64:10.0.2'))?.message).toMatch(/given twice/);
     expect(errorOf(() => P('windows/amd64:10.0.1,osver=10.0.2'))?.message).toMatch(/given twice/);

@@ -83,8 +83,9 @@ export function hostPlatform(): HostPlatform {
  * optional OS options `os(version+feature1+feature2)` (`%`-escaped), or an OS version given as
  * crane's `:version` or regctl's `,osver=version` suffix. Input is case-insensitive; the result is
  * lower case. A one-word specifier is completed from `options.host` (default: this machine).
- * Like containerd, `arm/v7` parses to `arm` without a variant and `arm64/v8` keeps its `v8`
- * (both mean the same to the matcher).
+ * Like containerd, an architecture that implies arm v7 without naming a variant (`linux/arm`,
+ * `linux/armhf`) parses to `arm` with no variant, while `linux/arm/v7` keeps the
+ * `v7` it names, and `linux/arm64/v8` its `v8` (the matcher treats each pair the same).
  *
  * @throws `PLATFORM_INVALID` naming the input and the problem.
  * @example parsePlatform('linux/arm64') // { os: 'linux', architecture: 'arm64' }
