@@ -155,6 +155,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     // handles a registry that is down.
     registry: {
       timeoutMs: webhook.resolutionBudgetMs + 2000,
+      ...(webhook.allowedRegistries ? { allowedHosts: webhook.allowedRegistries } : {}),
       ...options.registry,
       retry: { refusedConnections: false, ...options.registry?.retry },
     },

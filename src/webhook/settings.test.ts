@@ -63,6 +63,23 @@ describe('webhookSettingsFromValue', () => {
     );
   });
 
+  it('reads allowedRegistries as a list of hosts (default: any), refusing a bad entry where it is', () => {
+    expect(defaultWebhookSettings().allowedRegistries).toBeNull();
+    expect(
+      webhookSettingsFromValue({ allowedRegistries: ['ghcr.io', '*.example.com', '127.0.0.1:5000'] }, 'Fail')
+        .allowedRegistries,
+    ).toEqual(['ghcr.io', '*.example.com', '127.0.0.1:5000']);
+    expect(() => webhookSettingsFromValue({ allowedRegistries: [] }, 'Fail')).toThrow(
+      'config: webhook.allowedRegistries must be a non-empty list of hosts (host, host:port or *.domain)',
+    );
+    expect(() => webhookSettingsFromValue({ allowedRegistries: 'ghcr.io' }, 'Fail')).toThrow(
+      /non-empty list/,
+    );
+    expect(() => webhookSettingsFromValue({ allowedRegistries: ['ghcr.io:http'] }, 'Fail')).toThrow(
+      /webhook\.allowedRegistries invalid allowed host "ghcr.io:http": bad port/,
+    );
+  });
+
   it('bounds the answer cache by bytes beside entries: 16 MiB unless set, at least 4096', () => {
     expect(defaultWebhookSettings()).toMatchObject({
       cacheMaxEntries: 1000,

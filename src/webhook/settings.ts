@@ -21,12 +21,14 @@
  *   maxReferencesPerReview: 256  # distinct images one object may ask to resolve (beyond: failureMode)
  *   breakerFailures: 5           # registry timeouts/failures in a row before it is not asked (0: never)
  *   breakerCoolDownSeconds: 30   # how long it is not asked, before one probe
+ *   allowedRegistries: [ghcr.io, '*.example.com', 'registry.local:5000']  # the only hosts asked (default: any)
  * ```
  */
 import { ImgdigestError } from '../core/errors.js';
 import { isRecord } from '../core/json.js';
 import type { PathSegment } from '../k8s/paths.js';
 import type { RulesFile } from '../k8s/rules.js';
+import { compileAllowList } from '../sources/registry/allowed-hosts.js';
 
 /** What validation does with a violation (Gatekeeper's `enforcementAction` values). */
 export type Enforcement = 'deny' | 'warn' | 'dryrun';
@@ -46,6 +48,12 @@ export interface WebhookSettings {
   maxReferencesPerReview: number;
   breakerFailures: number;
   breakerCoolDownSeconds: number;
+  /**
+   * The only registry hosts the webhook sends requests to (first requests, redirects and token
+   * realms alike: the registry client's `allowedHosts`); null: any. An image elsewhere fails to
+   * resolve with `HOST_NOT_ALLOWED` and `failureMode` decides.
+   */
+  allowedRegistries: readonly string[] | null;
 }
 
 /** The longest `timeoutSeconds` the API server allows a webhook. */
@@ -114,6 +122,7 @@ export function defaultWebhookSettings(failurePolicy: 'Fail' | 'Ignore' = 'Fail'
     maxReferencesPerReview: 256,
     breakerFailures: 5,
     breakerCoolDownSeconds: 30,
+    allowedRegistries: null,
   };
 }
 
@@ -172,6 +181,21 @@ export function webhookSettingsFromValue(
   set('maxReferencesPerReview', int('maxReferencesPerReview', 1, 100_000));
   set('breakerFailures', int('breakerFailures', 0, 10_000));
   set('breakerCoolDownSeconds', int('breakerCoolDownSeconds', 1, 86_400));
+  const hosts = value.allowedRegistries;
+  if (hosts !== undefined && hosts !== null) {
+    if (
+      !Array.isArray(hosts) ||
+      hosts.length === 0 ||
+      hosts.some((h) => typeof h !== 'string' || h.trim() === '')
+    )
+      fail('allowedRegistries', 'must be a non-empty list of hosts (host, host:port or *.domain)');
+    try {
+      compileAllowList(hosts as string[]);
+    } catch (e) {
+      fail('allowedRegistries', (e as Error).message);
+    }
+    settings.allowedRegistries = [...(hosts as string[])];
+  }
   return settings;
 }
 

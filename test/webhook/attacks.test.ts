@@ -167,6 +167,29 @@ describe('webhook resolver starvation', () => {
     expect(metric(text, 'imgdigest_webhook_registry_circuit_rejections_total')).toBe(0);
   });
 
+  it('sends nothing to a registry outside allowedRegistries: its images fail at once (failureMode), the others are pinned', async () => {
+    const elsewhere = await silent();
+    const allowed = `${registry.host}/team/app:1.0`;
+    const outside = `${elsewhere.host}/app:1.0`;
+    const body = admissionReview(podOf([allowed, outside]), { namespace: 'team' });
+    const open = await webhook({ failureMode: 'allow', allowedRegistries: `['${registry.host}']` });
+    const answer = await open.post('/mutate', body);
+    expect(answer.json.response.allowed).toBe(true);
+    // The allowed image is pinned; the other is left as it is, with a warning naming it.
+    expect(decodePatch(answer.json.response.patch)).toEqual([
+      { op: 'replace', path: '/spec/containers/0/image', value: `${allowed}@${samples.tags['1.0']}` },
+    ]);
+    expect(answer.json.response.warnings.join('\n')).toContain(outside);
+    const closed = await webhook({ failureMode: 'deny', allowedRegistries: `['${registry.host}']` });
+    const denied = await closed.post('/mutate', body);
+    expect(denied.json.response.allowed).toBe(false);
+    expect(denied.json.response.status.message).toContain(outside);
+    // Only the allowed registry's images: pinned as usual.
+    const fine = await closed.post('/mutate', admissionReview(podOf([allowed]), { namespace: 'team' }));
+    expect(decodePatch(fine.json.response.patch)[0]?.value).toBe(`${allowed}@${samples.tags['1.0']}`);
+    expect(elsewhere.requests).toHaveLength(0);
+  });
+
   it('refuses or warns at once for an object naming more distinct images than maxReferencesPerReview, asking no registry', async () => {
     const hanging = await silent();
     const tags = Array.from({ length: 2000 }, (_, i) => `${hanging.host}/app:t${i}`);

@@ -87,13 +87,15 @@ function registerServe(webhook: Command, ctx: CliContext): void {
     `
 Endpoints: POST /validate, POST /mutate, GET /healthz, /readyz, /metrics (on --metrics-addr when
 given, so a NetworkPolicy can open the webhook port to all and the metrics port to monitoring only).
-Logs: one JSON line per admission on stdout (uid, kind, namespace, name, operation, verdict,
+Logs: one JSON line per admission on stdout (uid, kind, namespace, objectName, operation, verdict,
 durationMs). Registry requests time out 2 s after the config's resolutionBudgetMs; a registry that
 fails breakerFailures times in a row is not asked for breakerCoolDownSeconds. A refused connection
 is not retried here (--retries still covers 408/429/5xx and resets): the budget would run out
 waiting, and the breaker handles a registry that is down. The answer cache keeps at most the
 config's cacheMaxEntries answers and cacheMaxBytes bytes of them (estimated per answer; 16 MiB by
-default), evicting the least recently used.
+default), evicting the least recently used. With the config's allowedRegistries (a list of hosts,
+host:port or *.domain), no request goes to any other host, redirects and token realms included:
+an image elsewhere is a resolution failure and failureMode decides.
 
 Examples:
   $ imgdigest webhook certs --service imgdigest-webhook --namespace imgdigest-system --out certs
