@@ -86,6 +86,9 @@ webhook:
   maxReferencesPerReview: 256
   breakerFailures: 5
   breakerCoolDownSeconds: 30
+  # The only registry hosts the webhook may contact (redirects and token realms included); unset,
+  # any host a Pod names, so set it to the registries your cluster pulls from.
+  # allowedRegistries: [ghcr.io, registry.example.com]
 `;
 
 /** The resources every webhook rule covers (CREATE and UPDATE). */
