@@ -1,17 +1,9 @@
-/**
- * `--json` tells the same things by the same names in every command (README, "Output, errors and
- * exit codes"): what the output is about is `reference`, a digest is `digest`, a media type
- * `mediaType`, a platform `{os, architecture, variant?}`; and every command that prints results
- * has `--json`, unless what it prints is a format of its own.
- */
-import { PassThrough } from 'node:stream';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliContext } from '../../src/cli/context.js';
 import { buildProgram } from '../../src/cli/main.js';
 import { hostPlatform } from '../../src/core/platform.js';
 import { type RunningRegistry, startRegistry } from '../../src/registry-server/index.js';
-import { runCli } from '../support/cli.js';
+import { runCli, silentContext } from '../support/cli.js';
 import { cleanupTempDirs, tempDir } from '../support/tmp.js';
 
 /**
@@ -35,14 +27,7 @@ const OWN_FORMAT: Record<string, string> = {
   logout: 'a confirmation line',
 };
 
-const ctx: CliContext = {
-  io: { stdout: new PassThrough(), stderr: new PassThrough(), stdin: new PassThrough(), env: {}, cwd: '/' },
-  globals: () => ({ debug: false, verbose: false, quiet: false }),
-  out: () => {},
-  err: () => {},
-  json: () => {},
-  setExitCode: () => {},
-};
+const ctx = silentContext();
 
 function leaves(cmd: Command, path: string[] = []): string[] {
   return cmd.commands.flatMap((sub) => {

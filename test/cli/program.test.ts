@@ -1,22 +1,9 @@
-/**
- * The program a run builds registers only the command its arguments name (start-up time), and
- * that command is the same as in the program with every command: same flags, same help.
- */
-import { PassThrough } from 'node:stream';
 import type { Command } from 'commander';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { CliContext } from '../../src/cli/context.js';
 import { buildProgram } from '../../src/cli/main.js';
-import { runCli } from '../support/cli.js';
+import { runCli, silentContext } from '../support/cli.js';
 
-const ctx: CliContext = {
-  io: { stdout: new PassThrough(), stderr: new PassThrough(), stdin: new PassThrough(), env: {}, cwd: '/' },
-  globals: () => ({ debug: false, verbose: false, quiet: false }),
-  out: () => {},
-  err: () => {},
-  json: () => {},
-  setExitCode: () => {},
-};
+const ctx = silentContext();
 
 /** Every command below `cmd`, as `name` paths with their help text. */
 function helpTexts(cmd: Command, path: string[] = []): Map<string, string> {

@@ -6,7 +6,20 @@
  */
 import { PassThrough } from 'node:stream';
 import { pathToFileURL } from 'node:url';
+import type { CliContext } from '../../src/cli/context.js';
 import { main } from '../../src/cli/main.js';
+
+/** A context that prints nothing, for building the program to read its commands, flags and help. */
+export function silentContext(): CliContext {
+  return {
+    io: { stdout: new PassThrough(), stderr: new PassThrough(), stdin: new PassThrough(), env: {}, cwd: '/' },
+    globals: () => ({ debug: false, verbose: false, quiet: false }),
+    out: () => {},
+    err: () => {},
+    json: () => {},
+    setExitCode: () => {},
+  };
+}
 
 export interface CliResult {
   code: number;
