@@ -2,7 +2,9 @@
  * @module bench/cases/webhook
  * The admission webhook (`startWebhookServer` from dist/, in its own process, logging to /dev/null) under
  * autocannon: `/validate`, and `/mutate` with a warm resolver cache, against a bare Node https
- * server with the same certificate answering the same bytes. Unbounded load gives throughput;
+ * server with the same certificate answering the same bytes, and the same bare server that also
+ * JSON.parses each review (the least any admission webhook does: not a target, the floor that
+ * shows how much of the gap is parsing). Unbounded load gives throughput;
  * a fixed 1,000 req/s gives the p99 latency. Then a fresh webhook child runs the RSS curve of
  * bench/cases/webhook-scale.ts (60 s at 1,000 req/s over 10,000 distinct images). The webhook module is looked up at run time, so this
  * benchmark reports "not run: webhook missing" instead of failing when it is not there (or not built).
@@ -144,6 +146,16 @@ export const webhookBenchmark: Benchmark = {
         mutateFile,
       ]);
       servers.push(bare);
+      // The floor of any webhook: the bare server that also JSON.parses each review.
+      const parsing = await startServerChild(child[0]!, [
+        ...child.slice(1),
+        'parsing',
+        certFile,
+        keyFile,
+        validateFile,
+        mutateFile,
+      ]);
+      servers.push(parsing);
 
       const samples: Record<string, number[]> = {};
       const push = (id: string, v: number) => {
@@ -169,16 +181,12 @@ export const webhookBenchmark: Benchmark = {
       };
       for (let round = 1; round <= bigRounds; round++) {
         ctx.log(`webhook: round ${round}/${bigRounds}`);
-        const order =
-          round % 2 === 0
-            ? ([
-                ['bare', bare],
-                ['webhook', webhook],
-              ] as const)
-            : ([
-                ['webhook', webhook],
-                ['bare', bare],
-              ] as const);
+        const each = [
+          ['webhook', webhook],
+          ['bare', bare],
+          ['parsing', parsing],
+        ] as const;
+        const order = round % 2 === 0 ? [...each].reverse() : each;
         for (const endpoint of ENDPOINTS) {
           for (const [name, server] of order) {
             const url = `${server.info.url}/${endpoint}`;
@@ -188,6 +196,7 @@ export const webhookBenchmark: Benchmark = {
             push(`${name}.${endpoint}.rps`, free.requests.average);
             if (cpu0 !== undefined && cpu1 !== undefined && free.requests.total > 0)
               push(`${name}.${endpoint}.cpu`, (cpu1 - cpu0) / free.requests.total);
+            if (name === 'parsing') continue; // a reference for throughput only
             const fixed = await load(url, RATE);
             push(`${name}.${endpoint}.p99`, fixed.latency.p99);
             push(`${name}.${endpoint}.rate`, fixed.requests.average);
@@ -224,12 +233,24 @@ export const webhookBenchmark: Benchmark = {
           'lower',
           samples[`bare.${endpoint}.p99`]!,
         );
-        for (const name of ['webhook', 'bare'] as const) {
+        rec.measure(
+          `parsing.${endpoint}.rps`,
+          `bare https server that also JSON.parses the review, ${what} bytes, unbounded`,
+          'req/s',
+          'higher',
+          samples[`parsing.${endpoint}.rps`]!,
+        );
+        const serverName = {
+          bare: 'bare https server',
+          parsing: 'bare https server + JSON.parse',
+          webhook: 'webhook',
+        } as const;
+        for (const name of ['webhook', 'bare', 'parsing'] as const) {
           const cpu = samples[`${name}.${endpoint}.cpu`];
           if (cpu)
             rec.measure(
               `${name}.${endpoint}.cpu`,
-              `${name === 'bare' ? 'bare https server' : 'webhook'} ${what}, CPU time per request (unbounded runs)`,
+              `${serverName[name]} ${what}, CPU time per request (unbounded runs)`,
               'µs',
               'lower',
               cpu,
@@ -261,6 +282,17 @@ export const webhookBenchmark: Benchmark = {
           `webhook.${endpoint}.cpu`,
           `/${endpoint}: CPU per request, bare https / webhook`,
           { atLeast: floor, text: `≥ ${floor.toFixed(2)}×` },
+        );
+        // Not a target: how far the webhook is from the least a webhook does (parse the review).
+        rec.ratio(
+          `parsing.${endpoint}.cpu`,
+          `webhook.${endpoint}.cpu`,
+          `/${endpoint}: CPU per request, bare https + JSON.parse / webhook`,
+        );
+        rec.ratio(
+          `bare.${endpoint}.cpu`,
+          `parsing.${endpoint}.cpu`,
+          `/${endpoint}: CPU per request, bare https / bare https + JSON.parse (the most a server that parses can reach)`,
         );
         const p99 = rec.get(`webhook.${endpoint}.p99`)!.summary.median;
         const bareP99 = rec.get(`bare.${endpoint}.p99`)!.summary.median;

@@ -7,6 +7,7 @@
  *   node bench/servers/child.js registry ROOT
  *   node bench/servers/child.js webhook CERT KEY
  *   node bench/servers/child.js bare CERT KEY VALIDATE_BODY MUTATE_BODY
+ *   node bench/servers/child.js parsing CERT KEY VALIDATE_BODY MUTATE_BODY
  *
  * The first stdout line is JSON with the server's `url` and `host`; SIGTERM closes it.
  */
@@ -39,8 +40,12 @@ async function startWebhookChild(certFile, keyFile) {
   });
 }
 
-/** A bare Node https server that reads the request body and answers a fixed body per path. */
-async function startBareChild(certFile, keyFile, validateFile, mutateFile) {
+/**
+ * A bare Node https server that reads the request body and answers a fixed body per path. With
+ * `parse`, it also JSON.parses the body (and refuses one that is not an AdmissionReview) before
+ * answering: the least any admission webhook must do with a review.
+ */
+async function startBareChild(certFile, keyFile, validateFile, mutateFile, parse = false) {
   const [cert, key, validate, mutate] = await Promise.all(
     [certFile, keyFile, validateFile, mutateFile].map((f) => readFile(f)),
   );
@@ -48,6 +53,10 @@ async function startBareChild(certFile, keyFile, validateFile, mutateFile) {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
+      if (parse) {
+        const review = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        if (review?.kind !== 'AdmissionReview') throw new Error('not an AdmissionReview');
+      }
       const body = req.url === '/mutate' ? mutate : validate;
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
       res.end(body);
@@ -75,10 +84,10 @@ async function main() {
       ? await startRegistryChild(arg(0))
       : mode === 'webhook'
         ? await startWebhookChild(arg(0), arg(1))
-        : mode === 'bare'
-          ? await startBareChild(arg(0), arg(1), arg(2), arg(3))
+        : mode === 'bare' || mode === 'parsing'
+          ? await startBareChild(arg(0), arg(1), arg(2), arg(3), mode === 'parsing')
           : null;
-  if (!server) throw new Error(`unknown mode ${mode}: registry, webhook or bare`);
+  if (!server) throw new Error(`unknown mode ${mode}: registry, webhook, bare or parsing`);
   process.stdout.write(`${JSON.stringify({ url: server.url, host: new URL(server.url).host })}\n`);
   process.once('SIGTERM', () => {
     void server.close().finally(() => process.exit(0));

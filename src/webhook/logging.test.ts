@@ -4,7 +4,8 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/tmp.js';
 import type { Decision } from './admission.js';
-import { admissionFields, admissionLog, createLogger } from './logging.js';
+import { admissionFields, admissionLine, admissionLog, createLogger } from './logging.js';
+import { MAX_LOGGED_ERRORS } from './messages.js';
 import type { AdmissionRequest } from './review.js';
 
 const request: AdmissionRequest = {
@@ -88,5 +89,58 @@ describe('admission log lines', () => {
     admissionLog(pino(own.stream))('mutate', request, decision, 1);
     expect(own.lines).toHaveLength(1);
     expect(own.lines[0]).toMatchObject({ msg: 'admission', endpoint: 'mutate', verdict: 'denied' });
+  });
+
+  it('writes the fields of every kind of admission as JSON.stringify would, in the same order', () => {
+    const pod = { metadata: { generateName: 'web-\u2028"x"-' } };
+    const requests: AdmissionRequest[] = [
+      request,
+      { uid: 'u1', kind: { group: 'apps', version: 'v1', kind: 'Deployment' }, operation: 'UPDATE' },
+      {
+        uid: 'u2',
+        kind: { group: '', version: 'v1', kind: 'Pod' },
+        subResource: 'ephemeralcontainers',
+        operation: 'UPDATE',
+        object: { metadata: { name: 'named' } },
+      },
+      {
+        uid: 'u3',
+        kind: { group: '', version: 'v1', kind: 'Pod' },
+        namespace: 'ns\n',
+        operation: 'CREATE',
+        object: pod,
+      },
+    ];
+    const many = Array.from(
+      { length: MAX_LOGGED_ERRORS + 3 },
+      (_, i) => `image ${i}: ${'x'.repeat(i * 100)}`,
+    );
+    const decisions: Decision[] = [
+      decision,
+      {
+        response: { uid: 'u', allowed: true },
+        verdict: 'skipped',
+        reason: 'mirror pod',
+        violations: 0,
+        patched: 0,
+        errors: [],
+      },
+      { response: { uid: 'u', allowed: true }, verdict: 'patched', violations: 0, patched: 3, errors: [] },
+      {
+        response: { uid: 'u', allowed: true },
+        verdict: 'failed-open',
+        violations: 0,
+        patched: 1,
+        errors: many,
+      },
+    ];
+    for (const r of requests) {
+      for (const d of decisions) {
+        for (const ms of [0, 1.23456, 12345.6789, Number.NaN]) {
+          const fields = JSON.stringify(admissionFields('mutate', r, d, ms));
+          expect(admissionLine('mutate', r, d, ms)).toBe(fields.slice(1, -1));
+        }
+      }
+    }
   });
 });

@@ -24,13 +24,14 @@ import { performance } from 'node:perf_hooks';
 import { listenError } from '../core/errno.js';
 import { isImgdigestError } from '../core/errors.js';
 import { parseAddr } from '../core/net.js';
+import { readRequestBody } from '../core/request-body.js';
 import type { CircuitChange } from '../resolver/breaker.js';
 import { openResolver } from '../resolver/open.js';
 import type { BaseResolve } from '../resolver/resolver.js';
 import type { RegistryClientOptions } from '../sources/registry/index.js';
 import { type AdmissionDeps, mutate, validate } from './admission.js';
 import { defaultWebhookConfig, loadWebhookConfig, type WebhookConfig } from './config.js';
-import { DEFAULT_MAX_BODY_BYTES, isJson, readBody, send, sendStatus } from './http.js';
+import { bodyResult, DEFAULT_MAX_BODY_BYTES, isJson, send, sendStatus } from './http.js';
 import { admissionLog, createLogger, type Logger, type LoggerOptions } from './logging.js';
 import { type Endpoint, type Rejection, WebhookMetrics } from './metrics.js';
 import { watchConfig, watchTls } from './reload.js';
@@ -209,7 +210,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
         `content-type must be application/json, got ${req.headers['content-type'] ?? 'none'}`,
       );
     }
-    const body = await readBody(req, maxBodyBytes);
+    const body = bodyResult(req, await readRequestBody(req, maxBodyBytes), maxBodyBytes);
     if (!body.ok) {
       if (body.status === 0) return;
       return reject(res, 'too_large', body.status, body.message);
@@ -240,7 +241,22 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     logAdmission(endpoint, request, decision, ms);
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** An unexpected exception while answering: logged with its stack, answered 500 (never a crash). */
+  function failed(e: unknown, path: string, res: ServerResponse): void {
+    logger.error(
+      { err: { message: (e as Error)?.message, stack: (e as Error)?.stack }, path },
+      'request failed',
+    );
+    reject(
+      res,
+      'internal_error',
+      500,
+      `internal error: ${(e as Error)?.message ?? String(e)}`.split('\n')[0]!,
+    );
+  }
+
+  /** Route a request. Not async: an admission's promise is the only one made per request. */
+  function handle(req: IncomingMessage, res: ServerResponse): void {
     const start = performance.now();
     req.on('error', ignore); // a client that resets mid-request is not our failure
     const url = req.url ?? '/';
@@ -250,37 +266,38 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       switch (path) {
         case '/validate':
         case '/mutate':
-          return await admission(path === '/validate' ? 'validate' : 'mutate', req, res, start);
+          admission(path === '/validate' ? 'validate' : 'mutate', req, res, start).catch((e: unknown) =>
+            failed(e, path, res),
+          );
+          return;
         case '/healthz':
-          return send(res, 200, 'text/plain', 'ok\n');
+          send(res, 200, 'text/plain', 'ok\n');
+          return;
         case '/readyz':
-          return closing
-            ? send(res, 503, 'text/plain', 'shutting down\n')
-            : send(res, 200, 'text/plain', 'ok\n');
+          if (closing) send(res, 503, 'text/plain', 'shutting down\n');
+          else send(res, 200, 'text/plain', 'ok\n');
+          return;
         case '/metrics':
           // With a metrics port, metrics are served there only: the TLS port is the one open to
           // the API server (and, portably, to everyone), the metrics port can be restricted.
-          if (!options.metricsAddr) return await serveMetrics(res);
-          return reject(res, 'not_found', 404, `no route ${path} here: metrics are served on --metrics-addr`);
-        default:
-          return reject(
+          if (options.metricsAddr) {
+            reject(res, 'not_found', 404, `no route ${path} here: metrics are served on --metrics-addr`);
+          } else {
+            serveMetrics(res).catch((e: unknown) => failed(e, path, res));
+          }
+          return;
+        default: {
+          const metricsToo = options.metricsAddr ? '' : ' or /metrics';
+          reject(
             res,
             'not_found',
             404,
-            `no route ${path}: use /validate, /mutate, /healthz, /readyz${options.metricsAddr ? '' : ' or /metrics'}`,
+            `no route ${path}: use /validate, /mutate, /healthz, /readyz${metricsToo}`,
           );
+        }
       }
     } catch (e) {
-      logger.error(
-        { err: { message: (e as Error)?.message, stack: (e as Error)?.stack }, path },
-        'request failed',
-      );
-      reject(
-        res,
-        'internal_error',
-        500,
-        `internal error: ${(e as Error)?.message ?? String(e)}`.split('\n')[0]!,
-      );
+      failed(e, path, res);
     }
   }
 
@@ -299,7 +316,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       keepAliveTimeout: limits.keepAliveTimeoutMs ?? 100_000,
       connectionsCheckingInterval: limits.connectionsCheckingIntervalMs ?? 1000,
     },
-    (req, res) => void handle(req, res),
+    handle,
   );
   server.on('tlsClientError', (e) => logger.debug({ err: { message: e.message } }, 'TLS handshake failed'));
   server.on('clientError', (e, socket) => {
