@@ -435,6 +435,14 @@ describe('mutate', () => {
       deps({ maxReferencesPerReview: 3 }, defaultRules(), resolver),
     );
     expect(at.patched).toBe(3);
+    // Distinct images are what counts: five containers naming two images are resolved.
+    const repeated = Array.from({ length: 5 }, (_, i) => ({ name: `r${i}`, image: `app:${i % 2}` }));
+    const shared = await mutate(
+      req(pod({ containers: repeated })),
+      deps({ maxReferencesPerReview: 3 }, defaultRules(), fakeResolver()),
+    );
+    expect(shared.verdict).toBe('patched');
+    expect(shared.patched).toBe(5);
   });
 
   it('answers when the resolution budget runs out, not before, when the registry never does', async () => {

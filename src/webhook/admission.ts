@@ -38,7 +38,7 @@ import { pinnedValue } from '../k8s/pin.js';
 import { describeLocation, objectMatches, violationMessage } from '../k8s/policy.js';
 import type { Rules } from '../k8s/rules.js';
 import { type FoundSite, type ImageSite, objectSites } from '../k8s/sites.js';
-import type { Resolution, Resolver } from '../resolver/types.js';
+import type { Resolution, ResolveOptions, Resolver } from '../resolver/types.js';
 import type { WebhookSettings } from './config.js';
 import { boundedLines, boundedWarnings, MAX_LINE_LENGTH } from './messages.js';
 import { encodePatch, type PatchOperation, replaceAt } from './patch.js';
@@ -224,6 +224,9 @@ function deadlineSignal(deadline: number): AbortSignal {
   return signal;
 }
 
+/** Resolve options with nothing set (no platform): one object for every admission. */
+const NO_OPTIONS: Readonly<Pick<ResolveOptions, 'platform'>> = Object.freeze({});
+
 /** Parsed references by image string: the same few images arrive in admission after admission. */
 const parsedReferences = new Map<string, Reference>();
 const MAX_PARSED_REFERENCES = 4096;
@@ -273,54 +276,56 @@ export async function mutate(
     errors: failures,
   };
   const operations: PatchOperation[] = [];
-  const distinct = new Set(candidates.map((c) => c.ref.canonical)).size;
-  if (distinct > settings.maxReferencesPerReview) {
+  // Distinct references can only pass the bound when the candidates do.
+  if (candidates.length > settings.maxReferencesPerReview) {
+    const distinct = new Set(candidates.map((c) => c.ref.canonical)).size;
     // Resolving them would hold the registries' slots and the budget for one object; real
     // workloads name a handful of images. Nothing is resolved, and failureMode decides.
-    return overLimit(decision, distinct, settings);
+    if (distinct > settings.maxReferencesPerReview) return overLimit(decision, distinct, settings);
   }
   if (candidates.length > 0) {
     const resolver = deps.resolver;
     if (!resolver) throw new Error('mutate needs a resolver');
-    const platform = rules.platform ? { platform: rules.platform } : {};
+    const platform = rules.platform ? { platform: rules.platform } : NO_OPTIONS;
     // A warm cache answers at once: no signal, timer or promise per image (each hit counted as
     // resolve counts it). Only references it cannot answer go to resolve, with the deadline.
     let signal: AbortSignal | undefined;
-    const timeout = () =>
-      new ImgdigestError(
-        'TIMEOUT',
-        `no answer within the resolution budget of ${settings.resolutionBudgetMs} ms`,
-      );
+    let timeout: (() => ImgdigestError) | undefined;
     // One resolution per distinct reference; the resolver coalesces across requests too. The
     // budget is kept here as well: a resolver that ignores the signal cannot overrun it.
+    const keys = candidates.map((c) => c.ref.canonical);
     const answers = new Map<string, Resolution | Promise<Resolution>>();
     let waiting = false;
-    for (const c of candidates) {
-      if (answers.has(c.ref.canonical)) continue;
-      const hit = resolver.cached?.(c.ref, platform);
+    for (let i = 0; i < candidates.length; i++) {
+      const key = keys[i]!;
+      if (answers.has(key)) continue;
+      const ref = candidates[i]!.ref;
+      const hit = resolver.cached?.(ref, platform);
       if (hit) {
-        answers.set(c.ref.canonical, hit);
+        answers.set(key, hit);
         continue;
       }
       // The deadline reaches the resolver: what this admission queued is dropped when it answers.
       signal ??= deadlineSignal(context.deadline ?? Date.now() + settings.resolutionBudgetMs);
-      answers.set(
-        c.ref.canonical,
-        abortable(resolver.resolve(c.ref, { ...platform, signal }), signal, timeout),
-      );
+      timeout ??= () =>
+        new ImgdigestError(
+          'TIMEOUT',
+          `no answer within the resolution budget of ${settings.resolutionBudgetMs} ms`,
+        );
+      answers.set(key, abortable(resolver.resolve(ref, { ...platform, signal }), signal, timeout));
       waiting = true;
     }
-    const results: PromiseSettledResult<Resolution>[] = waiting
-      ? await Promise.allSettled(candidates.map((c) => answers.get(c.ref.canonical)!))
-      : candidates.map((c) => ({ status: 'fulfilled', value: answers.get(c.ref.canonical) as Resolution }));
-    results.forEach((r, i) => {
+    const settled = waiting ? await Promise.allSettled(keys.map((key) => answers.get(key)!)) : undefined;
+    for (let i = 0; i < candidates.length; i++) {
       const c = candidates[i]!;
-      if (r.status === 'fulfilled') {
-        operations.push(replaceAt(c.path, pinnedValue(c.image, c.ref, r.value.digest, rules.dropTag)));
+      const r = settled ? settled[i]! : undefined;
+      if (r === undefined || r.status === 'fulfilled') {
+        const { digest } = r === undefined ? (answers.get(keys[i]!) as Resolution) : r.value;
+        operations.push(replaceAt(c.path, pinnedValue(c.image, c.ref, digest, rules.dropTag)));
       } else {
         failures.push(`${describeLocation(c.site)} ${c.image}: ${messageOf(r.reason)}`);
       }
-    });
+    }
   }
   if (failures.length > 0 && settings.failureMode === 'deny') {
     const what = failures.length === 1 ? 'an image' : `${failures.length.toLocaleString('en-US')} images`;

@@ -16,6 +16,7 @@ export interface PatchOperation {
 
 /** RFC 6901: `~` becomes `~0` and `/` becomes `~1`, in that order. */
 export function escapePointerToken(token: string): string {
+  if (!token.includes('~') && !token.includes('/')) return token; // field names: nearly always
   return token.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
