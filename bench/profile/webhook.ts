@@ -6,7 +6,8 @@
  *   node --import tsx bench/profile/webhook.ts [--seconds 6] [--rounds 4] [--endpoint validate|mutate]
  *        [--variant NAME=DIR ...] [--node-arg ARG ...]
  *
- * `--node-arg` is passed to every webhook child (e.g. `--cpu-prof`, `--cpu-prof-dir=/tmp/p`), `--bare-arg`
+ * The bare server (`bare`) and the same server that also JSON.parses each review (`parsing`) run
+ * beside the variants. `--node-arg` is passed to every webhook child (e.g. `--cpu-prof`, `--cpu-prof-dir=/tmp/p`), `--bare-arg`
  * to the bare server's.
  */
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -110,18 +111,20 @@ for (const v of variants) {
 }
 const answerFile = join(tmp, 'answer.json');
 await writeFile(answerFile, answer);
-servers.push({
-  name: 'bare',
-  child: await startServerChild(process.execPath, [
-    ...values['bare-arg']!,
-    join(root, 'bench', 'servers', 'child.js'),
-    'bare',
-    cert,
-    key,
-    answerFile,
-    answerFile,
-  ]),
-});
+for (const mode of ['bare', 'parsing']) {
+  servers.push({
+    name: mode,
+    child: await startServerChild(process.execPath, [
+      ...values['bare-arg']!,
+      join(root, 'bench', 'servers', 'child.js'),
+      mode,
+      cert,
+      key,
+      answerFile,
+      answerFile,
+    ]),
+  });
+}
 
 const load = (url: string, duration: number) =>
   autocannon({
