@@ -14,17 +14,10 @@ export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 export type BodyResult = { ok: true; body: Buffer } | { ok: false; status: 413 | 0; message: string };
 
 /**
- * Read a request body up to `limit` bytes (see `readRequestBody` in core). A declared
- * Content-Length over the limit is refused before reading and the body is drained and discarded by
- * Node, bounded by the server's request timeout.
- */
-export function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
-  return readRequestBody(req, limit).then((read) => bodyResult(req, read, limit));
-}
-
-/**
- * What a read body means for the webhook (a body read is returned as it is: the server awaits
- * `readRequestBody` itself and calls this, one promise fewer per request).
+ * What `readRequestBody` (core) found, as the webhook answers it: the body, 413 when it passed
+ * `limit` (a declared Content-Length over the limit is refused before reading, and the rest of the
+ * body is drained and discarded by Node, bounded by the server's request timeout), or 0 when the
+ * client went away (nothing to answer).
  */
 export function bodyResult(req: IncomingMessage, read: RequestBody, limit: number): BodyResult {
   if (read.ok) return read;

@@ -4,11 +4,13 @@
  * wrong content types, oversized bodies, slow clients, and a thousand admissions at once.
  */
 import { connect as netConnect } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BaseResolve } from '../../src/resolver/resolver.js';
+import { createLogger } from '../../src/webhook/logging.js';
 import { cleanupTempDirs } from '../support/tmp.js';
 import { haveTools } from '../support/tools.js';
 import { type KubeDiscovery, kubectl, startKubeDiscovery } from './kube-discovery.js';
@@ -306,6 +308,46 @@ describe('webhook server with a metrics port', () => {
       const res = await fetch(`${t.wh.metricsUrl}/metrics`);
       expect(res.status).toBe(200);
       expect(await res.text()).toContain('imgdigest_webhook_tls_certificate_expiry_timestamp_seconds');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('webhook server, an unexpected exception', () => {
+  afterAll(cleanupTempDirs);
+
+  it('is logged as a failed request, never an unhandled rejection, and the server keeps answering', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new PassThrough();
+    sink.on('data', (c: Buffer) => {
+      for (const l of c.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+    });
+    // A logger of the caller's own whose admission line throws: the exception comes after the answer.
+    const logger = createLogger({ stream: sink }).child({});
+    const info = logger.info.bind(logger);
+    logger.info = ((obj: unknown, msg?: string) => {
+      if (msg === 'admission') throw new Error('the log sink is broken\nsecond line');
+      return info(obj as object, msg);
+    }) as typeof logger.info;
+    const t = await startTestWebhook({ logger });
+    try {
+      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'n' } };
+      const first = await t.post('/validate', admissionReview({ ...pod, spec: { containers: [] } }));
+      expect(first.status).toBe(200);
+      await new Promise((resolve) => setImmediate(resolve));
+      const failed = lines.find((l) => l.msg === 'request failed');
+      expect(failed).toMatchObject({
+        path: '/validate',
+        err: { message: expect.stringContaining('log sink') },
+      });
+      expect((await t.get('/healthz')).status).toBe(200);
+      expect((await t.post('/validate', admissionReview({ ...pod, spec: { containers: [] } }))).status).toBe(
+        200,
+      );
+      expect((await t.get('/metrics')).text).toContain(
+        'imgdigest_webhook_rejected_requests_total{reason="internal_error"} 2',
+      );
     } finally {
       await t.close();
     }
