@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -209,10 +209,10 @@ describe.skipIf(!haveTools('skopeo'))('copy on the embedded registry (demo image
   });
 
   it('refuses what it cannot write or find, in one line with the exit code', async () => {
-    const archive = await cli(['copy', `${reg.host}/sample/app:1.0`, 'docker-archive:out.tar']);
-    expect(archive.code).toBe(2);
-    expect(archive.stderr).toBe(
-      'imgdigest: "docker-archive:out.tar": cannot write docker-archive: destinations; write to a registry or an OCI layout (oci:DIR[:TAG])\n',
+    const daemon = await cli(['copy', `${reg.host}/sample/app:1.0`, 'docker-daemon:app:1.0']);
+    expect(daemon.code).toBe(2);
+    expect(daemon.stderr).toBe(
+      'imgdigest: "docker-daemon:app:1.0": cannot write docker-daemon: destinations; write to a registry, an OCI layout (oci:DIR[:TAG]) or a docker archive (docker-archive:FILE[:REF])\n',
     );
     const both = await cli([
       'copy',
@@ -292,6 +292,100 @@ describe.skipIf(!haveTools('skopeo'))('copy on the embedded registry (demo image
     } finally {
       await client.close();
     }
+  });
+
+  it('writes a docker archive that skopeo loads: one platform, tagged, the manifest and its digest inside', async () => {
+    const file = join(work, 'arm64.tar');
+    const r = await cli([
+      'copy',
+      '--platform',
+      'linux/arm64',
+      `${reg.host}/sample/app:1.0`,
+      `docker-archive:${file}:sample/app:1.0`,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const armDigest = r.stdout.trim().split('@')[1]!;
+    expect(r.stdout).toBe(`docker-archive:${file}:sample/app:1.0@${armDigest}\n`);
+    // The digest is the arm64 manifest of the index, as the registry serves it.
+    const index = JSON.parse((await skopeoRaw(`docker://${reg.host}/sample/app:1.0`)).toString('utf8')) as {
+      manifests: Array<{ digest: string; platform: { architecture: string } }>;
+    };
+    expect(armDigest).toBe(index.manifests.find((m) => m.platform.architecture === 'arm64')!.digest);
+    // skopeo (containers/image, what podman load uses) reads the archive: the arm64 image, tagged.
+    const inspected = JSON.parse((await run('skopeo', ['inspect', `docker-archive:${file}`])).stdout) as {
+      Architecture: string;
+      Os: string;
+    };
+    expect(inspected).toMatchObject({ Architecture: 'arm64', Os: 'linux' });
+    const saved = JSON.parse((await run('tar', ['-xOf', file, 'manifest.json'])).stdout) as Array<{
+      Config: string;
+      RepoTags: string[];
+      Layers: string[];
+    }>;
+    expect(saved).toHaveLength(1);
+    expect(saved[0]!.RepoTags).toEqual(['sample/app:1.0']);
+    // The image ID (config digest) read back is the registry's arm64 config.
+    const armManifest = JSON.parse(
+      (await skopeoRaw(`docker://${reg.host}/sample/app@${armDigest}`)).toString('utf8'),
+    );
+    const id = await runCli(['digest', '--image-id', `docker-archive:${file}`]);
+    expect(id.stdout.trim()).toBe(armManifest.config.digest);
+    expect(saved[0]!.Config).toBe(`blobs/${armManifest.config.digest.replace(':', '/')}`);
+    // The OCI layout inside holds the manifest itself: skopeo copies it on, digest kept.
+    await run('skopeo', [
+      'copy',
+      '-q',
+      '--dest-tls-verify=false',
+      `docker-archive:${file}`,
+      `docker://${other.host}/loaded/app:1.0`,
+    ]);
+    const loaded = JSON.parse((await skopeoRaw(`docker://${other.host}/loaded/app:1.0`)).toString('utf8'));
+    expect(loaded.config.digest).toBe(armManifest.config.digest);
+  });
+
+  it("an index copied to an archive without --platform gives this machine's platform, and says so", async () => {
+    const file = join(work, 'host.tar');
+    const r = await cli(['copy', `${reg.host}/sample/app:1.0`, `docker-archive:${file}`]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('is an index; the archive holds its linux/amd64 image (--platform chooses)');
+    const inspected = JSON.parse((await run('skopeo', ['inspect', `docker-archive:${file}`])).stdout) as {
+      Architecture: string;
+    };
+    expect(inspected.Architecture).toBe('amd64');
+    const saved = JSON.parse((await run('tar', ['-xOf', file, 'manifest.json'])).stdout) as Array<{
+      RepoTags: string[] | null;
+    }>;
+    expect(saved[0]!.RepoTags).toBeNull();
+  });
+
+  it('an archive is whole or untouched: refusals and failures leave the file as it was and nothing beside it', async () => {
+    const dir = await tempDir('copy-archive');
+    const file = join(dir, 'kept.tar');
+    await writeFile(file, 'the previous archive');
+    const runs = [
+      ['copy', '--all', `${reg.host}/sample/app:1.0`, `docker-archive:${file}`],
+      ['copy', '-p', 'linux/amd64,linux/arm64', `${reg.host}/sample/app:1.0`, `docker-archive:${file}`],
+      ['copy', '--referrers', `${reg.host}/sample/app:single`, `docker-archive:${file}`],
+      ['copy', `${reg.host}/sample/app:1.0`, `docker-archive:${file}:app@sha256:${'a'.repeat(64)}`],
+    ];
+    for (const args of runs) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    const missing = await cli(['copy', `${reg.host}/sample/app:nope`, `docker-archive:${file}`]);
+    expect(missing.code).toBe(3);
+    const dry = await cli(['copy', '--dry-run', `${reg.host}/sample/app:single`, `docker-archive:${file}`]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(await readFile(file, 'utf8')).toBe('the previous archive');
+    expect(await readdir(dir)).toEqual(['kept.tar']);
+    // A copy that succeeds replaces it.
+    const ok = await cli(['copy', `${reg.host}/sample/app:single`, `docker-archive:${file}:app:single`]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(await readdir(dir)).toEqual(['kept.tar']);
+    expect(JSON.parse((await run('tar', ['-xOf', file, 'manifest.json'])).stdout)[0].RepoTags).toEqual([
+      'app:single',
+    ]);
   });
 
   it('copies a docker save archive (written by skopeo) into a registry, as skopeo reads it back', async () => {

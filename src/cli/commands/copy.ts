@@ -1,7 +1,7 @@
 /**
  * @module cli/commands/copy
- * `imgdigest copy SRC DST`: an image from any source to a registry or an OCI layout, digests kept
- * (crane copy, skopeo copy, regctl image copy). Prints `DST@DIGEST`.
+ * `imgdigest copy SRC DST`: an image from any source to a registry, an OCI layout or a docker
+ * archive, digests kept (crane copy, skopeo copy, regctl image copy). Prints `DST@DIGEST`.
  */
 import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
@@ -23,12 +23,15 @@ interface CopyCommandFlags extends CopyFlags {
 export function registerCopy(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('copy')
-    .description('copy an image or index to a registry or an OCI layout, digests kept')
+    .description('copy an image or index to a registry, an OCI layout or a docker archive, digests kept')
     .argument(
       '<source>',
       'registry reference, oci:DIR[:TAG], docker-archive:FILE[:REF] or docker-daemon:NAME',
     )
-    .argument('<destination>', 'registry reference (REPO[:TAG]) or oci:DIR[:TAG]')
+    .argument(
+      '<destination>',
+      'registry reference (REPO[:TAG]), oci:DIR[:TAG] or docker-archive:FILE[:NAME[:TAG]] (one platform)',
+    )
     .option('--all', 'every platform and the index itself (the default, said explicitly)')
     .option(
       '-p, --platform <os/arch[/variant]>',
@@ -50,6 +53,11 @@ its digest while it streams. Without a tag, the destination takes the source's.
 --platform P copies that platform's manifest (the destination names its digest, as skopeo and crane
 do); several make a new index of just those platforms, whose digest differs from the source's.
 
+docker-archive:FILE[:NAME[:TAG]] writes what \`docker load\` and \`podman load\` read (the OCI layout
+Docker 25 writes, plus manifest.json), the image tagged NAME:TAG if given. An archive holds one
+platform's image: from an index, --platform chooses it (default: this machine's platform). FILE is
+replaced only when the whole archive is written.
+
 Run again after an interruption: what landed is skipped, and a blob cut in the middle of a chunked
 upload resumes where the registry says it stopped (kept in $XDG_CACHE_HOME/imgdigest/uploads).
 
@@ -59,7 +67,8 @@ Examples:
   $ imgdigest copy --platform linux/arm64 localhost:5000/sample/app:1.0 oci:layout:arm64
   oci:layout:arm64@sha256:904d9d968f2b5c9fa524d14936ebb8fd7a74345d3cc627829a47ef736fbf7dfa
   $ imgdigest copy --dry-run localhost:5000/sample/app:1.0 localhost:5000/mirror/app:1.0
-  $ imgdigest copy docker-archive:app.tar localhost:5000/imported/app:single`,
+  $ imgdigest copy docker-archive:app.tar localhost:5000/imported/app:single
+  $ imgdigest copy --platform linux/arm64 localhost:5000/sample/app:1.0 docker-archive:app-arm64.tar:sample/app:1.0`,
   );
   cmd.action(async (sourceInput: string, destinationInput: string, flags: CopyCommandFlags) => {
     const platforms = (flags.platform ?? [])
@@ -69,29 +78,69 @@ Examples:
     if (flags.all && platforms.length > 0) {
       throw new ImgdigestError('USAGE', '--all copies every platform; it cannot be combined with --platform');
     }
-    const { parsePlatform } = await import('../../core/platform.js');
+    const { formatPlatform, hostPlatform, parsePlatform } = await import('../../core/platform.js');
+    const { isIndexMediaType } = await import('../../core/media-types.js');
     for (const p of platforms) parsePlatform(p);
-    const { layoutDestination, parseDestination, registryDestination } = await import(
-      '../../sources/copy/index.js'
-    );
-    const spec = parseDestination(destinationInput);
+    const {
+      archiveDestination,
+      archiveRepoTag,
+      layoutDestination,
+      parseCopyDestination,
+      registryDestination,
+    } = await import('../../sources/copy/index.js');
+    const spec = parseCopyDestination(destinationInput);
+    if (spec.transport === 'docker-archive') {
+      if (spec.ref !== undefined) archiveRepoTag(spec.ref); // refused now, before anything is read
+      if (flags.all || platforms.length > 1) {
+        throw new ImgdigestError(
+          'USAGE',
+          `${destinationInput}: a docker archive holds one platform's image; give at most one --platform`,
+        );
+      }
+      if (flags.referrers) {
+        throw new ImgdigestError(
+          'USAGE',
+          `${destinationInput}: a docker archive holds images, not referrers; --referrers needs a registry or an OCI layout`,
+        );
+      }
+    }
     const kit = await copyKit(flags, ctx);
     const progress = copyProgress(ctx, 'copying');
     try {
       const source = await kit.openSource(sourceInput);
       try {
+        if (spec.transport === 'docker-archive' && platforms.length === 0) {
+          // An index cannot be loaded: this machine's platform, as skopeo and docker pull choose.
+          const top = await source.head();
+          if (isIndexMediaType(top.mediaType)) {
+            const host = formatPlatform(hostPlatform());
+            platforms.push(host);
+            if (!ctx.globals().quiet)
+              ctx.err(
+                `imgdigest: note: ${sourceInput} is an index; the archive holds its ${host} image (--platform chooses)`,
+              );
+          }
+        }
+        const archive =
+          spec.transport === 'docker-archive' ? await archiveDestination(spec.path, spec.ref) : undefined;
         const destination =
-          spec.transport === 'registry'
+          archive ??
+          (spec.transport === 'registry'
             ? registryDestination(kit.client, spec.reference, kit.upload)
-            : await layoutDestination(spec.path, spec.tag);
-        const result = await kit.copier.copy(source, destination, {
-          platforms,
-          referrers: flags.referrers,
-          dryRun: flags.dryRun,
-          onEvent: progress.onEvent,
-        });
-        progress.finish();
-        report(ctx, flags, result);
+            : await layoutDestination(spec.path, spec.transport === 'oci' ? spec.tag : undefined));
+        try {
+          const result = await kit.copier.copy(source, destination, {
+            platforms,
+            referrers: flags.referrers,
+            dryRun: flags.dryRun,
+            onEvent: progress.onEvent,
+          });
+          progress.finish();
+          report(ctx, flags, result);
+        } finally {
+          // Its staging folder goes whatever happened (a dry run or a failure leaves FILE untouched).
+          await archive?.discard();
+        }
       } finally {
         await source.close?.();
       }

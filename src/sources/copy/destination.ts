@@ -32,6 +32,24 @@ export function parseDestination(input: string): DestinationSpec {
   );
 }
 
+export type CopyDestinationSpec =
+  | DestinationSpec
+  | { transport: 'docker-archive'; path: string; ref: string | undefined };
+
+/**
+ * Parse the destination of one copy: a registry reference, `oci:DIR[:TAG]`, or a docker archive
+ * (`docker-archive:FILE[:REF]`, see `archiveDestination`). Engines are not written.
+ */
+export function parseCopyDestination(input: string): CopyDestinationSpec {
+  const spec = parseSourceSpec(input);
+  if (spec.transport === 'registry' || spec.transport === 'oci' || spec.transport === 'docker-archive')
+    return spec;
+  throw new ImgdigestError(
+    'USAGE',
+    `"${input}": cannot write ${spec.transport}: destinations; write to a registry, an OCI layout (oci:DIR[:TAG]) or a docker archive (docker-archive:FILE[:REF])`,
+  );
+}
+
 /** A manifest to write, with its exact bytes. */
 export interface ManifestToWrite {
   digest: Digest;
@@ -49,8 +67,8 @@ export interface PutBlobOptions {
 }
 
 export interface ImageDestination {
-  readonly kind: 'registry' | 'oci-layout';
-  /** `localhost:5000/mirror/app`, `oci:layout`. */
+  readonly kind: 'registry' | 'oci-layout' | 'docker-archive';
+  /** `localhost:5000/mirror/app`, `oci:layout`, `docker-archive:app.tar`. */
   readonly name: string;
   /** The tag the destination was named with, if any. */
   readonly tag: string | undefined;

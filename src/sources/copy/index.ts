@@ -1,10 +1,11 @@
 /**
  * @module sources/copy
- * Copying images between any source and a registry or an OCI layout, digests kept: the engine
- * behind `imgdigest copy`, `relocate` and `mirror`.
+ * Copying images between any source and a registry, an OCI layout or (one copy) a docker archive,
+ * digests kept: the engine behind `imgdigest copy`, `relocate` and `mirror`.
  */
 
 export { OciLayoutWriter } from '../local/oci-layout-writer.js';
+export { archiveDestination, archiveRepoTag } from './archive-destination.js';
 export {
   Copier,
   type CopierOptions,
@@ -16,9 +17,11 @@ export {
   sourceTag,
 } from './copier.js';
 export {
+  type CopyDestinationSpec,
   type DestinationSpec,
   type ImageDestination,
   layoutDestination,
+  parseCopyDestination,
   parseDestination,
   type RegistryDestinationOptions,
   registryDestination,
