@@ -29,7 +29,7 @@ import type { Credential, Keychain } from './credentials/keychain.js';
 import { parseErrorBody, type RequestSubjectKind, redactUrl, registryError } from './errors.js';
 import type { Scheme } from './scheme.js';
 import { type TokenCache, tokenCacheKey } from './token-cache.js';
-import type { HttpRequest, HttpResponse, Transport } from './transport.js';
+import { type HttpRequest, type HttpResponse, RequestTarget, type Transport } from './transport.js';
 
 export interface SessionOptions {
   /** The host to connect to (`registry-1.docker.io`, `127.0.0.1:5000`). */
@@ -66,6 +66,8 @@ export class RegistrySession {
   readonly host: string;
   readonly name: string;
   readonly base: URL;
+  /** The registry's root as a request target: paths on it are sent without a URL each. */
+  readonly #root: RequestTarget;
   readonly #options: SessionOptions;
   #challenge: Promise<Challenge | null> | undefined;
   #credential: Promise<Credential | null> | undefined;
@@ -84,30 +86,36 @@ export class RegistrySession {
     this.host = options.host;
     this.name = options.name;
     this.base = new URL(`${options.scheme}://${options.host}`);
+    this.#root = RequestTarget.of(this.base);
   }
 
   /** Send a request with whatever auth the registry asks for. Non-2xx answers are returned, except auth failures. */
   async request(req: SessionRequest): Promise<HttpResponse> {
-    const url = typeof req.url === 'string' ? new URL(req.url, this.base) : req.url;
+    // A path on the registry is sent as one: no URL parsed per request (see RequestTarget).
+    const target = typeof req.url === 'string' ? this.#root.resolve(req.url) : RequestTarget.of(req.url);
     // Once the ping has answered, its answer is read without a promise (most requests).
     let challenge = this.#pinged !== undefined ? this.#pinged : await abortable(this.#ping(), req.signal);
     const asked = req.scopes.length === 1 ? req.scopes[0]! : [...req.scopes].sort().join(' ');
     // Scopes a registry asked for on top of these before (go-containerregistry keeps them too):
-    // starting with them saves a 401 and a token fetch on every later request.
-    let scopes = [...(this.#learnedScopes.get(asked) ?? req.scopes)];
+    // starting with them saves a 401 and a token fetch on every later request. (Never changed in
+    // place: widening makes a new array.)
+    let scopes: readonly string[] = this.#learnedScopes.get(asked) ?? req.scopes;
     let retried = false;
+    // What the transport is sent: the caller's request with the target and the authorization (one
+    // copy; its `scopes` ride along unread, cheaper than copying the object without them).
+    const sent: HttpRequest & { scopes: readonly string[] } = {
+      ...req,
+      url: target,
+      authorization: undefined,
+    };
     for (;;) {
       // A known answer (no auth, Basic, a cached token) comes without a promise.
       // (null is an answer: no auth; undefined means the keychain or token server must be asked.)
       let auth = this.#authorizationNow(challenge, scopes);
       if (auth === undefined) auth = await this.#authorization(challenge, scopes, req.signal);
-      const { scopes: _scopes, url: _url, ...rest } = req;
-      const response = await this.#options.transport.send({
-        ...rest,
-        url,
-        // Upload locations may point elsewhere; credentials are only for the registry itself.
-        ...(auth && url.origin === this.base.origin ? { authorization: auth.header } : {}),
-      });
+      // Upload locations may point elsewhere; credentials are only for the registry itself.
+      sent.authorization = auth && target.origin === this.#root.origin ? auth.header : undefined;
+      const response = await this.#options.transport.send(sent);
       if (response.status !== 401) return response;
       const next = pickChallenge(parseChallenges(response.headers['www-authenticate']));
       if (!retried && next) {
@@ -193,7 +201,7 @@ export class RegistrySession {
    */
   #authorizationNow(
     challenge: Challenge | null,
-    scopes: string[],
+    scopes: readonly string[],
   ): { header: string; cached: boolean; key?: string } | null | undefined {
     if (!challenge) return null;
     const credential = this.#credentialValue;
@@ -213,7 +221,7 @@ export class RegistrySession {
 
   async #authorization(
     challenge: Challenge | null,
-    scopes: string[],
+    scopes: readonly string[],
     signal?: AbortSignal,
   ): Promise<{ header: string; cached: boolean; key?: string } | null> {
     if (!challenge) return null;
@@ -234,7 +242,11 @@ export class RegistrySession {
   }
 
   /** Step 4: a token from the realm (no caller signal: the fetch is shared by every waiting caller). */
-  async #fetchToken(challenge: Challenge, scopes: string[], credential: Credential | null): Promise<Token> {
+  async #fetchToken(
+    challenge: Challenge,
+    scopes: readonly string[],
+    credential: Credential | null,
+  ): Promise<Token> {
     const realm = validateRealm(challenge.params.realm, this.name, {
       insecure: this.#options.insecure === true,
     });
