@@ -210,10 +210,14 @@ export class Transport {
       (await this.#limits.acquire(target.host, req.signal));
     try {
       const response = await this.#sendWithRetries(req, target);
-      response.body.once('close', release);
-      // A HEAD (or a 204) has no body to read; drain it so the permit comes back by itself.
-      if (response.method === 'HEAD' || response.status === 204 || response.status === 304)
+      if (response.method === 'HEAD' || response.status === 204 || response.status === 304) {
+        // No body: the exchange ended with its headers (undici has finished the message before
+        // the answer reaches here), so the permit comes back now. Held until the empty body's
+        // `close` event instead, it was still taken when the next request of a busy batch asked,
+        // and that request queued (a promise and a closure per tag).
         void response.dump();
+        release();
+      } else response.body.once('close', release);
       return response;
     } catch (error) {
       release();
