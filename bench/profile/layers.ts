@@ -91,7 +91,8 @@ if (process.argv[2] === 'server') {
       const c0 = process.cpuUsage();
       await fn();
       const c = process.cpuUsage(c0);
-      (out[name] ??= []).push(Math.round((c.user + c.system) / n));
+      out[name] ??= [];
+      out[name].push(Math.round((c.user + c.system) / n));
     }
   }
   const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
