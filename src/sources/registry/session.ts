@@ -59,6 +59,13 @@ interface AuthContext {
   body: Uint8Array | null;
 }
 
+/** The `Authorization` of a request; `cached` and `key` for a token from the cache (dropped on a 401). */
+interface Authorization {
+  readonly header: string;
+  readonly cached: boolean;
+  readonly key?: string;
+}
+
 const OAUTH_CLIENT_ID = 'imgdigest';
 const MAX_AUTH_BODY = 64 * 1024;
 
@@ -75,8 +82,12 @@ export class RegistrySession {
   #pinged: Challenge | null | undefined;
   /** The keychain's answer once it came (undefined before). */
   #credentialValue: Credential | null | undefined;
-  /** The Basic header of the credential, made once. */
-  #basicHeader: string | undefined;
+  /** The Basic authorization of the credential, made once. */
+  #basicAuth: Authorization | undefined;
+  /** The authorization of the credential's registry token, made once. */
+  #registryTokenAuth: Authorization | undefined;
+  /** The authorization of each cached bearer token, made once per token, not per request. */
+  readonly #bearer = new WeakMap<Token, Authorization>();
   /** A refresh token handed back by the token server replaces the configured identity token. */
   #refreshToken: string | undefined;
   readonly #learnedScopes = new Map<string, string[]>();
@@ -202,28 +213,41 @@ export class RegistrySession {
   #authorizationNow(
     challenge: Challenge | null,
     scopes: readonly string[],
-  ): { header: string; cached: boolean; key?: string } | null | undefined {
+  ): Authorization | null | undefined {
     if (!challenge) return null;
     const credential = this.#credentialValue;
     if (credential === undefined) return undefined;
     if (challenge.scheme === 'basic') {
       if (credential?.username !== undefined && credential.password !== undefined) {
-        this.#basicHeader ??= basicAuthorization(credential.username, credential.password);
-        return { header: this.#basicHeader, cached: false };
+        this.#basicAuth ??= {
+          header: basicAuthorization(credential.username, credential.password),
+          cached: false,
+        };
+        return this.#basicAuth;
       }
       return null;
     }
-    if (credential?.registryToken) return { header: `Bearer ${credential.registryToken}`, cached: false };
+    if (credential?.registryToken) {
+      this.#registryTokenAuth ??= { header: `Bearer ${credential.registryToken}`, cached: false };
+      return this.#registryTokenAuth;
+    }
     const key = tokenCacheKey(this.host, challenge.params.service, scopes);
     const token = this.#options.tokens.get(key);
-    return token ? { header: `Bearer ${token.token}`, cached: true, key } : undefined;
+    if (!token) return undefined;
+    // The header string of a token (often kilobytes) is made once, not joined again per request.
+    let auth = this.#bearer.get(token);
+    if (auth?.key !== key) {
+      auth = { header: `Bearer ${token.token}`, cached: true, key };
+      this.#bearer.set(token, auth);
+    }
+    return auth;
   }
 
   async #authorization(
     challenge: Challenge | null,
     scopes: readonly string[],
     signal?: AbortSignal,
-  ): Promise<{ header: string; cached: boolean; key?: string } | null> {
+  ): Promise<Authorization | null> {
     if (!challenge) return null;
     const credential = await this.#credentials(signal);
     if (challenge.scheme === 'basic') {

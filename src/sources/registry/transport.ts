@@ -201,126 +201,142 @@ export class Transport {
   }
 
   /** Send a request: retries, redirects and the host limit included. Throws only for no-response failures. */
-  async send(req: HttpRequest): Promise<HttpResponse> {
-    const target = req.url instanceof RequestTarget ? req.url : RequestTarget.of(req.url);
-    this.#checkHost(req.method, target, '');
-    // A free permit is taken without a promise; only a full host waits in the queue.
-    const release =
-      (req.signal?.aborted ? null : this.#limits.tryAcquire(target.host)) ??
-      (await this.#limits.acquire(target.host, req.signal));
+  send(req: HttpRequest): Promise<HttpResponse> {
+    let target: RequestTarget;
+    let release: (() => void) | null;
     try {
-      const response = await this.#sendWithRetries(req, target);
-      if (response.method === 'HEAD' || response.status === 204 || response.status === 304) {
-        // No body: the exchange ended with its headers (undici has finished the message before
-        // the answer reaches here), so the permit comes back now. Held until the empty body's
-        // `close` event instead, it was still taken when the next request of a busy batch asked,
-        // and that request queued (a promise and a closure per tag).
-        void response.dump();
-        release();
-      } else response.body.once('close', release);
-      return response;
+      target = req.url instanceof RequestTarget ? req.url : RequestTarget.of(req.url);
+      this.#checkHost(req.method, target, '');
+      // A free permit is taken without a promise; only a full host waits in the queue.
+      release = req.signal?.aborted ? null : this.#limits.tryAcquire(target.host);
     } catch (error) {
-      release();
-      throw error;
+      return Promise.reject(error);
     }
+    // Not an async function around another: one async function per request, the exchange.
+    if (release) return this.#exchange(req, target, release);
+    return this.#limits
+      .acquire(target.host, req.signal)
+      .then((granted) => this.#exchange(req, target, granted));
   }
 
-  async #sendWithRetries(req: HttpRequest, first: RequestTarget): Promise<HttpResponse> {
-    const started = Date.now();
-    const userAgent = this.#options.userAgent ?? 'imgdigest';
-    let target = first;
-    let method = req.method;
-    let body = req.body;
-    let retries = 0;
-    let hops = 0;
-    for (;;) {
-      const headers: Record<string, string> = { 'user-agent': userAgent };
-      if (req.headers) Object.assign(headers, req.headers);
-      // The credential belongs to the origin it was issued for, never to where we get sent.
-      if (req.authorization && target.origin === first.origin) headers.authorization = req.authorization;
-      const attemptStart = Date.now();
-      // undici checks headersTimeout on a coarse (~0.5 s) clock; this timer makes "no answer
-      // within timeoutMs" hold to the millisecond, connecting included. A streamed body re-arms
-      // it with every chunk it hands over: a 1 GiB upload may take minutes, and what must not
-      // exceed timeoutMs is a pause, not the transfer.
-      const deadline = new Deadline(this.timeoutMs, req.signal);
-      // One options object per attempt, built without spreads; undici's request() hands it on.
-      const options: UndiciRequestOptions = {
-        dispatcher: this.#dispatchers.for(target),
-        method,
-        headers,
-        body: typeof body === 'function' ? openBody(body, req, deadline) : (body ?? null),
-        signal: deadline,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-      };
-      if (req.highWaterMark) options.highWaterMark = req.highWaterMark;
-      // undici closes the connection after every HEAD unless told otherwise (in case a server
-      // sends a body anyway): a new TCP connection per manifest HEAD, which cost resolving
-      // many tags most of its time. Registries answer HEAD without a body; keep the socket.
-      if (method === 'HEAD') options.reset = false;
-      let response: Dispatcher.ResponseData;
-      try {
-        response = await request(target, options);
-      } catch (caught) {
-        deadline.release();
-        if (req.signal?.aborted) throw req.signal.reason;
-        const error = deadline.timedOut
-          ? Object.assign(new Error('no response headers'), { code: 'UND_ERR_HEADERS_TIMEOUT' })
-          : caught;
-        this.#log(method, target, null, Date.now() - attemptStart, retries, codeOf(error));
-        const delay = isRetryableNetworkError(error, this.#policy)
-          ? nextRetryDelay(this.#policy, { retries, elapsedMs: Date.now() - started })
-          : null;
-        if (delay === null) throw networkError(error, method, target.url, this.timeoutMs);
-        retries++;
-        await sleep(delay, req.signal);
-        continue;
-      } finally {
-        deadline.stopTimer();
-      }
-      // The caller's signal still aborts the body while it streams.
-      if (req.signal) response.body.once('close', () => deadline.release());
-      const { statusCode: status } = response;
-      this.#log(method, target, status, Date.now() - attemptStart, retries);
-      const location = REDIRECTS.has(status) ? firstHeader(response.headers, 'location') : undefined;
-      if (location && req.followRedirects !== false) {
-        await response.body.dump().catch(() => {});
-        hops++;
-        if (hops > MAX_REDIRECTS) {
-          const url = first.url;
-          throw new ImgdigestError(
-            'NETWORK_ERROR',
-            `too many redirects: ${req.method} ${redactUrl(url)} (more than ${MAX_REDIRECTS})`,
-            {
-              details: { method: req.method, url: redactUrl(url) },
-            },
-          );
-        }
-        const from = target;
-        target = RequestTarget.of(this.#redirectTarget(from.url, location, req.method));
-        this.#checkHost(method, target, ` (redirected from ${from.host})`);
-        if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
-          method = 'GET';
-          body = undefined;
-        }
-        continue;
-      }
-      if (req.retryStatuses !== false && isRetryableStatus(status)) {
-        const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
-        const delay = nextRetryDelay(this.#policy, {
-          retries,
-          elapsedMs: Date.now() - started,
-          retryAfterMs,
-        });
-        if (delay !== null) {
-          await response.body.dump().catch(() => {});
+  /** When the host permit comes back: with the headers when there is no body, else when the body closes. */
+  #done(response: TransportResponse, release: () => void): HttpResponse {
+    if (response.method === 'HEAD' || response.status === 204 || response.status === 304) {
+      // No body: the exchange ended with its headers (undici has finished the message before
+      // the answer reaches here), so the permit comes back now. Held until the empty body's
+      // `close` event instead, it was still taken when the next request of a busy batch asked,
+      // and that request queued (a promise and a closure per tag).
+      void response.dump();
+      release();
+    } else response.body.once('close', release);
+    return response;
+  }
+
+  /**
+   * The request with its retries and redirects, under a host permit it gives back (see
+   * {@link #done}); one async function per request.
+   */
+  async #exchange(req: HttpRequest, first: RequestTarget, release: () => void): Promise<HttpResponse> {
+    try {
+      const started = Date.now();
+      const userAgent = this.#options.userAgent ?? 'imgdigest';
+      let target = first;
+      let method = req.method;
+      let body = req.body;
+      let retries = 0;
+      let hops = 0;
+      for (;;) {
+        const headers: Record<string, string> = { 'user-agent': userAgent };
+        if (req.headers) Object.assign(headers, req.headers);
+        // The credential belongs to the origin it was issued for, never to where we get sent.
+        if (req.authorization && target.origin === first.origin) headers.authorization = req.authorization;
+        const attemptStart = Date.now();
+        // undici checks headersTimeout on a coarse (~0.5 s) clock; this timer makes "no answer
+        // within timeoutMs" hold to the millisecond, connecting included. A streamed body re-arms
+        // it with every chunk it hands over: a 1 GiB upload may take minutes, and what must not
+        // exceed timeoutMs is a pause, not the transfer.
+        const deadline = new Deadline(this.timeoutMs, req.signal);
+        // One options object per attempt, built without spreads; undici's request() hands it on.
+        const options: UndiciRequestOptions = {
+          dispatcher: this.#dispatchers.for(target),
+          method,
+          headers,
+          body: typeof body === 'function' ? openBody(body, req, deadline) : (body ?? null),
+          signal: deadline,
+          headersTimeout: this.timeoutMs,
+          bodyTimeout: this.timeoutMs,
+        };
+        if (req.highWaterMark) options.highWaterMark = req.highWaterMark;
+        // undici closes the connection after every HEAD unless told otherwise (in case a server
+        // sends a body anyway): a new TCP connection per manifest HEAD, which cost resolving
+        // many tags most of its time. Registries answer HEAD without a body; keep the socket.
+        if (method === 'HEAD') options.reset = false;
+        let response: Dispatcher.ResponseData;
+        try {
+          response = await request(target, options);
+        } catch (caught) {
+          deadline.release();
+          if (req.signal?.aborted) throw req.signal.reason;
+          const error = deadline.timedOut
+            ? Object.assign(new Error('no response headers'), { code: 'UND_ERR_HEADERS_TIMEOUT' })
+            : caught;
+          this.#log(method, target, null, Date.now() - attemptStart, retries, codeOf(error));
+          const delay = isRetryableNetworkError(error, this.#policy)
+            ? nextRetryDelay(this.#policy, { retries, elapsedMs: Date.now() - started })
+            : null;
+          if (delay === null) throw networkError(error, method, target.url, this.timeoutMs);
           retries++;
           await sleep(delay, req.signal);
           continue;
+        } finally {
+          deadline.stopTimer();
         }
+        // The caller's signal still aborts the body while it streams.
+        if (req.signal) response.body.once('close', () => deadline.release());
+        const { statusCode: status } = response;
+        this.#log(method, target, status, Date.now() - attemptStart, retries);
+        const location = REDIRECTS.has(status) ? firstHeader(response.headers, 'location') : undefined;
+        if (location && req.followRedirects !== false) {
+          await response.body.dump().catch(() => {});
+          hops++;
+          if (hops > MAX_REDIRECTS) {
+            const url = first.url;
+            throw new ImgdigestError(
+              'NETWORK_ERROR',
+              `too many redirects: ${req.method} ${redactUrl(url)} (more than ${MAX_REDIRECTS})`,
+              {
+                details: { method: req.method, url: redactUrl(url) },
+              },
+            );
+          }
+          const from = target;
+          target = RequestTarget.of(this.#redirectTarget(from.url, location, req.method));
+          this.#checkHost(method, target, ` (redirected from ${from.host})`);
+          if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
+            method = 'GET';
+            body = undefined;
+          }
+          continue;
+        }
+        if (req.retryStatuses !== false && isRetryableStatus(status)) {
+          const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
+          const delay = nextRetryDelay(this.#policy, {
+            retries,
+            elapsedMs: Date.now() - started,
+            retryAfterMs,
+          });
+          if (delay !== null) {
+            await response.body.dump().catch(() => {});
+            retries++;
+            await sleep(delay, req.signal);
+            continue;
+          }
+        }
+        return this.#done(new TransportResponse(response, target, method, this.timeoutMs), release);
       }
-      return new TransportResponse(response, target, method, this.timeoutMs);
+    } catch (error) {
+      release();
+      throw error;
     }
   }
 
