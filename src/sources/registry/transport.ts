@@ -16,7 +16,6 @@
  *
  * Connection pools, TLS settings and proxies are in `dispatcher.ts`.
  */
-import { EventEmitter } from 'node:events';
 import { Readable, Transform } from 'node:stream';
 import { KeyedSemaphore } from '../../core/async.js';
 import { ImgdigestError } from '../../core/errors.js';
@@ -409,14 +408,18 @@ export class Transport {
 
 /**
  * The signal undici is given for one attempt: aborts when the attempt's time is up or the caller's
- * signal aborts. undici takes any EventEmitter with `aborted` and `reason`; an AbortController (and
- * `AbortSignal.any`) costs tens of microseconds each in Node 20, a sizeable part of a manifest HEAD
- * on a fast registry, and this costs about as much as its timer.
+ * signal aborts. undici takes any object with `aborted`, `reason` and `addEventListener` /
+ * `removeEventListener` (or an EventEmitter's `on`); an AbortController (and `AbortSignal.any`)
+ * costs tens of microseconds each in Node 20, a sizeable part of a manifest HEAD on a fast
+ * registry. Not an EventEmitter either: its construction and undici's `once()` wrapper were a
+ * microsecond a request, for the one listener undici adds.
  */
-class Deadline extends EventEmitter {
+class Deadline {
   aborted = false;
   reason: unknown = undefined;
   timedOut = false;
+  /** The `abort` listeners (undici adds one per request); each is called once. */
+  #listeners: Array<() => void> = [];
   #timer: NodeJS.Timeout;
   #stopped = false;
   readonly #ms: number;
@@ -428,7 +431,6 @@ class Deadline extends EventEmitter {
   readonly #onOuterAbort: (() => void) | undefined;
 
   constructor(ms: number, outer: AbortSignal | undefined) {
-    super();
     this.#ms = ms;
     this.#timer = setTimeout(this.#onTimeout, ms);
     this.#outer = outer;
@@ -441,11 +443,23 @@ class Deadline extends EventEmitter {
     }
   }
 
+  addEventListener(type: string, listener: () => void): void {
+    if (type === 'abort' && !this.aborted) this.#listeners.push(listener);
+  }
+
+  removeEventListener(type: string, listener: () => void): void {
+    if (type !== 'abort') return;
+    const at = this.#listeners.indexOf(listener);
+    if (at !== -1) this.#listeners.splice(at, 1);
+  }
+
   #abort(reason: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = reason;
-    this.emit('abort');
+    const listeners = this.#listeners;
+    this.#listeners = [];
+    for (const listener of listeners) listener();
   }
 
   /** The response headers came (or the attempt failed). */
