@@ -71,7 +71,22 @@ if (process.argv[2] === 'server') {
     resolver: async () => {
       const resolver = await openResolver({
         concurrency: 8,
-        cache: process.env.NOCACHE ? { ttlMs: 0 } : { maxEntries: n * 2 },
+        cache: { maxEntries: n * 2 },
+        registry: { concurrency: 8, anonymous: true },
+      });
+      try {
+        await mapLimit(refs, 8, async (t) => {
+          await resolver.resolve(parseReference(`${host}/${t.repo}:${t.tag}`));
+        });
+      } finally {
+        await resolver.close();
+      }
+    },
+    // The resolver without its answer cache (coalescing and limits stay).
+    uncached: async () => {
+      const resolver = await openResolver({
+        concurrency: 8,
+        cache: { ttlMs: 0 },
         registry: { concurrency: 8, anonymous: true },
       });
       try {
