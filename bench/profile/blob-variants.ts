@@ -14,6 +14,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseReference } from '../../src/core/reference.js';
 import { RegistryClient } from '../../src/sources/registry/index.js';
+import { RequestTarget } from '../../src/sources/registry/transport.js';
 import { Agent, request } from '../../src/sources/registry/undici.js';
 import { startDistribution } from '../../test/support/distribution.js';
 import { pushFileBlob, writeRandomFile } from '../lib/data.js';
@@ -95,7 +96,7 @@ try {
     },
     // undici request() through an agent whose sockets read into fresh READBUF buffers
     requestBigReads: async () => {
-      const res = await request(url, {
+      const res = await request(RequestTarget.of(url), {
         method: 'GET',
         dispatcher: bigReads,
         highWaterMark: 4 * MiB,
@@ -105,7 +106,11 @@ try {
       check(hash.digest('hex'));
     },
     requestDefault: async () => {
-      const res = await request(url, { method: 'GET', dispatcher: agent, highWaterMark: 4 * MiB } as never);
+      const res = await request(RequestTarget.of(url), {
+        method: 'GET',
+        dispatcher: agent,
+        highWaterMark: 4 * MiB,
+      } as never);
       const hash = createHash('sha256');
       for await (const chunk of res.body) hash.update(chunk as Buffer);
       check(hash.digest('hex'));

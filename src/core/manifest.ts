@@ -381,5 +381,6 @@ function show(value: unknown): string {
 
 /** `application/json; charset=utf-8` -> `application/json`. */
 export function stripParameters(contentType: string): string {
-  return contentType.split(';')[0]!.trim();
+  const semicolon = contentType.indexOf(';');
+  return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim();
 }

@@ -188,24 +188,30 @@ export class CachingResolver implements Resolver {
     this.breaker = options.breaker ? new CircuitBreaker(options.breaker) : null;
   }
 
-  async resolve(reference: Reference, options: ResolveOptions = {}): Promise<Resolution> {
-    const platform = options.platform ?? this.options.platform;
-    const key = `${reference.canonical}|${platform ?? ''}`;
-    const hit = this.hit(key, reference);
-    if (hit) return hit;
-    let flight = this.inflight.get(key);
-    if (flight) {
-      this.stats.coalesced++;
-      this.options.onResult?.('coalesced', reference);
-    } else {
-      // An open circuit answers before anything is queued: the caller fails now, not at its deadline.
-      const refused = this.breaker?.refusal(reference.registryHost);
-      if (refused) throw this.rejected(refused, reference);
-      this.stats.misses++;
-      this.options.onResult?.('miss', reference);
-      flight = this.start(key, reference, platform);
+  // Not an async function: the caller waits for the flight's own promise (an async function
+  // returning it would add a promise and two turns of the microtask queue per resolution).
+  resolve(reference: Reference, options: ResolveOptions = {}): Promise<Resolution> {
+    try {
+      const platform = options.platform ?? this.options.platform;
+      const key = `${reference.canonical}|${platform ?? ''}`;
+      const hit = this.hit(key, reference);
+      if (hit) return Promise.resolve(hit);
+      let flight = this.inflight.get(key);
+      if (flight) {
+        this.stats.coalesced++;
+        this.options.onResult?.('coalesced', reference);
+      } else {
+        // An open circuit answers before anything is queued: the caller fails now, not at its deadline.
+        const refused = this.breaker?.refusal(reference.registryHost);
+        if (refused) throw this.rejected(refused, reference);
+        this.stats.misses++;
+        this.options.onResult?.('miss', reference);
+        flight = this.start(key, reference, platform);
+      }
+      return this.wait(flight, key, options.signal);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return this.wait(flight, key, options.signal);
   }
 
   /**

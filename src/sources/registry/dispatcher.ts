@@ -13,7 +13,7 @@ import type * as Undici from 'undici';
 import { errorReason } from '../../core/errno.js';
 import { ImgdigestError } from '../../core/errors.js';
 import { isLoopbackHost } from '../../core/net.js';
-import { Agent, type Dispatcher, EnvHttpProxyAgent } from './undici.js';
+import { Client, type Dispatcher, EnvHttpProxyAgent, Pool } from './undici.js';
 
 export interface DispatcherOptions {
   /** Use this dispatcher for everything (it is not closed by `close()`). */
@@ -27,41 +27,82 @@ export interface DispatcherOptions {
   timeoutMs: number;
 }
 
-/** Picks (and lazily creates) the dispatcher for a URL. */
+/** Where a request goes, as the dispatcher choice needs it. */
+export interface DispatchTarget {
+  /** `http://127.0.0.1:5000` */
+  readonly origin: string;
+  /** `127.0.0.1:5000` */
+  readonly host: string;
+}
+
+/**
+ * Picks (and lazily creates) the dispatcher for an origin.
+ *
+ * A direct origin gets a connection pool of its own, held here, as undici's `Agent` would make and
+ * drop it (a pool whose connections have all gone is closed and made again when needed), without
+ * the Agent's extra dispatch per request (its validation, the origin string, its pool lookup): the
+ * transport already knows the origin, and a pool found once per origin is all it needs.
+ */
 export class Dispatchers {
   readonly #options: DispatcherOptions;
-  #direct: Dispatcher | undefined;
   #proxied: Dispatcher | null | undefined;
-  /** Which dispatcher each host gets, decided once per host (the loopback check is not free). */
-  readonly #byHost = new Map<string, Dispatcher>();
+  #poolOptions: Undici.Pool.Options | undefined;
+  /** The dispatcher of each origin, decided once per origin (the loopback check is not free). */
+  readonly #byOrigin = new Map<string, Dispatcher>();
+  /** The pools made here, per origin, with their open connections. */
+  readonly #pools = new Map<string, { pool: Undici.Pool | Undici.Client; connections: number }>();
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
   }
 
-  /** The dispatcher for `url`: the caller's, the proxy for non-loopback hosts when one is set, else direct. */
-  for(url: URL): Dispatcher {
+  /** The dispatcher for `target`: the caller's, the proxy for non-loopback hosts when one is set, else direct. */
+  for(target: DispatchTarget): Dispatcher {
     if (this.#options.dispatcher) return this.#options.dispatcher;
-    const host = url.host;
-    let dispatcher = this.#byHost.get(host);
-    if (!dispatcher) {
-      dispatcher = this.#choose(host);
-      this.#byHost.set(host, dispatcher);
-    }
-    return dispatcher;
+    return this.#byOrigin.get(target.origin) ?? this.#choose(target);
   }
 
-  #choose(host: string): Dispatcher {
-    if (!isLoopbackHost(host)) {
+  #choose(target: DispatchTarget): Dispatcher {
+    if (!isLoopbackHost(target.host)) {
       if (this.#proxied === undefined) this.#proxied = this.#createProxied();
-      if (this.#proxied) return this.#proxied;
+      if (this.#proxied) {
+        this.#byOrigin.set(target.origin, this.#proxied);
+        return this.#proxied;
+      }
     }
-    this.#direct ??= new Agent(this.#agentOptions(true));
-    return this.#direct;
+    return this.#pool(target.origin);
+  }
+
+  /** A direct pool for `origin`, as undici's Agent makes one (a Client when one connection is all). */
+  #pool(origin: string): Dispatcher {
+    this.#poolOptions ??= this.#agentOptions(true);
+    const options = this.#poolOptions;
+    const pool = options.connections === 1 ? new Client(origin, options) : new Pool(origin, options);
+    const entry = { pool, connections: 0 };
+    // What the Agent does: a pool is dropped once it has no connection left, so origins seen once
+    // (a redirect to object storage) do not keep a pool for the life of the client.
+    const dropIfUnused = () => {
+      if (entry.connections > 0 || this.#pools.get(origin) !== entry) return;
+      this.#pools.delete(origin);
+      this.#byOrigin.delete(origin);
+      if (!pool.destroyed) void pool.close().catch(() => {});
+    };
+    pool
+      .on('connect', () => {
+        entry.connections++;
+      })
+      .on('disconnect', () => {
+        entry.connections--;
+        dropIfUnused();
+      })
+      .on('connectionError', dropIfUnused);
+    this.#pools.set(origin, entry);
+    this.#byOrigin.set(origin, pool);
+    return pool;
   }
 
   /** `largeReads`: sockets read through {@link largeReads} (direct connections only, see there). */
-  #agentOptions(largeReads = false): Undici.Agent.Options {
+  #agentOptions(largeReads = false): Undici.Agent.Options & Undici.Pool.Options {
     return {
       connections: this.#options.connections,
       keepAliveTimeout: 10_000,
@@ -90,10 +131,12 @@ export class Dispatchers {
 
   /** Close the dispatchers made here. */
   async close(): Promise<void> {
-    const own = [this.#direct, this.#proxied].filter((d): d is Dispatcher => Boolean(d));
-    this.#direct = undefined;
+    const own = [...[...this.#pools.values()].map((entry) => entry.pool), this.#proxied].filter(
+      (d): d is Dispatcher => Boolean(d),
+    );
     this.#proxied = undefined;
-    this.#byHost.clear();
+    this.#pools.clear();
+    this.#byOrigin.clear();
     await Promise.all(own.map((d) => d.close()));
   }
 }

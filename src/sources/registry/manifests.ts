@@ -77,7 +77,11 @@ export async function throwResponseError(
 /** The Accept header of manifest requests, joined once. */
 const MANIFEST_ACCEPT_HEADER = MANIFEST_ACCEPT.join(', ');
 
-type HeadOutcome = { kind: 'found'; descriptor: Descriptor } | { kind: 'incomplete' } | { kind: 'missing' };
+/** What a HEAD found: the descriptor, or the manifest is missing, or the answer lacked a header. */
+type HeadOutcome = Descriptor | 'missing' | 'incomplete';
+
+/** A `sha256:` digest as registries send it (the common case, checked without taking it apart). */
+const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 async function head(session: RegistrySession, ref: Reference, options: CallOptions): Promise<HeadOutcome> {
   const response = await session.request({
@@ -87,15 +91,18 @@ async function head(session: RegistrySession, ref: Reference, options: CallOptio
     scopes: [repositoryScope(ref.path)],
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  if (response.status === 404) return { kind: 'missing' };
+  if (response.status === 404) return 'missing';
   if (response.status < 200 || response.status >= 300)
     await throwResponseError(response, describeRef(ref), 'manifest');
   const digestHeader = response.header('docker-content-digest');
   const contentType = response.header('content-type');
   const size = Number(response.header('content-length'));
   // crane's headManifest needs all three; without one of them the GET gives the truth.
-  if (!digestHeader || !contentType || !Number.isSafeInteger(size)) return { kind: 'incomplete' };
-  const digest = parseDigest(digestHeader.trim(), { mode: 'grammar' }).digest;
+  if (!digestHeader || !contentType || !Number.isSafeInteger(size)) return 'incomplete';
+  const trimmed = digestHeader.trim();
+  const digest = SHA256_DIGEST.test(trimmed)
+    ? (trimmed as Digest)
+    : parseDigest(trimmed, { mode: 'grammar' }).digest;
   if (ref.digest && digest !== ref.digest) {
     throw new ImgdigestError(
       'DIGEST_MISMATCH',
@@ -103,7 +110,7 @@ async function head(session: RegistrySession, ref: Reference, options: CallOptio
       { details: { expected: ref.digest, actual: digest } },
     );
   }
-  return { kind: 'found', descriptor: { mediaType: stripParameters(contentType), digest, size } };
+  return { mediaType: stripParameters(contentType), digest, size };
 }
 
 /**
@@ -116,15 +123,15 @@ export async function headManifest(
   options: CallOptions = {},
 ): Promise<Descriptor | null> {
   const outcome = await head(session, ref, options);
-  if (outcome.kind === 'missing') return null;
-  if (outcome.kind === 'incomplete') {
+  if (outcome === 'missing') return null;
+  if (outcome === 'incomplete') {
     throw new ImgdigestError(
       'REGISTRY_ERROR',
       `registry ${session.name} answered HEAD ${manifestPath(ref)} without Docker-Content-Digest, Content-Type or Content-Length`,
       { details: { method: 'HEAD', reference: describeRef(ref) } },
     );
   }
-  return outcome.descriptor;
+  return outcome;
 }
 
 /** The manifest with its exact bytes, at most 4 MiB, verified when `ref` has a digest. */
@@ -171,7 +178,7 @@ export async function resolve(
 ): Promise<RegistryResolution> {
   try {
     const outcome = await head(session, ref, options);
-    if (outcome.kind === 'found') return resolutionOf(ref, outcome.descriptor, 'head');
+    if (typeof outcome === 'object') return resolutionOf(ref, outcome, 'head');
   } catch (error) {
     if (!fallsBackToGet(error)) throw error;
   }
@@ -186,10 +193,23 @@ function resolutionOf(ref: Reference, descriptor: Descriptor, via: 'head' | 'get
     kind: digestKindOf(descriptor.mediaType),
     mediaType: descriptor.mediaType,
     size: descriptor.size,
-    resolvedAt: new Date().toISOString(),
+    resolvedAt: nowIso(),
     via,
     descriptor,
   };
+}
+
+let isoMs = Number.NaN;
+let isoText = '';
+
+/** `new Date().toISOString()`, made once per millisecond (a batch resolves several tags in one). */
+function nowIso(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
 }
 
 /** The reference `identifier` (a tag or a digest) names in `ref`'s repository. */

@@ -29,7 +29,7 @@ import type { Credential, Keychain } from './credentials/keychain.js';
 import { parseErrorBody, type RequestSubjectKind, redactUrl, registryError } from './errors.js';
 import type { Scheme } from './scheme.js';
 import { type TokenCache, tokenCacheKey } from './token-cache.js';
-import type { HttpRequest, HttpResponse, Transport } from './transport.js';
+import { type HttpRequest, type HttpResponse, RequestTarget, type Transport } from './transport.js';
 
 export interface SessionOptions {
   /** The host to connect to (`registry-1.docker.io`, `127.0.0.1:5000`). */
@@ -59,6 +59,13 @@ interface AuthContext {
   body: Uint8Array | null;
 }
 
+/** The `Authorization` of a request; `cached` and `key` for a token from the cache (dropped on a 401). */
+interface Authorization {
+  readonly header: string;
+  readonly cached: boolean;
+  readonly key?: string;
+}
+
 const OAUTH_CLIENT_ID = 'imgdigest';
 const MAX_AUTH_BODY = 64 * 1024;
 
@@ -66,6 +73,8 @@ export class RegistrySession {
   readonly host: string;
   readonly name: string;
   readonly base: URL;
+  /** The registry's root as a request target: paths on it are sent without a URL each. */
+  readonly #root: RequestTarget;
   readonly #options: SessionOptions;
   #challenge: Promise<Challenge | null> | undefined;
   #credential: Promise<Credential | null> | undefined;
@@ -73,8 +82,12 @@ export class RegistrySession {
   #pinged: Challenge | null | undefined;
   /** The keychain's answer once it came (undefined before). */
   #credentialValue: Credential | null | undefined;
-  /** The Basic header of the credential, made once. */
-  #basicHeader: string | undefined;
+  /** The Basic authorization of the credential, made once. */
+  #basicAuth: Authorization | undefined;
+  /** The authorization of the credential's registry token, made once. */
+  #registryTokenAuth: Authorization | undefined;
+  /** The authorization of each cached bearer token, made once per token, not per request. */
+  readonly #bearer = new WeakMap<Token, Authorization>();
   /** A refresh token handed back by the token server replaces the configured identity token. */
   #refreshToken: string | undefined;
   readonly #learnedScopes = new Map<string, string[]>();
@@ -84,30 +97,36 @@ export class RegistrySession {
     this.host = options.host;
     this.name = options.name;
     this.base = new URL(`${options.scheme}://${options.host}`);
+    this.#root = RequestTarget.of(this.base);
   }
 
   /** Send a request with whatever auth the registry asks for. Non-2xx answers are returned, except auth failures. */
   async request(req: SessionRequest): Promise<HttpResponse> {
-    const url = typeof req.url === 'string' ? new URL(req.url, this.base) : req.url;
+    // A path on the registry is sent as one: no URL parsed per request (see RequestTarget).
+    const target = typeof req.url === 'string' ? this.#root.resolve(req.url) : RequestTarget.of(req.url);
     // Once the ping has answered, its answer is read without a promise (most requests).
     let challenge = this.#pinged !== undefined ? this.#pinged : await abortable(this.#ping(), req.signal);
     const asked = req.scopes.length === 1 ? req.scopes[0]! : [...req.scopes].sort().join(' ');
     // Scopes a registry asked for on top of these before (go-containerregistry keeps them too):
-    // starting with them saves a 401 and a token fetch on every later request.
-    let scopes = [...(this.#learnedScopes.get(asked) ?? req.scopes)];
+    // starting with them saves a 401 and a token fetch on every later request. (Never changed in
+    // place: widening makes a new array.)
+    let scopes: readonly string[] = this.#learnedScopes.get(asked) ?? req.scopes;
     let retried = false;
+    // What the transport is sent: the caller's request with the target and the authorization (one
+    // copy; its `scopes` ride along unread, cheaper than copying the object without them).
+    const sent: HttpRequest & { scopes: readonly string[] } = {
+      ...req,
+      url: target,
+      authorization: undefined,
+    };
     for (;;) {
       // A known answer (no auth, Basic, a cached token) comes without a promise.
       // (null is an answer: no auth; undefined means the keychain or token server must be asked.)
       let auth = this.#authorizationNow(challenge, scopes);
       if (auth === undefined) auth = await this.#authorization(challenge, scopes, req.signal);
-      const { scopes: _scopes, url: _url, ...rest } = req;
-      const response = await this.#options.transport.send({
-        ...rest,
-        url,
-        // Upload locations may point elsewhere; credentials are only for the registry itself.
-        ...(auth && url.origin === this.base.origin ? { authorization: auth.header } : {}),
-      });
+      // Upload locations may point elsewhere; credentials are only for the registry itself.
+      sent.authorization = auth && target.origin === this.#root.origin ? auth.header : undefined;
+      const response = await this.#options.transport.send(sent);
       if (response.status !== 401) return response;
       const next = pickChallenge(parseChallenges(response.headers['www-authenticate']));
       if (!retried && next) {
@@ -193,29 +212,42 @@ export class RegistrySession {
    */
   #authorizationNow(
     challenge: Challenge | null,
-    scopes: string[],
-  ): { header: string; cached: boolean; key?: string } | null | undefined {
+    scopes: readonly string[],
+  ): Authorization | null | undefined {
     if (!challenge) return null;
     const credential = this.#credentialValue;
     if (credential === undefined) return undefined;
     if (challenge.scheme === 'basic') {
       if (credential?.username !== undefined && credential.password !== undefined) {
-        this.#basicHeader ??= basicAuthorization(credential.username, credential.password);
-        return { header: this.#basicHeader, cached: false };
+        this.#basicAuth ??= {
+          header: basicAuthorization(credential.username, credential.password),
+          cached: false,
+        };
+        return this.#basicAuth;
       }
       return null;
     }
-    if (credential?.registryToken) return { header: `Bearer ${credential.registryToken}`, cached: false };
+    if (credential?.registryToken) {
+      this.#registryTokenAuth ??= { header: `Bearer ${credential.registryToken}`, cached: false };
+      return this.#registryTokenAuth;
+    }
     const key = tokenCacheKey(this.host, challenge.params.service, scopes);
     const token = this.#options.tokens.get(key);
-    return token ? { header: `Bearer ${token.token}`, cached: true, key } : undefined;
+    if (!token) return undefined;
+    // The header string of a token (often kilobytes) is made once, not joined again per request.
+    let auth = this.#bearer.get(token);
+    if (auth?.key !== key) {
+      auth = { header: `Bearer ${token.token}`, cached: true, key };
+      this.#bearer.set(token, auth);
+    }
+    return auth;
   }
 
   async #authorization(
     challenge: Challenge | null,
-    scopes: string[],
+    scopes: readonly string[],
     signal?: AbortSignal,
-  ): Promise<{ header: string; cached: boolean; key?: string } | null> {
+  ): Promise<Authorization | null> {
     if (!challenge) return null;
     const credential = await this.#credentials(signal);
     if (challenge.scheme === 'basic') {
@@ -234,7 +266,11 @@ export class RegistrySession {
   }
 
   /** Step 4: a token from the realm (no caller signal: the fetch is shared by every waiting caller). */
-  async #fetchToken(challenge: Challenge, scopes: string[], credential: Credential | null): Promise<Token> {
+  async #fetchToken(
+    challenge: Challenge,
+    scopes: readonly string[],
+    credential: Credential | null,
+  ): Promise<Token> {
     const realm = validateRealm(challenge.params.realm, this.name, {
       insecure: this.#options.insecure === true,
     });

@@ -15,7 +15,7 @@ import { loopbackTls } from '../../../test/support/certs.js';
 import { cleanupTempDirs, tempDir } from '../../../test/support/tmp.js';
 import { parseReference } from '../../core/reference.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
-import { Transport } from './transport.js';
+import { RequestTarget, Transport } from './transport.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -179,7 +179,7 @@ describe('TLS', () => {
  * A bare HTTP/1.1 registry on a socket server, so a test can count connections and misbehave in
  * ways node:http refuses to (a body after a HEAD answer).
  */
-async function startRawRegistry(options: { bodyOnHead: boolean }) {
+async function startRawRegistry(options: { bodyOnHead: boolean; closeEach?: boolean }) {
   const image = tinyImage('raw');
   let connections = 0;
   const sockets = new Set<Socket>();
@@ -198,6 +198,7 @@ async function startRawRegistry(options: { bodyOnHead: boolean }) {
           `content-length: ${body.length}\r\ndocker-content-digest: ${image.digest}\r\n\r\n`;
         const sendBody = method !== 'HEAD' || options.bodyOnHead;
         socket.write(sendBody ? Buffer.concat([Buffer.from(head, 'latin1'), body]) : head);
+        if (options.closeEach) socket.end();
       }
     });
     socket.on('error', () => {});
@@ -216,6 +217,30 @@ async function startRawRegistry(options: { bodyOnHead: boolean }) {
   };
 }
 
+describe('request targets', () => {
+  const base = RequestTarget.of(new URL('http://127.0.0.1:5000'));
+  it.each([
+    '/v2/',
+    '/v2/app/manifests/1.0',
+    '/v2/team/app/manifests/sha256:0123abcd',
+    '/v2/app/tags/list?n=10&last=a b',
+    '/v2/app/manifests/%41',
+    '/v2/a/../b/./c',
+    '/v2/app/manifests/.hidden',
+    '/v2/ä/manifests/x',
+    '//elsewhere:9000/v2/',
+    'relative/path',
+    'https://other.example/v2/?x=1',
+  ])('sends %s to the origin and path a URL makes of it', (path) => {
+    const url = new URL(path, base.url);
+    const target = base.resolve(path);
+    expect(target.origin).toBe(url.origin);
+    expect(target.host).toBe(url.host);
+    expect(target.path).toBe(`${url.pathname}${url.search}`);
+    expect(target.url.href).toBe(url.href);
+  });
+});
+
 describe('connections', () => {
   it('keeps one connection for many manifest HEADs (undici would close it after each HEAD)', async () => {
     const s = track(await startRawRegistry({ bodyOnHead: false }));
@@ -225,6 +250,18 @@ describe('connections', () => {
       expect(resolved.descriptor.digest).toBe(s.image.digest);
     }
     expect(s.connections()).toBe(1);
+  });
+
+  it('resolves every tag from a server that closes each connection after one answer', async () => {
+    // The transport's pool for an origin is dropped when its last connection goes (as undici's
+    // Agent does) and made again for the next request.
+    const s = track(await startRawRegistry({ bodyOnHead: false, closeEach: true }));
+    const c = client({ concurrency: 2 });
+    for (let i = 0; i < 10; i++) {
+      const resolved = await c.resolve(parseReference(`${s.host}/app:v${i}`));
+      expect(resolved.descriptor.digest).toBe(s.image.digest);
+    }
+    expect(s.connections()).toBe(11); // the ping and ten HEADs, one connection each
   });
 
   it('resolves every tag from a server that sends a body with its HEAD answers', async () => {

@@ -16,7 +16,6 @@
  *
  * Connection pools, TLS settings and proxies are in `dispatcher.ts`.
  */
-import { EventEmitter } from 'node:events';
 import { Readable, Transform } from 'node:stream';
 import { KeyedSemaphore } from '../../core/async.js';
 import { ImgdigestError } from '../../core/errors.js';
@@ -33,7 +32,7 @@ import {
   sleep,
 } from './retry.js';
 import { isSecureOrLoopback } from './scheme.js';
-import { type Dispatcher, request } from './undici.js';
+import { type Dispatcher, request, type RequestOptions as UndiciRequestOptions } from './undici.js';
 
 /** One line of the request log: what the CLI's `-v` prints. Never holds credentials. */
 export interface RequestLogEntry {
@@ -87,12 +86,60 @@ export type ResponseHeaders = Record<string, string | string[] | undefined>;
  */
 export type RequestBody = Uint8Array | string | (() => Readable | AsyncIterable<Uint8Array>);
 
+/**
+ * Where a request goes: its origin and path (with the query), the `URL` made only when something
+ * asks for it (the request log, an error message, a redirect). The session sends its `/v2/...`
+ * paths this way: a `URL` per request, parsed and then taken apart again for undici, was a
+ * measurable part of a manifest HEAD.
+ */
+export class RequestTarget {
+  #url: URL | undefined;
+
+  /** Use {@link RequestTarget.of} or {@link RequestTarget.resolve}: `path` must be what a URL's would be. */
+  private constructor(
+    /** `http://127.0.0.1:5000` */
+    readonly origin: string,
+    /** `127.0.0.1:5000` */
+    readonly host: string,
+    /** `/v2/app/manifests/1.0`, with the query if any. */
+    readonly path: string,
+    url: URL | undefined,
+  ) {
+    this.#url = url;
+  }
+
+  static of(url: URL): RequestTarget {
+    const search = url.search;
+    return new RequestTarget(url.origin, url.host, search ? `${url.pathname}${search}` : url.pathname, url);
+  }
+
+  /**
+   * `path` (absolute, or relative to this target) on this target's origin, without parsing a URL
+   * when the path is plain (segments of letters, digits and `._~:@-`, none starting with a dot):
+   * such a path is already what a URL would make of it. Anything else (a query, escapes, dot
+   * segments, another origin) goes through `URL`.
+   */
+  resolve(path: string): RequestTarget {
+    return PLAIN_PATH.test(path)
+      ? new RequestTarget(this.origin, this.host, path, undefined)
+      : RequestTarget.of(new URL(path, this.url));
+  }
+
+  get url(): URL {
+    this.#url ??= new URL(this.path, this.origin);
+    return this.#url;
+  }
+}
+
+/** A path a URL keeps exactly as written (see {@link RequestTarget.resolve}). */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_~:@-][A-Za-z0-9._~:@-]*)+\/?$|^\/$/;
+
 export interface HttpRequest {
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-  url: URL;
+  url: URL | RequestTarget;
   headers?: Record<string, string>;
   /** Sent to the request's origin only; dropped on a redirect to any other origin. */
-  authorization?: string;
+  authorization?: string | undefined;
   body?: RequestBody;
   signal?: AbortSignal;
   /** Retry 408/429/5xx answers (default true). Network errors are retried regardless. */
@@ -135,6 +182,7 @@ export class Transport {
   readonly #limits: KeyedSemaphore;
   readonly #dispatchers: Dispatchers;
   readonly #allowList: HostAllowList | null;
+  readonly #allowedOrigins = new Map<string, boolean>();
 
   constructor(options: TransportOptions = {}) {
     this.#options = options;
@@ -152,131 +200,142 @@ export class Transport {
   }
 
   /** Send a request: retries, redirects and the host limit included. Throws only for no-response failures. */
-  async send(req: HttpRequest): Promise<HttpResponse> {
-    this.#checkHost(req.method, req.url, '');
-    // A free permit is taken without a promise; only a full host waits in the queue.
-    const release =
-      (req.signal?.aborted ? null : this.#limits.tryAcquire(req.url.host)) ??
-      (await this.#limits.acquire(req.url.host, req.signal));
+  send(req: HttpRequest): Promise<HttpResponse> {
+    let target: RequestTarget;
+    let release: (() => void) | null;
     try {
-      const response = await this.#sendWithRetries(req);
-      response.body.once('close', release);
-      // A HEAD (or a 204) has no body to read; drain it so the permit comes back by itself.
-      if (response.method === 'HEAD' || response.status === 204 || response.status === 304)
-        void response.dump();
-      return response;
+      target = req.url instanceof RequestTarget ? req.url : RequestTarget.of(req.url);
+      this.#checkHost(req.method, target, '');
+      // A free permit is taken without a promise; only a full host waits in the queue.
+      release = req.signal?.aborted ? null : this.#limits.tryAcquire(target.host);
     } catch (error) {
-      release();
-      throw error;
+      return Promise.reject(error);
     }
+    // Not an async function around another: one async function per request, the exchange.
+    if (release) return this.#exchange(req, target, release);
+    return this.#limits
+      .acquire(target.host, req.signal)
+      .then((granted) => this.#exchange(req, target, granted));
   }
 
-  async #sendWithRetries(req: HttpRequest): Promise<HttpResponse> {
-    const started = Date.now();
-    const authOrigin = req.url.origin;
-    let url = req.url;
-    let method = req.method;
-    let body = req.body;
-    let retries = 0;
-    let hops = 0;
-    for (;;) {
-      const headers: Record<string, string> = {
-        'user-agent': this.#options.userAgent ?? 'imgdigest',
-        ...req.headers,
-      };
-      // The credential belongs to the origin it was issued for, never to where we get sent.
-      if (req.authorization && url.origin === authOrigin) headers.authorization = req.authorization;
-      const attemptStart = Date.now();
-      // undici checks headersTimeout on a coarse (~0.5 s) clock; this timer makes "no answer
-      // within timeoutMs" hold to the millisecond, connecting included. A streamed body re-arms
-      // it with every chunk it hands over: a 1 GiB upload may take minutes, and what must not
-      // exceed timeoutMs is a pause, not the transfer.
-      const deadline = new Deadline(this.timeoutMs, req.signal);
-      const rearm = (bytes: number) => {
-        req.onBodyChunk?.(bytes);
-        deadline.rearm();
-      };
-      let response: Dispatcher.ResponseData;
-      try {
-        response = await request(url, {
-          dispatcher: this.#dispatchers.for(url),
+  /** When the host permit comes back: with the headers when there is no body, else when the body closes. */
+  #done(response: TransportResponse, release: () => void): HttpResponse {
+    if (response.method === 'HEAD' || response.status === 204 || response.status === 304) {
+      // No body: the exchange ended with its headers (undici has finished the message before
+      // the answer reaches here), so the permit comes back now. Held until the empty body's
+      // `close` event instead, it was still taken when the next request of a busy batch asked,
+      // and that request queued (a promise and a closure per tag).
+      void response.dump();
+      release();
+    } else response.body.once('close', release);
+    return response;
+  }
+
+  /**
+   * The request with its retries and redirects, under a host permit it gives back (see
+   * {@link #done}); one async function per request.
+   */
+  async #exchange(req: HttpRequest, first: RequestTarget, release: () => void): Promise<HttpResponse> {
+    try {
+      const started = Date.now();
+      const userAgent = this.#options.userAgent ?? 'imgdigest';
+      let target = first;
+      let method = req.method;
+      let body = req.body;
+      let retries = 0;
+      let hops = 0;
+      for (;;) {
+        const headers: Record<string, string> = { 'user-agent': userAgent };
+        if (req.headers) Object.assign(headers, req.headers);
+        // The credential belongs to the origin it was issued for, never to where we get sent.
+        if (req.authorization && target.origin === first.origin) headers.authorization = req.authorization;
+        const attemptStart = Date.now();
+        // undici checks headersTimeout on a coarse (~0.5 s) clock; this timer makes "no answer
+        // within timeoutMs" hold to the millisecond, connecting included. A streamed body re-arms
+        // it with every chunk it hands over: a 1 GiB upload may take minutes, and what must not
+        // exceed timeoutMs is a pause, not the transfer.
+        const deadline = new Deadline(this.timeoutMs, req.signal);
+        // One options object per attempt, built without spreads; undici's request() hands it on.
+        const options: UndiciRequestOptions = {
+          dispatcher: this.#dispatchers.for(target),
           method,
           headers,
-          body: typeof body === 'function' ? openBody(body, rearm) : (body ?? null),
+          body: typeof body === 'function' ? openBody(body, req, deadline) : (body ?? null),
           signal: deadline,
-          ...(req.highWaterMark ? { highWaterMark: req.highWaterMark } : {}),
           headersTimeout: this.timeoutMs,
           bodyTimeout: this.timeoutMs,
-          // undici closes the connection after every HEAD unless told otherwise (in case a server
-          // sends a body anyway): a new TCP connection per manifest HEAD, which cost resolving
-          // many tags most of its time. Registries answer HEAD without a body; keep the socket.
-          ...(method === 'HEAD' ? { reset: false } : {}),
-        });
-      } catch (caught) {
-        deadline.release();
-        if (req.signal?.aborted) throw req.signal.reason;
-        const error = deadline.timedOut
-          ? Object.assign(new Error('no response headers'), { code: 'UND_ERR_HEADERS_TIMEOUT' })
-          : caught;
-        this.#log({
-          method,
-          url,
-          status: null,
-          ms: Date.now() - attemptStart,
-          attempt: retries,
-          error: codeOf(error),
-        });
-        const delay = isRetryableNetworkError(error, this.#policy)
-          ? nextRetryDelay(this.#policy, { retries, elapsedMs: Date.now() - started })
-          : null;
-        if (delay === null) throw networkError(error, method, url, this.timeoutMs);
-        retries++;
-        await sleep(delay, req.signal);
-        continue;
-      } finally {
-        deadline.stopTimer();
-      }
-      // The caller's signal still aborts the body while it streams.
-      if (req.signal) response.body.once('close', () => deadline.release());
-      const { statusCode: status } = response;
-      this.#log({ method, url, status, ms: Date.now() - attemptStart, attempt: retries });
-      const location = firstHeader(response.headers, 'location');
-      if (REDIRECTS.has(status) && location && req.followRedirects !== false) {
-        await response.body.dump().catch(() => {});
-        hops++;
-        if (hops > MAX_REDIRECTS) {
-          throw new ImgdigestError(
-            'NETWORK_ERROR',
-            `too many redirects: ${req.method} ${redactUrl(req.url)} (more than ${MAX_REDIRECTS})`,
-            {
-              details: { method: req.method, url: redactUrl(req.url) },
-            },
-          );
-        }
-        const from = url;
-        url = this.#redirectTarget(url, location, req.method);
-        this.#checkHost(method, url, ` (redirected from ${from.host})`);
-        if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
-          method = 'GET';
-          body = undefined;
-        }
-        continue;
-      }
-      if (req.retryStatuses !== false && isRetryableStatus(status)) {
-        const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
-        const delay = nextRetryDelay(this.#policy, {
-          retries,
-          elapsedMs: Date.now() - started,
-          retryAfterMs,
-        });
-        if (delay !== null) {
-          await response.body.dump().catch(() => {});
+        };
+        if (req.highWaterMark) options.highWaterMark = req.highWaterMark;
+        // undici closes the connection after every HEAD unless told otherwise (in case a server
+        // sends a body anyway): a new TCP connection per manifest HEAD, which cost resolving
+        // many tags most of its time. Registries answer HEAD without a body; keep the socket.
+        if (method === 'HEAD') options.reset = false;
+        let response: Dispatcher.ResponseData;
+        try {
+          response = await request(target, options);
+        } catch (caught) {
+          deadline.release();
+          if (req.signal?.aborted) throw req.signal.reason;
+          const error = deadline.timedOut
+            ? Object.assign(new Error('no response headers'), { code: 'UND_ERR_HEADERS_TIMEOUT' })
+            : caught;
+          this.#log(method, target, null, Date.now() - attemptStart, retries, codeOf(error));
+          const delay = isRetryableNetworkError(error, this.#policy)
+            ? nextRetryDelay(this.#policy, { retries, elapsedMs: Date.now() - started })
+            : null;
+          if (delay === null) throw networkError(error, method, target.url, this.timeoutMs);
           retries++;
           await sleep(delay, req.signal);
           continue;
+        } finally {
+          deadline.stopTimer();
         }
+        // The caller's signal still aborts the body while it streams.
+        if (req.signal) response.body.once('close', () => deadline.release());
+        const { statusCode: status } = response;
+        this.#log(method, target, status, Date.now() - attemptStart, retries);
+        const location = REDIRECTS.has(status) ? firstHeader(response.headers, 'location') : undefined;
+        if (location && req.followRedirects !== false) {
+          await response.body.dump().catch(() => {});
+          hops++;
+          if (hops > MAX_REDIRECTS) {
+            const url = first.url;
+            throw new ImgdigestError(
+              'NETWORK_ERROR',
+              `too many redirects: ${req.method} ${redactUrl(url)} (more than ${MAX_REDIRECTS})`,
+              {
+                details: { method: req.method, url: redactUrl(url) },
+              },
+            );
+          }
+          const from = target;
+          target = RequestTarget.of(this.#redirectTarget(from.url, location, req.method));
+          this.#checkHost(method, target, ` (redirected from ${from.host})`);
+          if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
+            method = 'GET';
+            body = undefined;
+          }
+          continue;
+        }
+        if (req.retryStatuses !== false && isRetryableStatus(status)) {
+          const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
+          const delay = nextRetryDelay(this.#policy, {
+            retries,
+            elapsedMs: Date.now() - started,
+            retryAfterMs,
+          });
+          if (delay !== null) {
+            await response.body.dump().catch(() => {});
+            retries++;
+            await sleep(delay, req.signal);
+            continue;
+          }
+        }
+        return this.#done(new TransportResponse(response, target, method, this.timeoutMs), release);
       }
-      return wrapResponse(response, url, method, this.timeoutMs);
+    } catch (error) {
+      release();
+      throw error;
     }
   }
 
@@ -312,29 +371,28 @@ export class Transport {
   }
 
   /** The allow-list's verdict, before a request leaves: refused requests are never sent. */
-  #checkHost(method: string, url: URL, why: string): void {
-    if (this.#allowList && !this.#allowList.allows(url)) {
-      throw hostNotAllowed(method, url, this.#allowList, why);
+  #checkHost(method: string, target: RequestTarget, why: string): void {
+    if (!this.#allowList) return;
+    // The verdict depends on the scheme, host and port only: once per origin.
+    let allowed = this.#allowedOrigins.get(target.origin);
+    if (allowed === undefined) {
+      allowed = this.#allowList.allows(target.url);
+      this.#allowedOrigins.set(target.origin, allowed);
     }
+    if (!allowed) throw hostNotAllowed(method, target.url, this.#allowList, why);
   }
 
-  #log(entry: {
-    method: string;
-    url: URL;
-    status: number | null;
-    ms: number;
-    attempt: number;
-    error?: string | undefined;
-  }): void {
+  #log(
+    method: string,
+    target: RequestTarget,
+    status: number | null,
+    ms: number,
+    attempt: number,
+    error?: string,
+  ): void {
     if (!this.#options.logger) return;
-    const out: RequestLogEntry = {
-      method: entry.method,
-      url: redactUrl(entry.url),
-      status: entry.status,
-      ms: entry.ms,
-      attempt: entry.attempt,
-    };
-    if (entry.error) out.error = entry.error;
+    const out: RequestLogEntry = { method, url: redactUrl(target.url), status, ms, attempt };
+    if (error) out.error = error;
     try {
       this.#options.logger(out);
     } catch {
@@ -350,14 +408,18 @@ export class Transport {
 
 /**
  * The signal undici is given for one attempt: aborts when the attempt's time is up or the caller's
- * signal aborts. undici takes any EventEmitter with `aborted` and `reason`; an AbortController (and
- * `AbortSignal.any`) costs tens of microseconds each in Node 20, a sizeable part of a manifest HEAD
- * on a fast registry, and this costs about as much as its timer.
+ * signal aborts. undici takes any object with `aborted`, `reason` and `addEventListener` /
+ * `removeEventListener` (or an EventEmitter's `on`); an AbortController (and `AbortSignal.any`)
+ * costs tens of microseconds each in Node 20, a sizeable part of a manifest HEAD on a fast
+ * registry. Not an EventEmitter either: its construction and undici's `once()` wrapper were a
+ * microsecond a request, for the one listener undici adds.
  */
-class Deadline extends EventEmitter {
+class Deadline {
   aborted = false;
   reason: unknown = undefined;
   timedOut = false;
+  /** The `abort` listeners (undici adds one per request); each is called once. */
+  #listeners: Array<() => void> = [];
   #timer: NodeJS.Timeout;
   #stopped = false;
   readonly #ms: number;
@@ -369,7 +431,6 @@ class Deadline extends EventEmitter {
   readonly #onOuterAbort: (() => void) | undefined;
 
   constructor(ms: number, outer: AbortSignal | undefined) {
-    super();
     this.#ms = ms;
     this.#timer = setTimeout(this.#onTimeout, ms);
     this.#outer = outer;
@@ -382,11 +443,23 @@ class Deadline extends EventEmitter {
     }
   }
 
+  addEventListener(type: string, listener: () => void): void {
+    if (type === 'abort' && !this.aborted) this.#listeners.push(listener);
+  }
+
+  removeEventListener(type: string, listener: () => void): void {
+    if (type !== 'abort') return;
+    const at = this.#listeners.indexOf(listener);
+    if (at !== -1) this.#listeners.splice(at, 1);
+  }
+
   #abort(reason: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = reason;
-    this.emit('abort');
+    const listeners = this.#listeners;
+    this.#listeners = [];
+    for (const listener of listeners) listener();
   }
 
   /** The response headers came (or the attempt failed). */
@@ -409,11 +482,19 @@ class Deadline extends EventEmitter {
   }
 }
 
-/** A fresh stream of a streamed body, for one attempt; `onChunk` hears of every chunk it yields. */
+/**
+ * A fresh stream of a streamed body, for one attempt: every chunk it yields is told to the
+ * request's `onBodyChunk` and re-arms the attempt's deadline.
+ */
 function openBody(
   open: () => Readable | AsyncIterable<Uint8Array>,
-  onChunk: (bytes: number) => void,
+  req: HttpRequest,
+  deadline: Deadline,
 ): Readable {
+  const onChunk = (bytes: number) => {
+    req.onBodyChunk?.(bytes);
+    deadline.rearm();
+  };
   const opened = open();
   const bytes = opened instanceof Readable ? opened : Readable.from(opened, { objectMode: false });
   const watched = new Transform({
@@ -449,18 +530,26 @@ class TransportResponse implements HttpResponse {
   readonly headers: ResponseHeaders;
   readonly body: Readable;
 
+  readonly #target: RequestTarget;
+
   constructor(
     response: Dispatcher.ResponseData,
-    readonly url: URL,
+    target: RequestTarget,
     readonly method: string,
     readonly timeoutMs: number,
   ) {
+    this.#target = target;
     this.status = response.statusCode;
     this.headers = response.headers as ResponseHeaders;
     this.body = response.body;
     // Destroying a body makes undici emit an AbortError; readers see errors through their own
     // iteration or pipe, so this listener only keeps a deliberate destroy from crashing the process.
     this.body.on('error', ignoreError);
+  }
+
+  /** Made when asked: most responses (a manifest HEAD) never need it. */
+  get url(): URL {
+    return this.#target.url;
   }
 
   header(name: string): string | undefined {
@@ -503,13 +592,4 @@ class TransportResponse implements HttpResponse {
   async dump(): Promise<void> {
     await (this.body as unknown as { dump(): Promise<void> }).dump().catch(ignoreError);
   }
-}
-
-function wrapResponse(
-  response: Dispatcher.ResponseData,
-  url: URL,
-  method: string,
-  timeoutMs: number,
-): HttpResponse {
-  return new TransportResponse(response, url, method, timeoutMs);
 }

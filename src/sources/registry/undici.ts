@@ -19,6 +19,7 @@ import AgentClass from 'undici/lib/dispatcher/agent.js';
 import ClientClass from 'undici/lib/dispatcher/client.js';
 import DispatcherClass from 'undici/lib/dispatcher/dispatcher.js';
 import EnvHttpProxyAgentClass from 'undici/lib/dispatcher/env-http-proxy-agent.js';
+import PoolClass from 'undici/lib/dispatcher/pool.js';
 
 // What undici's index.js does besides loading everything: give every dispatcher the request API
 // (`request`, `connect`, `stream`, ...). The proxy agent, for one, tunnels with `connect()`.
@@ -28,21 +29,25 @@ export const Agent: typeof Undici.Agent = AgentClass;
 export const EnvHttpProxyAgent: typeof Undici.EnvHttpProxyAgent = EnvHttpProxyAgentClass;
 export const Client: typeof Undici.Client = ClientClass;
 export type Client = Undici.Client;
+export const Pool: typeof Undici.Pool = PoolClass;
+export type Pool = Undici.Pool;
 
-type RequestOptions = Omit<Undici.Dispatcher.RequestOptions, 'origin' | 'path'> & {
+export type RequestOptions = Omit<Undici.Dispatcher.RequestOptions, 'origin' | 'path'> & {
   dispatcher: Undici.Dispatcher;
 };
 
 /**
- * undici's `request(url, options)`, for a URL and an explicit dispatcher. `options` is a fresh
- * object of the caller's: it gets `origin` and `path` and is handed on as it is (no copy per
- * request; undici reads the fields it knows and ignores `dispatcher`).
+ * undici's `request()` for an origin and a path (with its query) and an explicit dispatcher.
+ * `options` is a fresh object of the caller's: it gets `origin` and `path` and is handed on as it
+ * is (no copy per request; undici reads the fields it knows and ignores `dispatcher`).
  */
-export function request(url: URL, options: RequestOptions): Promise<Undici.Dispatcher.ResponseData> {
-  const search = url.search;
+export function request(
+  target: { readonly origin: string; readonly path: string },
+  options: RequestOptions,
+): Promise<Undici.Dispatcher.ResponseData> {
   const sent = options as RequestOptions & Pick<Undici.Dispatcher.RequestOptions, 'origin' | 'path'>;
-  sent.origin = url.origin;
-  sent.path = search ? `${url.pathname}${search}` : url.pathname;
+  sent.origin = target.origin;
+  sent.path = target.path;
   return dispatcherRequest.call(options.dispatcher, sent);
 }
 
