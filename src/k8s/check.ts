@@ -101,33 +101,79 @@ export async function checkPaths(
  * `YAML_INVALID` naming every bad file, after all files were read.
  */
 export function checkFiles(files: readonly InputFile[], rules: Rules): Omit<CheckResult, 'problems'> {
-  const result: Omit<CheckResult, 'problems'> = { findings: [], ...emptyStats(), skippedFiles: [] };
+  const findings: Finding[] = [];
+  const counts = checkEach(files, rules, (_path, found) => {
+    for (const f of found) findings.push(f); // not push(...): a spread of 10^5 items overflows the stack
+  });
+  const { files: n, documents, objects, skippedDocuments, skippedFiles } = counts;
+  return { findings, files: n, documents, objects, skippedDocuments, skippedFiles };
+}
+
+/** What {@link checkEach} counted: enough for the summary line, without the findings. */
+export interface CheckCounts extends CheckStats {
+  /** Findings handed out. */
+  findings: number;
+  /** Distinct objects with at least one finding. */
+  flaggedObjects: number;
+  skippedFiles: string[];
+}
+
+/**
+ * Check files one at a time in the order given, handing each file's findings (in reading order)
+ * to `onFile` as soon as that file is checked, and keeping only counts: memory follows the largest
+ * file, not the total (the CLI prints each file's findings as it goes). A file with invalid YAML
+ * is not handed out; after the last file one `YAML_INVALID` names every bad file (the valid files'
+ * findings were handed out by then).
+ */
+export function checkEach(
+  files: readonly InputFile[],
+  rules: Rules,
+  onFile: (path: string, findings: Finding[], skipped: boolean) => void,
+): CheckCounts {
+  const counts: CheckCounts = { ...emptyStats(), findings: 0, flaggedObjects: 0, skippedFiles: [] };
   visitFiles(files, (file) => {
     const { findings, stats, skipped } = checkFile(file, rules);
-    if (skipped) result.skippedFiles.push(file.path);
-    for (const f of findings) result.findings.push(f); // not push(...): a spread of 10^5 items overflows the stack
-    result.files += stats.files;
-    result.documents += stats.documents;
-    result.objects += stats.objects;
-    result.skippedDocuments += stats.skippedDocuments;
+    if (skipped) counts.skippedFiles.push(file.path);
+    counts.files += stats.files;
+    counts.documents += stats.documents;
+    counts.objects += stats.objects;
+    counts.skippedDocuments += stats.skippedDocuments;
+    counts.findings += findings.length;
+    // An object is one file's: counted file by file, the sum is the count over all files.
+    counts.flaggedObjects += flaggedObjects(findings);
+    onFile(file.path, findings, skipped);
   });
-  return result;
+  return counts;
+}
+
+/** How many distinct objects the findings name. */
+function flaggedObjects(findings: readonly Finding[]): number {
+  return new Set(
+    findings.map(
+      (f) => `${f.file}\0${f.document}\0${f.object.kind}\0${f.object.namespace}\0${f.object.name}`,
+    ),
+  ).size;
 }
 
 const plural = (n: number, word: string, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
 
 /** `3 violations in 2 objects (5 files, 7 objects checked, 1 non-Kubernetes document skipped)`. */
 export function summaryLine(result: CheckResult): string {
-  const objects = new Set(
-    result.findings.map(
-      (f) => `${f.file}\0${f.document}\0${f.object.kind}\0${f.object.namespace}\0${f.object.name}`,
-    ),
-  ).size;
-  const extras = [plural(result.files, 'file'), `${plural(result.objects, 'object')} checked`];
-  if (result.skippedDocuments > 0)
-    extras.push(`${plural(result.skippedDocuments, 'non-Kubernetes document')} skipped`);
-  if (result.problems.length > 0) extras.push(plural(result.problems.length, 'unreadable input'));
-  return `${plural(result.findings.length, 'violation')} in ${plural(objects, 'object')} (${extras.join(', ')})`;
+  return summaryOf({
+    ...result,
+    findings: result.findings.length,
+    flaggedObjects: flaggedObjects(result.findings),
+    problems: result.problems.length,
+  });
+}
+
+/** {@link summaryLine} from counts (what {@link checkEach} returns, and how many inputs were unreadable). */
+export function summaryOf(counts: Omit<CheckCounts, 'skippedFiles'> & { problems: number }): string {
+  const extras = [plural(counts.files, 'file'), `${plural(counts.objects, 'object')} checked`];
+  if (counts.skippedDocuments > 0)
+    extras.push(`${plural(counts.skippedDocuments, 'non-Kubernetes document')} skipped`);
+  if (counts.problems > 0) extras.push(plural(counts.problems, 'unreadable input'));
+  return `${plural(counts.findings, 'violation')} in ${plural(counts.flaggedObjects, 'object')} (${extras.join(', ')})`;
 }
 
 /**

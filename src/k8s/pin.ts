@@ -15,7 +15,7 @@ import { parseReference, type Reference } from '../core/reference.js';
 import type { FileChange, FileIdentity } from '../core/write.js';
 import type { Resolution, Resolver } from '../resolver/types.js';
 import { isViolation } from './check.js';
-import { nodeAt, visitFiles } from './documents.js';
+import { nodeAt, type StreamedFile, visitFiles } from './documents.js';
 import type { InputFile } from './inputs.js';
 import type { ImageParts } from './locations.js';
 import type { PathSegment } from './paths.js';
@@ -140,95 +140,223 @@ interface Candidate {
  *
  * Files are read one YAML document at a time and only the positions of the values to edit are
  * kept (a file's text is read again when its edits are made, written or printed), so memory is a
- * small multiple of the largest file plus a small record per image site.
+ * small multiple of the largest file plus a record per image site (its change, its site in
+ * `resolutions`). {@link pinEach} keeps none of those: what the CLI uses.
  */
 export async function pinFiles(inputs: readonly InputFile[], options: PinOptions): Promise<PinResult> {
+  const changes: PinChange[] = [];
+  const result = await pinEach(inputs, {
+    ...options,
+    keepSites: true,
+    keepEdits: true,
+    onFile: (file) => {
+      for (const c of file.changes) changes.push(c); // not push(...): 10^5 items overflow the stack
+    },
+  });
+  changes.sort(byFileAndLine);
+  const { files, notes, failures, resolutions, pinned } = result;
+  return { files, changes, notes, failures, resolutions, pinned };
+}
+
+export interface PinEachOptions extends PinOptions {
+  /**
+   * The order files are edited and handed to `onFile` in: as given (default), or by path, the
+   * order `pinFiles` sorts its changes in (by file, then line).
+   */
+  order?: 'input' | 'path';
+  /** Called for each file once its edits are made (and verified); not called when anything failed. */
+  onFile?: (file: PinnedFileEdits) => void;
+  /** Keep every site of each resolution in `resolutions` (a lock file's `foundIn` lists them). */
+  keepSites?: boolean;
+  /** Keep each changed file's edits (positions), so its `text` can be made again later (a write, a diff). */
+  keepEdits?: boolean;
+  /**
+   * How many images the first pass keeps for the second (about 1 KB each; default 10,000): the
+   * files past that many are read a second time instead.
+   */
+  keptCandidates?: number;
+}
+
+/** One file as {@link pinEach} hands it out: its changes (by line) and its texts, made once. */
+export interface PinnedFileEdits {
+  file: PinnedFile;
+  changes: PinChange[];
+  original: string;
+  text: string;
+}
+
+/** What {@link pinEach} returns: {@link PinResult} with the changes counted, not kept. */
+export interface PinSummary extends Omit<PinResult, 'changes'> {
+  /** Changes made (updates included), and how many of them were updates. */
+  changed: { images: number; updated: number };
+}
+
+/**
+ * Pin files in two passes, keeping only what the number of unique references bounds. The first
+ * reads every file, a document at a time, for the references to resolve (keeping each unique one
+ * once); all are resolved; when any failed, the files are read again for where (every failure is
+ * listed, and nothing changes). Otherwise the second pass reads each file again, makes its edits
+ * and hands it to `onFile` before reading the next: memory follows the largest file, not the total
+ * (unless `keepSites` or `keepEdits` ask for a small record per site). Throws `YAML_INVALID`
+ * (listing every bad file) before resolving anything.
+ */
+export async function pinEach(inputs: readonly InputFile[], options: PinEachOptions): Promise<PinSummary> {
   const { rules, resolver, signal, onProgress } = options;
   const notes: PinNote[] = [];
   const failures: PinFailure[] = [];
   const pinned = { checked: 0, untagged: 0 };
   const skipped = new Set<number>();
-  const candidates = candidatesOf(inputs, rules, {
-    notes,
-    failures,
-    pinned,
-    skipped,
-    update: options.update,
+  const memo: ScanMemo = { refs: new Map(), tags: new Map(), update: options.update };
+
+  // Pass 1: each unique reference once, with every site that names it when they are kept.
+  const groups = new Map<string, { ref: Reference; sites: PinSite[] }>();
+  // The first files' candidates are kept, up to a budget, so the second pass need not read them
+  // again: small runs parse each file once, large ones keep memory bounded.
+  const kept = new Map<number, Candidate[]>();
+  let keptCount = 0;
+  visitFiles(inputs, (source, file) => {
+    const sink = { notes, failures, pinned };
+    const mine: Candidate[] = [];
+    const found = scanFile(source, file, rules, memo, sink, (c) => {
+      let group = groups.get(c.key);
+      if (!group) {
+        group = { ref: c.ref, sites: [] };
+        groups.set(c.key, group);
+      }
+      if (options.keepSites) group.sites.push(c.site);
+      mine.push(c);
+    });
+    if (found.skipped) skipped.add(file);
+    if (keptCount + mine.length <= (options.keptCandidates ?? KEPT_CANDIDATES)) {
+      kept.set(file, mine);
+      keptCount += mine.length;
+    }
   });
 
-  // Each unique reference is resolved once, for every candidate that names it.
-  const groups = new Map<string, Candidate[]>();
-  for (const c of candidates) {
-    const group = groups.get(c.key);
-    if (group) group.push(c);
-    else groups.set(c.key, [c]);
-  }
-  const answers = await resolveEach(new Map([...groups].map(([key, group]) => [key, group[0]!.ref])), {
+  const answers = await resolveEach(new Map([...groups].map(([key, group]) => [key, group.ref])), {
     resolver,
     platform: rules.platform,
     signal,
     onProgress,
   });
   const resolved = new Map<string, PinResolution>();
+  const failed = new Map<string, { reason: string; code: PinFailure['code']; sites: PinFailure[] }>();
   for (const [key, group] of groups) {
     const answer = answers.get(key)!;
-    if (answer.status === 'fulfilled') {
-      resolved.set(key, { resolution: answer.value, sites: group.map((c) => c.site) });
-    } else {
-      const reason = reasonOf(answer.reason);
-      for (const c of group) failures.push({ ...c.site, reason, code: codeOf(answer.reason) });
-    }
+    if (answer.status === 'fulfilled') resolved.set(key, { resolution: answer.value, sites: group.sites });
+    else failed.set(key, { reason: reasonOf(answer.reason), code: codeOf(answer.reason), sites: [] });
+  }
+  groups.clear();
+  if (failed.size > 0) {
+    // Every site of a reference that failed, read again when not kept (rare: nothing is written then).
+    kept.clear();
+    visitFiles(inputs, (source, file) => {
+      scanFile(source, file, rules, memo, throwaway(), (c) => {
+        const f = failed.get(c.key);
+        if (f) f.sites.push({ ...c.site, reason: f.reason, code: f.code });
+      });
+    });
+    for (const f of failed.values()) for (const site of f.sites) failures.push(site);
   }
   failures.sort(byFileAndLine);
 
-  const byFile = new Map<number, Splice[]>();
-  const files: PinnedFile[] = inputs.map((f, i) => pinnedFile(f, () => byFile.get(i), skipped.has(i)));
-  const changes: PinChange[] = [];
+  const edits = new Map<number, Splice[]>();
+  const files: PinnedFile[] = inputs.map((f, i) => pinnedFile(f, () => edits.get(i), skipped.has(i)));
+  const changed = { images: 0, updated: 0 };
   if (failures.length === 0) {
+    // Pass 2, one file at a time: its edits made and verified, handed out, let go.
+    const order = inputs.map((_, i) => i);
+    if (options.order === 'path') {
+      order.sort((a, b) => {
+        const [pa, pb] = [inputs[a]!.path, inputs[b]!.path];
+        return pa === pb ? 0 : pa < pb ? -1 : 1;
+      });
+    }
     // The same image pinned at many sites shares one new value (and one written form per style).
     const written = new Map<string, { to: string; text: string | undefined }>();
-    for (const c of candidates) {
-      const { digest } = resolved.get(c.key)!.resolution;
-      if (c.around) {
-        // The digest alone is written: an update, or the `digest` of an image in parts.
-        if (digest === c.previous) continue; // still current
-        const { image } = c.site;
-        const at = c.previous === undefined ? -1 : image.lastIndexOf(c.previous);
-        const to =
-          at < 0 ? `${image}@${digest}` : image.slice(0, at) + digest + image.slice(at + c.previous!.length);
-        changes.push(changeOf(c.site, to, digest, c.shared, c.previous));
-        const [before, after] = c.around;
-        const text = before + digest + after;
-        const expect = c.expect ? { expect: { ...c.expect, value: digest } } : {};
-        pushSplice(byFile, c.file, { start: c.start, end: c.end, text, ...expect });
-        continue;
-      }
-      const writtenKey = `${c.style}|${c.site.image}`;
-      let w = written.get(writtenKey);
-      if (!w) {
-        const to = pinnedValue(c.site.image, c.ref, digest, rules.dropTag);
-        w = { to, text: encodeScalar(to, c.style) };
-        written.set(writtenKey, w);
-      }
-      const { to, text } = w;
-      if (text === undefined) {
-        notes.push({ ...c.site, reason: `cannot write "${to}" as a ${c.style} scalar` });
-        continue;
-      }
-      if (c.shared) notes.push({ ...c.site, reason: SHARED_NOTE });
-      changes.push(changeOf(c.site, to, digest, c.shared));
-      pushSplice(byFile, c.file, { start: c.start, end: c.end, text });
-    }
-    // Every edit is made (and verified) now, one file at a time; the texts are made again when
-    // they are written or printed, so no file's text outlives its turn.
-    for (const [i, splices] of byFile) {
-      const original = inputs[i]!.text;
-      files[i]!.changed = editText(files[i]!.path, original, splices) !== original;
-    }
+    visitFiles(
+      order.map((i) => inputs[i]!),
+      (source, k) => {
+        const i = order[k]!;
+        const changes: PinChange[] = [];
+        const splices: Splice[] = [];
+        const edit = (c: Candidate) => {
+          const { digest } = resolved.get(c.key)!.resolution;
+          const made = editOf(c, digest, rules, written);
+          if (made.note) notes.push({ ...c.site, reason: made.note });
+          if (made.change) changes.push(made.change);
+          if (made.splice) splices.push(made.splice);
+        };
+        const candidates = kept.get(i);
+        kept.delete(i);
+        if (candidates) for (const c of candidates) edit(c);
+        else scanFile(source, i, rules, memo, throwaway(), edit);
+        const original = source.text;
+        const text = splices.length > 0 ? editText(source.path, original, splices) : original;
+        const file = files[i]!;
+        file.changed = text !== original;
+        if (options.keepEdits && file.changed) edits.set(i, splices);
+        changes.sort((a, b) => a.line - b.line);
+        changed.images += changes.length;
+        for (const c of changes) if (c.previous) changed.updated++;
+        options.onFile?.({ file, changes, original, text });
+      },
+    );
   }
-  changes.sort(byFileAndLine);
   notes.sort(byFileAndLine);
-  return { files, changes, notes, failures, resolutions: [...resolved.values()], pinned };
+  return { files, notes, failures, resolutions: [...resolved.values()], pinned, changed };
+}
+
+/**
+ * How many candidates the first pass keeps for the second (about 1 KB each): enough that most runs
+ * read each file once, few enough that a run over 100,000 images stays within a small heap.
+ */
+const KEPT_CANDIDATES = 10_000;
+
+/** Sinks for what a scan finds again (already gathered by the first pass). */
+function throwaway(): { notes: PinNote[]; failures: PinFailure[]; pinned: PinResult['pinned'] } {
+  return { notes: [], failures: [], pinned: { checked: 0, untagged: 0 } };
+}
+
+/**
+ * What one candidate becomes once its digest is known: a change and its splice, or a note when the
+ * new value cannot be written (or, besides the change, when it is shared through an anchor).
+ */
+function editOf(
+  c: Candidate,
+  digest: string,
+  rules: Rules,
+  written: Map<string, { to: string; text: string | undefined }>,
+): { change?: PinChange; splice?: Splice; note?: string } {
+  if (c.around) {
+    // The digest alone is written: an update, or the `digest` of an image in parts.
+    if (digest === c.previous) return {}; // still current
+    const { image } = c.site;
+    const at = c.previous === undefined ? -1 : image.lastIndexOf(c.previous);
+    const to =
+      at < 0 ? `${image}@${digest}` : image.slice(0, at) + digest + image.slice(at + c.previous!.length);
+    const [before, after] = c.around;
+    const text = before + digest + after;
+    const expect = c.expect ? { expect: { ...c.expect, value: digest } } : {};
+    return {
+      change: changeOf(c.site, to, digest, c.shared, c.previous),
+      splice: { start: c.start, end: c.end, text, ...expect },
+    };
+  }
+  const writtenKey = `${c.style}|${c.site.image}`;
+  let w = written.get(writtenKey);
+  if (!w) {
+    const to = pinnedValue(c.site.image, c.ref, digest, rules.dropTag);
+    w = { to, text: encodeScalar(to, c.style) };
+    written.set(writtenKey, w);
+  }
+  const { to, text } = w;
+  if (text === undefined) return { note: `cannot write "${to}" as a ${c.style} scalar` };
+  return {
+    change: changeOf(c.site, to, digest, c.shared),
+    splice: { start: c.start, end: c.end, text },
+    ...(c.shared ? { note: SHARED_NOTE } : {}),
+  };
 }
 
 /**
@@ -280,134 +408,122 @@ function changeOf(site: PinSite, to: string, digest: string, shared: boolean, pr
   return change;
 }
 
-function pushSplice(byFile: Map<number, Splice[]>, file: number, splice: Splice): void {
-  const list = byFile.get(file);
-  if (list) list.push(splice);
-  else byFile.set(file, [splice]);
-}
-
 const SHARED_NOTE = 'reached through an alias or merge key: edited once, at its anchor';
 
+/** What scanning remembers from file to file: one parse per distinct value. */
+interface ScanMemo {
+  refs: Map<string, { ref: Reference; key: string } | Error>;
+  tags: Map<string, Reference>;
+  update: PinOptions['update'];
+}
+
 /**
- * The sites pin will resolve and edit, in walk order, read document by document; what it leaves
- * alone goes to `notes` (not a string, templated, not editable), what is not a reference to
- * `failures`. Throws one `YAML_INVALID` naming every file that does not parse.
+ * The sites pin will resolve and edit in one file, in walk order, read document by document and
+ * handed to `onCandidate`; what it leaves alone goes to `notes` (not a string, templated, not
+ * editable), what is not a reference to `failures`. `skipped` when the file has no Kubernetes
+ * object and no image path. Throws `YAML_INVALID` when the file does not parse.
  */
-function candidatesOf(
-  inputs: readonly InputFile[],
+function scanFile(
+  source: StreamedFile,
+  file: number,
   rules: Rules,
-  out: {
-    notes: PinNote[];
-    failures: PinFailure[];
-    pinned: PinResult['pinned'];
-    /** Receives the index of each file with no Kubernetes object and no image path. */
-    skipped: Set<number>;
-    update: PinOptions['update'];
-  },
-): Candidate[] {
-  const { notes, failures, pinned, update } = out;
-  const candidates: Candidate[] = [];
-  const refs = new Map<string, { ref: Reference; key: string } | Error>();
-  const tags = new Map<string, Reference>();
-  visitFiles(inputs, (source, file) => {
-    const stats: WalkStats = { files: 0, documents: 0, objects: 0, skippedDocuments: 0 };
-    let sites = 0;
-    for (const found of fileSites([source], rules, stats)) {
-      sites++;
-      const site: PinSite = { ...found.site, image: String(found.site.image) };
-      if (typeof found.site.image !== 'string') {
-        const why = site.parts
-          ? 'the tag is not a string (quote it), left alone'
-          : 'not a string, left alone';
-        notes.push({ ...site, reason: why });
-        continue;
+  memo: ScanMemo,
+  out: { notes: PinNote[]; failures: PinFailure[]; pinned: PinResult['pinned'] },
+  onCandidate: (c: Candidate) => void,
+): { skipped: boolean } {
+  const { notes, failures, pinned } = out;
+  const { refs, tags, update } = memo;
+  const stats: WalkStats = { files: 0, documents: 0, objects: 0, skippedDocuments: 0 };
+  let sites = 0;
+  for (const found of fileSites([source], rules, stats)) {
+    sites++;
+    const site: PinSite = { ...found.site, image: String(found.site.image) };
+    if (typeof found.site.image !== 'string') {
+      const why = site.parts ? 'the tag is not a string (quote it), left alone' : 'not a string, left alone';
+      notes.push({ ...site, reason: why });
+      continue;
+    }
+    const violation = isViolation(site, rules);
+    if (violation ? update === 'only-update' : !update || isExempt(site.image, rules.exemptImages)) continue;
+    if (TEMPLATED.test(site.image)) {
+      notes.push({ ...site, reason: 'not a literal reference (template or variable), left alone' });
+      continue;
+    }
+    if (site.parts && violation && !site.parts.tag) {
+      notes.push({ ...site, reason: 'no tag to resolve, left alone' });
+      continue;
+    }
+    // Where the digest goes: the scalar, or for an image in parts its `digest` key.
+    const place = site.parts ? partsPlace(found.doc, source.text, site.parts, violation) : scalarPlace(found);
+    if ('refused' in place) {
+      notes.push({ ...site, reason: place.refused });
+      continue;
+    }
+    // One parse per distinct value: thousands of sites usually name a few images.
+    let parsed = refs.get(site.image);
+    if (parsed === undefined) {
+      try {
+        const ref = parseReference(site.image);
+        parsed = { ref, key: `${ref.canonical}|${rules.platform ?? ''}` };
+      } catch (e) {
+        parsed = e as Error;
       }
-      const violation = isViolation(site, rules);
-      if (violation ? update === 'only-update' : !update || isExempt(site.image, rules.exemptImages))
-        continue;
-      if (TEMPLATED.test(site.image)) {
-        notes.push({ ...site, reason: 'not a literal reference (template or variable), left alone' });
-        continue;
-      }
-      if (site.parts && violation && !site.parts.tag) {
-        notes.push({ ...site, reason: 'no tag to resolve, left alone' });
-        continue;
-      }
-      // Where the digest goes: the scalar, or for an image in parts its `digest` key.
-      const place = site.parts
-        ? partsPlace(found.doc, source.text, site.parts, violation)
-        : scalarPlace(found);
-      if ('refused' in place) {
-        notes.push({ ...site, reason: place.refused });
-        continue;
-      }
-      // One parse per distinct value: thousands of sites usually name a few images.
-      let parsed = refs.get(site.image);
-      if (parsed === undefined) {
-        try {
-          const ref = parseReference(site.image);
-          parsed = { ref, key: `${ref.canonical}|${rules.platform ?? ''}` };
-        } catch (e) {
-          parsed = e as Error;
-        }
-        refs.set(site.image, parsed);
-      }
-      if (parsed instanceof Error) {
-        // A pinned value that is not a valid reference is check's business, not the update's.
-        if (violation) failures.push({ ...site, reason: reasonOf(parsed), code: codeOf(parsed) });
-        continue;
-      }
-      const { start, end, style, shared } = place;
-      // Only an added key keeps its path: a small record per site, whatever the size of the file.
-      const expect = start === end ? { expect: { document: site.document, path: place.path } } : {};
-      if (violation) {
-        const { ref, key } = parsed;
-        const around = 'around' in place ? place.around : undefined;
-        candidates.push({
-          site,
-          ref,
-          key,
-          file,
-          start,
-          end,
-          style,
-          shared,
-          ...expect,
-          ...(around ? { around } : {}),
-        });
-        continue;
-      }
-      // Pinned: compare with what its tag resolves to now (`update`).
-      const { ref } = parsed.ref.digest ? parsed : { ref: undefined };
-      if (!ref?.digest) continue;
-      if (ref.tag === null) {
-        pinned.untagged++;
-        continue;
-      }
-      pinned.checked++;
-      const at = place.source.lastIndexOf(ref.digest);
-      if (at < 0) {
-        notes.push({ ...site, reason: 'digest written with escapes, left alone' });
-        continue;
-      }
-      const tag = tags.get(parsed.key) ?? ref.withoutDigest();
-      tags.set(parsed.key, tag);
-      candidates.push({
+      refs.set(site.image, parsed);
+    }
+    if (parsed instanceof Error) {
+      // A pinned value that is not a valid reference is check's business, not the update's.
+      if (violation) failures.push({ ...site, reason: reasonOf(parsed), code: codeOf(parsed) });
+      continue;
+    }
+    const { start, end, style, shared } = place;
+    // Only an added key keeps its path: a small record per site, whatever the size of the file.
+    const expect = start === end ? { expect: { document: site.document, path: place.path } } : {};
+    if (violation) {
+      const { ref, key } = parsed;
+      const around = 'around' in place ? place.around : undefined;
+      onCandidate({
         site,
-        ref: tag,
-        key: `${tag.canonical}|${rules.platform ?? ''}`,
+        ref,
+        key,
         file,
         start,
         end,
         style,
         shared,
-        previous: ref.digest,
-        around: [place.source.slice(0, at), place.source.slice(at + ref.digest.length)],
+        ...expect,
+        ...(around ? { around } : {}),
       });
+      continue;
     }
-    if (stats.objects === 0 && sites === 0) out.skipped.add(file);
-  });
-  return candidates;
+    // Pinned: compare with what its tag resolves to now (`update`).
+    const { ref } = parsed.ref.digest ? parsed : { ref: undefined };
+    if (!ref?.digest) continue;
+    if (ref.tag === null) {
+      pinned.untagged++;
+      continue;
+    }
+    pinned.checked++;
+    const at = place.source.lastIndexOf(ref.digest);
+    if (at < 0) {
+      notes.push({ ...site, reason: 'digest written with escapes, left alone' });
+      continue;
+    }
+    const tag = tags.get(parsed.key) ?? ref.withoutDigest();
+    tags.set(parsed.key, tag);
+    onCandidate({
+      site,
+      ref: tag,
+      key: `${tag.canonical}|${rules.platform ?? ''}`,
+      file,
+      start,
+      end,
+      style,
+      shared,
+      previous: ref.digest,
+      around: [place.source.slice(0, at), place.source.slice(at + ref.digest.length)],
+    });
+  }
+  return { skipped: stats.objects === 0 && sites === 0 };
 }
 
 /** Where a pin or an update writes: a scalar's token, or (`start === end`) where a key is added. */

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
+import type { Finding } from '../../k8s/check.js';
 import type { CliContext } from '../context.js';
 import {
   addFileOptions,
@@ -51,34 +52,40 @@ Examples:
       }
       const paths = pathsFromOptions(flags);
       const rules = await rulesFromOptions(flags);
-      const { checkPaths, formatFinding, skippedNote, summaryLine } = await import('../../k8s/check.js');
-      const result = await checkPaths(paths, rules, {
+      const { checkEach, formatFinding, skippedNote, summaryOf } = await import('../../k8s/check.js');
+      const { readInputs } = await import('../../k8s/inputs.js');
+      const { files, problems } = await readInputs(paths, {
         stdin: ctx.io.stdin,
         cwd: ctx.io.cwd,
         followSymlinks: flags.followSymlinks,
       });
-      const failed = reportProblems(ctx, result.problems);
+      const failed = reportProblems(ctx, problems);
+      // Text is printed file by file as each is checked (nothing is kept but counts); JSON and
+      // SARIF are one document each, so their findings are kept until it is printed.
+      const findings: Finding[] = [];
+      const counts = checkEach(files, rules, (_path, found) => {
+        if (format === 'text') for (const f of found) ctx.out(formatFinding(f, rules.defaultNamespace));
+        else for (const f of found) findings.push(f); // not push(...): 10^5 items overflow the stack
+      });
       if (format === 'json') {
         ctx.json({
-          findings: result.findings,
-          files: result.files,
-          documents: result.documents,
-          objects: result.objects,
-          skippedDocuments: result.skippedDocuments,
-          skippedFiles: result.skippedFiles,
-          problems: result.problems,
+          findings,
+          files: counts.files,
+          documents: counts.documents,
+          objects: counts.objects,
+          skippedDocuments: counts.skippedDocuments,
+          skippedFiles: counts.skippedFiles,
+          problems,
         });
       } else if (format === 'sarif') {
         const { toSarif } = await import('../../k8s/sarif.js');
-        ctx.json(toSarif(result.findings, program.version() ?? '0.0.0', rules.defaultNamespace));
-      } else {
-        for (const f of result.findings) ctx.out(formatFinding(f, rules.defaultNamespace));
+        ctx.json(toSarif(findings, program.version() ?? '0.0.0', rules.defaultNamespace));
       }
       if (!ctx.globals().quiet) {
-        for (const path of result.skippedFiles) ctx.err(skippedNote(path));
-        ctx.err(summaryLine(result));
+        for (const path of counts.skippedFiles) ctx.err(skippedNote(path));
+        ctx.err(summaryOf({ ...counts, problems: problems.length }));
       }
-      if (result.findings.length > 0) ctx.setExitCode(1);
+      if (counts.findings > 0) ctx.setExitCode(1);
       if (failed) ctx.setExitCode(2);
     });
 }

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { ImgdigestError } from '../../core/errors.js';
+import type { PinChange, PinnedFileEdits, PinResult } from '../../k8s/pin.js';
 import type { CliContext } from '../context.js';
 import {
   addFileOptions,
@@ -110,22 +111,42 @@ Examples:
       consequence: ', nothing written',
       followSymlinks: flags.followSymlinks,
     });
-    const { failureError, formatFailure, pinFiles } = await import('../../k8s/pin.js');
+    const { failureError, formatFailure, pinEach } = await import('../../k8s/pin.js');
+    const { byFileAndLine, formatSite } = await import('../../k8s/sites.js');
     const { openResolver } = await import('../../resolver/open.js');
     const resolver = await openResolver(await resolverOptions({ ...flags, concurrency }, ctx));
     const tty = Boolean(ctx.io.stderr.isTTY) && !ctx.globals().quiet;
-    let result: Awaited<ReturnType<typeof pinFiles>>;
+    // Printed file by file as each is pinned, unless something is written first (the files, the
+    // lock) or --json prints one document: then the changes it needs are kept.
+    const stream = !flags.json && !flags.write && !flags.lockFile;
+    const keepChanges = Boolean(flags.json || (flags.check && !stream));
+    const kept: PinChange[] = [];
+    const print = stream ? await streamedOutput(ctx, flags) : undefined;
+    let progress = tty;
+    let summary: Awaited<ReturnType<typeof pinEach>>;
     try {
-      result = await pinFiles(files, {
+      summary = await pinEach(files, {
         rules,
         resolver,
         ...(flags.update ? { update: 'update' as const } : {}),
         onProgress: tty ? (done, total) => ctx.io.stderr.write(`\rresolving ${done}/${total}`) : undefined,
+        // --check lists changes in the order pinFiles sorts them in: by file, then line.
+        order: flags.check ? 'path' : 'input',
+        keepSites: Boolean(flags.lockFile),
+        keepEdits: !stream,
+        onFile: (edits) => {
+          if (progress && print) ctx.io.stderr.write('\r\x1b[K'); // before the first output
+          progress = false;
+          for (const c of edits.changes) if (keepChanges || c.previous) kept.push(c);
+          print?.(edits);
+        },
       });
     } finally {
       if (tty) ctx.io.stderr.write('\r\x1b[K');
       await resolver.close();
     }
+    kept.sort(byFileAndLine);
+    const result: PinResult = { ...summary, changes: keepChanges ? kept : [] };
     if (!ctx.globals().quiet) {
       const { skippedNote } = await import('../../k8s/check.js');
       for (const f of result.files) if (f.skipped) ctx.err(skippedNote(f.path));
@@ -136,37 +157,61 @@ Examples:
       for (const f of result.failures) ctx.err(formatFailure(f));
       throw failureError(result.failures);
     }
-    // The manifests and the lock change together or not at all, before anything is printed.
-    // A diff is made before --write replaces the files it compares: a result's texts are read
-    // again from disk when asked for, and after the write the originals are no longer there.
-    const diff = flags.diff && !flags.json && !flags.check ? await diffOf(result) : undefined;
-    const { writePinResult } = await import('../pin-write.js');
-    await writePinResult(ctx, result, { ...flags, roots });
-    await writeOutputs(ctx, flags, result, diff);
+    if (!stream) {
+      // The manifests and the lock change together or not at all, before anything is printed.
+      // A diff is made before --write replaces the files it compares: a result's texts are read
+      // again from disk when asked for, and after the write the originals are no longer there.
+      const diff = flags.diff && !flags.json && !flags.check ? await diffOf(result) : undefined;
+      const { writePinResult } = await import('../pin-write.js');
+      await writePinResult(ctx, result, { ...flags, roots });
+      await writeOutputs(ctx, flags, result, diff);
+    } else if (flags.check && summary.changed.images > 0) ctx.setExitCode(1);
     if (!ctx.globals().quiet) {
-      const { formatSite } = await import('../../k8s/sites.js');
       if (!flags.check && !flags.json) {
-        for (const c of result.changes)
+        for (const c of kept)
           if (c.previous)
             ctx.err(`${formatSite(c, 'file:line')}: ${tagOf(c)} moved ${c.previous} -> ${c.digest}`);
       }
       const changedFiles = result.files.filter((f) => f.changed).length;
-      const updated = result.changes.filter((c) => c.previous).length;
+      const { images, updated } = summary.changed;
       const [pin, update] = flags.check ? ['would pin', 'update'] : ['pinned', 'updated'];
       const updates = flags.update ? `, ${update} ${updated}` : '';
       ctx.err(
-        `${pin} ${result.changes.length - updated} image(s)${updates} in ${changedFiles} file(s); ${result.resolutions.length} unique reference(s) resolved`,
+        `${pin} ${images - updated} image(s)${updates} in ${changedFiles} file(s); ${result.resolutions.length} unique reference(s) resolved`,
       );
     }
   });
+}
+
+/**
+ * What goes to stdout file by file, when nothing is written first: what --check found, a diff,
+ * or the pinned files (those skipped are not printed).
+ */
+async function streamedOutput(ctx: CliContext, flags: PinFlags): Promise<(edits: PinnedFileEdits) => void> {
+  const { formatSite } = await import('../../k8s/sites.js');
+  if (flags.check) {
+    return ({ changes }) => {
+      for (const c of changes) ctx.out(`${formatSite(c, 'file:line')}: ${c.image} -> ${c.to}`);
+    };
+  }
+  if (flags.diff) {
+    const { unifiedDiff } = await import('../../k8s/diff.js');
+    return ({ file, original, text }) => {
+      if (file.changed) ctx.io.stdout.write(unifiedDiff(file.path, original, text));
+    };
+  }
+  let printed = 0;
+  return ({ file, text }) => {
+    if (file.skipped) return;
+    if (printed++ > 0 && !text.replace(/^\uFEFF/, '').startsWith('---')) ctx.io.stdout.write('---\n');
+    ctx.io.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
+  };
 }
 
 /** `name:tag` of an updated image: the value as written, without its old digest. */
 function tagOf(c: { image: string; previous?: string }): string {
   return c.previous ? c.image.slice(0, c.image.lastIndexOf(`@${c.previous}`)) : c.image;
 }
-
-type PinResult = Awaited<ReturnType<typeof import('../../k8s/pin.js').pinFiles>>;
 
 /** What `pin --json` prints: each change and note with its place, each file and whether it changed. */
 export function pinJson(result: PinResult): unknown {
