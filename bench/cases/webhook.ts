@@ -22,7 +22,7 @@ const ENDPOINTS = ['validate', 'mutate'] as const;
 const RATE = 1000;
 
 /** An AdmissionReview for a Pod with two tagged images, as the API server sends it. */
-function reviewBody(): string {
+export function reviewBody(): string {
   const pod = {
     apiVersion: 'v1',
     kind: 'Pod',

@@ -3,72 +3,55 @@
  * resolver against the bare undici loop, with a trivial registry stand-in in a child process so
  * the client, not the server, is what is measured. Usage: node --import tsx bench/profile/client-cpu.ts [n] [rounds]
  */
-import { fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { parseReference } from '../../src/core/reference.js';
 import { openResolver } from '../../src/resolver/open.js';
 import { headLoop } from '../lib/head-loop.js';
 import { mapLimit } from '../lib/proc.js';
+import { startTrivialRegistry } from './trivial-registry.js';
 
-if (process.argv[2] === 'server') {
-  const { createServer } = await import('node:http');
-  const srv = createServer((req, res) => {
-    if (req.url === '/v2/') return res.end('{}');
-    res.writeHead(200, {
-      'content-type': 'application/vnd.oci.image.manifest.v1+json',
-      'content-length': '512',
-      'docker-content-digest': `sha256:${'a'.repeat(64)}`,
-    });
-    res.end();
+const n = Number(process.argv[2] ?? 5000);
+const rounds = Number(process.argv[3] ?? 5);
+const { host, child } = await startTrivialRegistry();
+const refs = Array.from({ length: n }, (_, i) => ({ repo: `app-${i % 100}`, tag: `t${i}` }));
+const ours = async () => {
+  const resolver = await openResolver({
+    concurrency: 8,
+    cache: { maxEntries: n * 2 },
+    registry: { concurrency: 8, anonymous: true },
   });
-  srv.keepAliveTimeout = 60_000;
-  srv.listen(0, '127.0.0.1', () => process.send!((srv.address() as { port: number }).port));
-} else {
-  const n = Number(process.argv[2] ?? 5000);
-  const rounds = Number(process.argv[3] ?? 5);
-  const child = fork(new URL(import.meta.url).pathname, ['server'], { execArgv: ['--import', 'tsx'] });
-  const port = await new Promise<number>((r) => child.once('message', (m) => r(m as number)));
-  const host = `127.0.0.1:${port}`;
-  const refs = Array.from({ length: n }, (_, i) => ({ repo: `app-${i % 100}`, tag: `t${i}` }));
-  const ours = async () => {
-    const resolver = await openResolver({
-      concurrency: 8,
-      cache: { maxEntries: n * 2 },
-      registry: { concurrency: 8, anonymous: true },
+  try {
+    await mapLimit(refs, 8, async (t) => {
+      await resolver.resolve(parseReference(`${host}/${t.repo}:${t.tag}`));
     });
-    try {
-      await mapLimit(refs, 8, async (t) => {
-        await resolver.resolve(parseReference(`${host}/${t.repo}:${t.tag}`));
-      });
-    } finally {
-      await resolver.close();
-    }
-  };
-  const ceiling = async () => {
-    await headLoop(
-      `http://${host}`,
-      refs.map((t) => ({ path: `/v2/${t.repo}/manifests/${t.tag}` })),
-      8,
-    );
-  };
-  const out: Record<string, string[]> = { ceiling: [], ours: [] };
-  for (let i = 0; i < rounds; i++) {
-    for (const [name, fn] of (
-      [
-        ['ceiling', ceiling],
-        ['ours', ours],
-      ] as const
-    ).filter(([k]) => !process.argv[4] || k === process.argv[4])) {
-      const c0 = process.cpuUsage();
-      const t0 = performance.now();
-      await fn();
-      const ms = performance.now() - t0;
-      const c = process.cpuUsage(c0);
-      out[name]!.push(
-        `${((c.user + c.system) / n).toFixed(0)}µs(u${(c.user / n).toFixed(0)}) ${Math.round((n / ms) * 1000)}/s`,
-      );
-    }
+  } finally {
+    await resolver.close();
   }
-  console.log(JSON.stringify(out, null, 1));
-  child.kill();
+};
+const ceiling = async () => {
+  await headLoop(
+    `http://${host}`,
+    refs.map((t) => ({ path: `/v2/${t.repo}/manifests/${t.tag}` })),
+    8,
+  );
+};
+const out: Record<string, string[]> = { ceiling: [], ours: [] };
+for (let i = 0; i < rounds; i++) {
+  for (const [name, fn] of (
+    [
+      ['ceiling', ceiling],
+      ['ours', ours],
+    ] as const
+  ).filter(([k]) => !process.argv[4] || k === process.argv[4])) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await fn();
+    const ms = performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    out[name]!.push(
+      `${((c.user + c.system) / n).toFixed(0)}µs(u${(c.user / n).toFixed(0)}) ${Math.round((n / ms) * 1000)}/s`,
+    );
+  }
 }
+console.log(JSON.stringify(out, null, 1));
+child.kill();

@@ -5,7 +5,6 @@
  * differences between rows are what each layer costs per tag.
  * Usage: node --import tsx bench/profile/layers.ts [n] [rounds]
  */
-import { fork } from 'node:child_process';
 import { MANIFEST_ACCEPT } from '../../src/core/media-types.js';
 import { parseReference } from '../../src/core/reference.js';
 import { openResolver } from '../../src/resolver/open.js';
@@ -13,107 +12,80 @@ import { RegistryClient } from '../../src/sources/registry/index.js';
 import { Transport } from '../../src/sources/registry/transport.js';
 import { headLoop } from '../lib/head-loop.js';
 import { mapLimit } from '../lib/proc.js';
+import { startTrivialRegistry } from './trivial-registry.js';
 
-if (process.argv[2] === 'server') {
-  const { createServer } = await import('node:http');
-  const srv = createServer((req, res) => {
-    if (req.url === '/v2/') return res.end('{}');
-    res.writeHead(200, {
-      'content-type': 'application/vnd.oci.image.manifest.v1+json',
-      'content-length': '512',
-      'docker-content-digest': `sha256:${'a'.repeat(64)}`,
-    });
-    res.end();
+const n = Number(process.argv[2] ?? 3000);
+const rounds = Number(process.argv[3] ?? 6);
+const { host, child } = await startTrivialRegistry();
+const refs = Array.from({ length: n }, (_, i) => ({ repo: `app-${i % 100}`, tag: `t${i}` }));
+const accept = MANIFEST_ACCEPT.join(', ');
+/** Every tag through a resolver with this answer cache. */
+async function throughResolver(cache: { maxEntries?: number; ttlMs?: number }): Promise<void> {
+  const resolver = await openResolver({
+    concurrency: 8,
+    cache,
+    registry: { concurrency: 8, anonymous: true },
   });
-  srv.keepAliveTimeout = 60_000;
-  srv.listen(0, '127.0.0.1', () => process.send!((srv.address() as { port: number }).port));
-} else {
-  const n = Number(process.argv[2] ?? 3000);
-  const rounds = Number(process.argv[3] ?? 6);
-  const child = fork(new URL(import.meta.url).pathname, ['server'], { execArgv: ['--import', 'tsx'] });
-  const port = await new Promise<number>((r) => child.once('message', (m) => r(m as number)));
-  const host = `127.0.0.1:${port}`;
-  const refs = Array.from({ length: n }, (_, i) => ({ repo: `app-${i % 100}`, tag: `t${i}` }));
-  const accept = MANIFEST_ACCEPT.join(', ');
-  const rows: Record<string, () => Promise<void>> = {
-    pool: async () => {
-      await headLoop(
-        `http://${host}`,
-        refs.map((t) => ({ path: `/v2/${t.repo}/manifests/${t.tag}` })),
-        8,
-      );
-    },
-    transport: async () => {
-      const transport = new Transport({ concurrency: 8 });
-      try {
-        await mapLimit(refs, 8, async (t) => {
-          const res = await transport.send({
-            method: 'HEAD',
-            url: new URL(`http://${host}/v2/${t.repo}/manifests/${t.tag}`),
-            headers: { accept },
-          });
-          if (!res.header('docker-content-digest')) throw new Error('no digest');
-        });
-      } finally {
-        await transport.close();
-      }
-    },
-    client: async () => {
-      const client = new RegistryClient({ concurrency: 8, anonymous: true });
-      try {
-        await mapLimit(refs, 8, async (t) => {
-          await client.resolve(parseReference(`${host}/${t.repo}:${t.tag}`));
-        });
-      } finally {
-        await client.close();
-      }
-    },
-    resolver: async () => {
-      const resolver = await openResolver({
-        concurrency: 8,
-        cache: { maxEntries: n * 2 },
-        registry: { concurrency: 8, anonymous: true },
-      });
-      try {
-        await mapLimit(refs, 8, async (t) => {
-          await resolver.resolve(parseReference(`${host}/${t.repo}:${t.tag}`));
-        });
-      } finally {
-        await resolver.close();
-      }
-    },
-    // The resolver without its answer cache (coalescing and limits stay).
-    uncached: async () => {
-      const resolver = await openResolver({
-        concurrency: 8,
-        cache: { ttlMs: 0 },
-        registry: { concurrency: 8, anonymous: true },
-      });
-      try {
-        await mapLimit(refs, 8, async (t) => {
-          await resolver.resolve(parseReference(`${host}/${t.repo}:${t.tag}`));
-        });
-      } finally {
-        await resolver.close();
-      }
-    },
-  };
-  const out: Record<string, number[]> = {};
-  for (let i = 0; i < rounds; i++) {
-    for (const [name, fn] of Object.entries(rows).filter(
-      ([k]) => !process.env.ROWS || process.env.ROWS.split(',').includes(k),
-    )) {
-      const c0 = process.cpuUsage();
-      await fn();
-      const c = process.cpuUsage(c0);
-      out[name] ??= [];
-      out[name].push(Math.round((c.user + c.system) / n));
-    }
+  try {
+    await mapLimit(refs, 8, async (t) => {
+      await resolver.resolve(parseReference(`${host}/${t.repo}:${t.tag}`));
+    });
+  } finally {
+    await resolver.close();
   }
-  const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
-  for (const [name, all] of Object.entries(out)) {
-    const warm = all.slice(2);
-    console.log(`${name.padEnd(10)} median ${String(median(warm)).padStart(4)} µs/tag  (${all.join(' ')})`);
-  }
-  child.kill();
 }
+const rows: Record<string, () => Promise<void>> = {
+  pool: async () => {
+    await headLoop(
+      `http://${host}`,
+      refs.map((t) => ({ path: `/v2/${t.repo}/manifests/${t.tag}` })),
+      8,
+    );
+  },
+  transport: async () => {
+    const transport = new Transport({ concurrency: 8 });
+    try {
+      await mapLimit(refs, 8, async (t) => {
+        const res = await transport.send({
+          method: 'HEAD',
+          url: new URL(`http://${host}/v2/${t.repo}/manifests/${t.tag}`),
+          headers: { accept },
+        });
+        if (!res.header('docker-content-digest')) throw new Error('no digest');
+      });
+    } finally {
+      await transport.close();
+    }
+  },
+  client: async () => {
+    const client = new RegistryClient({ concurrency: 8, anonymous: true });
+    try {
+      await mapLimit(refs, 8, async (t) => {
+        await client.resolve(parseReference(`${host}/${t.repo}:${t.tag}`));
+      });
+    } finally {
+      await client.close();
+    }
+  },
+  resolver: () => throughResolver({ maxEntries: n * 2 }),
+  // The resolver without its answer cache (coalescing and limits stay).
+  uncached: () => throughResolver({ ttlMs: 0 }),
+};
+const out: Record<string, number[]> = {};
+for (let i = 0; i < rounds; i++) {
+  for (const [name, fn] of Object.entries(rows).filter(
+    ([k]) => !process.env.ROWS || process.env.ROWS.split(',').includes(k),
+  )) {
+    const c0 = process.cpuUsage();
+    await fn();
+    const c = process.cpuUsage(c0);
+    out[name] ??= [];
+    out[name].push(Math.round((c.user + c.system) / n));
+  }
+}
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
+for (const [name, all] of Object.entries(out)) {
+  const warm = all.slice(2);
+  console.log(`${name.padEnd(10)} median ${String(median(warm)).padStart(4)} µs/tag  (${all.join(' ')})`);
+}
+child.kill();

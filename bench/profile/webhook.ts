@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
 import { generateCertificates, writeCertificates } from '../../src/webhook/certs.js';
+import { reviewBody } from '../cases/webhook.js';
 import { type ServerChild, startServerChild } from '../lib/proc.js';
 
 const { values } = parseArgs({
@@ -49,35 +50,7 @@ async function usage(pid: number): Promise<{ cpu: number; sys: number; faults: n
   };
 }
 
-const body = JSON.stringify({
-  apiVersion: 'admission.k8s.io/v1',
-  kind: 'AdmissionReview',
-  request: {
-    uid: '00000000-0000-4000-8000-000000000001',
-    kind: { group: '', version: 'v1', kind: 'Pod' },
-    resource: { group: '', version: 'v1', resource: 'pods' },
-    requestKind: { group: '', version: 'v1', kind: 'Pod' },
-    requestResource: { group: '', version: 'v1', resource: 'pods' },
-    name: 'web-7d4b9c',
-    namespace: 'default',
-    operation: 'CREATE',
-    userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller' },
-    object: {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'web-7d4b9c', namespace: 'default', labels: { app: 'web' } },
-      spec: {
-        containers: [
-          { name: 'web', image: 'registry.example.com/team/web:1.4.2', ports: [{ containerPort: 8080 }] },
-          { name: 'proxy', image: 'registry.example.com/infra/envoy:1.30' },
-        ],
-      },
-    },
-    oldObject: null,
-    dryRun: false,
-    options: { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1' },
-  },
-});
+const body = reviewBody();
 
 const tmp = await mkdtemp(join(tmpdir(), 'whprof-'));
 await writeCertificates(
