@@ -8,9 +8,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { runCli } from '../support/cli.js';
 import { fakeDigest } from '../support/fake-resolver.js';
+import { CORPUS, CORPUS_IMAGES } from '../support/manifests.js';
 import { removeTempDir, tempDirSync } from '../support/tmp.js';
 
-const CORPUS = join(import.meta.dirname, '../fixtures/k8s/corpus');
 const BAD = join(import.meta.dirname, '../fixtures/k8s/bad');
 const root = tempDirSync('cli');
 afterAll(() => removeTempDir(root));
@@ -20,18 +20,8 @@ function workdir(...files: string[]): string {
   for (const f of files) cpSync(join(CORPUS, f), join(dir, f));
   return dir;
 }
-const IMAGES = [
-  'registry.example.com/team/app:1.0',
-  'registry.example.com/team/migrate:2.1',
-  'busybox:1.36',
-  'registry.example.com/team/report:3',
-  'registry.example.com/team/tpl:1',
-  'registry.example.com/team/agent:0.9',
-  'registry.example.com/team/models:v2',
-  'registry.example.com/team/db:16',
-];
 /** A build-output lock (REF@DIGEST lines) for every image of the corpus. */
-function lockFor(dir: string, images = IMAGES): string {
+function lockFor(dir: string, images = CORPUS_IMAGES): string {
   const file = join(dir, 'built.txt');
   writeFileSync(file, images.map((i) => `${i}@${fakeDigest(i)}`).join('\n'));
   return file;

@@ -16,22 +16,14 @@ import { type PinChange, pinEach, pinFiles } from '../../src/k8s/pin.js';
 import { defaultRules } from '../../src/k8s/rules.js';
 import { runCli } from '../support/cli.js';
 import { fakeDigest, fakeResolver } from '../support/fake-resolver.js';
-import { deployment } from '../support/manifests.js';
+import { CORPUS, CORPUS_IMAGES, deployment } from '../support/manifests.js';
 import { removeTempDir, tempDirSync } from '../support/tmp.js';
 
-const CORPUS = join(import.meta.dirname, '../fixtures/k8s/corpus');
 const root = tempDirSync('streamed');
 afterAll(() => removeTempDir(root));
 
 const IMAGES = [
-  'registry.example.com/team/app:1.0',
-  'registry.example.com/team/migrate:2.1',
-  'busybox:1.36',
-  'registry.example.com/team/report:3',
-  'registry.example.com/team/tpl:1',
-  'registry.example.com/team/agent:0.9',
-  'registry.example.com/team/models:v2',
-  'registry.example.com/team/db:16',
+  ...CORPUS_IMAGES,
   'nginx:1.27', // pinned in commented.yaml to another digest: --update moves it
 ];
 const MANY = Array.from({ length: 7 }, (_, i) => `registry.example.com/many/svc-${i}:1.${i}`);
