@@ -37,6 +37,13 @@ export function archiveRepoTag(ref: string): string {
   return `${parsed.familiarRepository}:${parsed.tag ?? 'latest'}`;
 }
 
+/** An image the archive lists: its manifest and the blobs it names (config first). */
+interface ArchivedImage {
+  manifest: Digest;
+  config: Digest;
+  layers: Digest[];
+}
+
 /** The files of the packed archive, in the order they are written. */
 interface PackedFile {
   name: string;
@@ -70,7 +77,7 @@ export async function archiveDestination(
   const writer = await OciLayoutWriter.open(join(staging, 'layout'));
   const layout = await layoutDestination(writer, undefined);
   const label = `docker-archive:${path}${ref === undefined ? '' : `:${ref}`}`;
-  const images: Descriptor[] = [];
+  const images: ArchivedImage[] = [];
   const discard = () => rm(staging, { recursive: true, force: true });
   return {
     ...layout,
@@ -104,7 +111,11 @@ export async function archiveDestination(
       };
       // Listed in the archive's index.json with the tag as its `org.opencontainers.image.ref.name`.
       writer.add(descriptor, repoTag?.slice(repoTag.lastIndexOf(':') + 1));
-      images.push(descriptor);
+      images.push({
+        manifest: manifest.digest,
+        config: parsed.value.config.digest,
+        layers: parsed.value.layers.map((l) => l.digest),
+      });
       return answer;
     },
     ensureReferrer: async () => false,
@@ -123,27 +134,23 @@ export async function archiveDestination(
 /** The archive's `manifest.json`, and every file to pack. */
 async function archiveFiles(
   layoutDir: string,
-  images: readonly Descriptor[],
+  images: readonly ArchivedImage[],
   repoTag: string | undefined,
 ): Promise<PackedFile[]> {
   const blobPath = (digest: Digest) => join(layoutDir, 'blobs', ...digest.split(':'));
   const entryName = (digest: Digest) => `blobs/${digest.replace(':', '/')}`;
   const saved: Array<{ Config: string; RepoTags: string[] | null; Layers: string[] }> = [];
-  const blobs = new Map<string, Digest>();
-  for (const image of images) {
-    const raw = await readFile(blobPath(image.digest));
-    const manifest = parseManifest(raw, { contentType: image.mediaType, expectedDigest: image.digest });
-    if (manifest.kind !== 'manifest') continue;
-    const { config, layers } = manifest.value;
+  const blobs = new Set<Digest>();
+  for (const { manifest, config, layers } of images) {
     saved.push({
-      Config: entryName(config.digest),
+      Config: entryName(config),
       RepoTags: repoTag ? [repoTag] : null,
-      Layers: layers.map((l) => entryName(l.digest)),
+      Layers: layers.map(entryName),
     });
-    for (const d of [image.digest, config.digest, ...layers.map((l) => l.digest)]) blobs.set(d, d);
+    for (const d of [manifest, config, ...layers]) blobs.add(d);
   }
   const files: PackedFile[] = [];
-  for (const digest of blobs.values()) {
+  for (const digest of blobs) {
     const p = blobPath(digest);
     files.push({ name: entryName(digest), size: (await stat(p)).size, path: p });
   }
@@ -161,7 +168,7 @@ async function packArchive(
   path: string,
   staging: string,
   layoutDir: string,
-  images: readonly Descriptor[],
+  images: readonly ArchivedImage[],
   repoTag: string | undefined,
 ): Promise<void> {
   if (images.length === 0) {
