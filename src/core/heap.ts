@@ -16,7 +16,14 @@
  * (the dynamic limit is 32 MiB on 64-bit) is allocated and dropped here, untouched: it costs a
  * mapping, no resident memory, and the process may keep up to ~62 MiB of freed heap for reuse
  * afterwards instead of returning it at once. Other allocators (musl) ignore it harmlessly.
+ *
+ * The same holds for a server sending a file: each read of a file stream is a fresh buffer too.
+ * The embedded registry serving a 1 GiB image to four parallel `curl`s went from about 950 to
+ * about 1,450 MiB/s with the block dropped first (and 2 MiB reads instead of 1 MiB).
  */
+
+/** Streams from this size on are long enough for page faults to matter. */
+export const LONG_STREAM_BYTES = 16 * 1024 * 1024;
 
 /** Below glibc's DEFAULT_MMAP_THRESHOLD_MAX (32 MiB on 64-bit), header included. */
 const PRIME_BYTES = 31 * 1024 * 1024;

@@ -28,10 +28,11 @@ import type { ByteRange, ManifestMeta, RepositoryRecord, Storage, UploadTarget }
  * stream, 64 KiB for a read stream) made an upload pause the client's socket after every 64 KiB
  * chunk until the disk write came back, and a download read the file 64 KiB at a time; with a few
  * MiB in flight the disk writes overlap with receiving (and go out as one writev), and blobs are
- * read in fewer, larger pieces. Bounded per request, whatever the blob's size.
+ * read in fewer, larger pieces (2 MiB: four parallel downloads of a 1 GiB image ran faster than
+ * with 1 MiB or 4 MiB reads). Bounded per request, whatever the blob's size.
  */
 const UPLOAD_BUFFER = 8 * 1024 * 1024;
-const READ_CHUNK = 1024 * 1024;
+const READ_CHUNK = 2 * 1024 * 1024;
 
 export class FsStorage implements Storage {
   readonly description: string;

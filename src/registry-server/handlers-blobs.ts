@@ -5,6 +5,7 @@
  * end-13 (upload status) and end-14 (cancel).
  */
 import type { Digest } from '../core/digest.js';
+import { keepFreedBuffersForReuse, LONG_STREAM_BYTES } from '../core/heap.js';
 import { clientKey } from './connections.js';
 import { registryError } from './errors.js';
 import { intHeader, parseContentRange, resolveRange, sendEmpty } from './http.js';
@@ -42,6 +43,7 @@ export async function getBlob(ctx: RouteContext, reference: string): Promise<voi
     res.end();
     return;
   }
+  if (size >= LONG_STREAM_BYTES) keepFreedBuffersForReuse();
   const stream = registry.readBlob(digest, range ?? undefined);
   stream.on('error', (error) => {
     ctx.log.error(`reading blob ${digest} failed: ${error.message}`);
@@ -123,6 +125,8 @@ export async function uploadSession(ctx: RouteContext, id: string): Promise<void
 async function appendChunk(ctx: RouteContext, session: UploadSession): Promise<void> {
   const range = parseContentRange(headerValue(ctx.req.headers['content-range']));
   const length = intHeader(ctx.req, 'content-length');
+  // A chunked body's length is unknown: it may be a whole layer.
+  if (length === undefined || length >= LONG_STREAM_BYTES) keepFreedBuffersForReuse();
   await ctx.uploads.append(session, ctx.req, { range, length });
 }
 

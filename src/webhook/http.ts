@@ -5,7 +5,7 @@
  * reading the API server's log sees the reason).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type RequestBody, readRequestBody } from '../core/request-body.js';
+import type { RequestBody } from '../core/request-body.js';
 
 /** Large enough for an UPDATE of the biggest object etcd stores (1.5 MiB) plus its oldObject. */
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;

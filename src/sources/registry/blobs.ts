@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream';
 import type { Digest } from '../../core/digest.js';
 import { parseDigest, verifyingStream } from '../../core/digest.js';
 import { ImgdigestError } from '../../core/errors.js';
-import { keepFreedBuffersForReuse } from '../../core/heap.js';
+import { keepFreedBuffersForReuse, LONG_STREAM_BYTES } from '../../core/heap.js';
 import type { Reference } from '../../core/reference.js';
 import type { BlobReader } from '../source.js';
 import { repositoryScope } from './auth.js';
@@ -26,9 +26,6 @@ import type { RegistrySession } from './session.js';
  * (and concatenates) whatever the socket buffered meanwhile.
  */
 const STREAM_BUFFER = 4 * 1024 * 1024;
-
-/** Blobs from this size on are long enough for page faults to matter (see core/heap.ts). */
-const LARGE_BLOB = 16 * 1024 * 1024;
 
 /**
  * Start downloading a blob; the returned stream verifies digest and size.
@@ -85,7 +82,7 @@ export async function getBlob(
     }
     expectedSize = headLength;
   }
-  if (expectedSize >= LARGE_BLOB) keepFreedBuffersForReuse();
+  if (expectedSize >= LONG_STREAM_BYTES) keepFreedBuffersForReuse();
   // The verifier keeps Node's small default buffer: it ends (and fails, for wrong bytes) only when
   // the consumer has read nearly everything, so `files` lists a layer's entries as they stream
   // before saying they did not verify, instead of failing after the first few.
