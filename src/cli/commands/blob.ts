@@ -9,6 +9,9 @@ import type { CliContext } from '../context.js';
 import { addRegistryOptions, type RegistryFlags } from '../options.js';
 import { withSource } from '../source.js';
 
+/** Bytes of a blob that may wait for the output file's writes. */
+const WRITE_BUFFER = 8 * 1024 * 1024;
+
 interface BlobFlags extends RegistryFlags {
   output?: string;
   force?: boolean;
@@ -57,7 +60,13 @@ Examples:
       const target = flags.output;
       const temp = join(dirname(target), `.${basename(target)}.${process.pid}.part`);
       try {
-        await pipeline(reader.stream, progress, createWriteStream(temp, { flags: 'wx' }));
+        // A few MiB may wait for the disk while the download goes on (the default 16 KiB paused the
+        // download at every chunk until its write came back).
+        await pipeline(
+          reader.stream,
+          progress,
+          createWriteStream(temp, { flags: 'wx', highWaterMark: WRITE_BUFFER }),
+        );
         await rename(temp, target);
       } catch (e) {
         await rm(temp, { force: true });
