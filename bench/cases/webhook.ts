@@ -88,11 +88,11 @@ export const webhookBenchmark: Benchmark = {
       rec.result.reason = `webhook missing: ${missing}`;
       return;
     }
-    const { webhookSeconds, bigRounds } = ctx.scale;
+    const { webhookSeconds, webhookRounds } = ctx.scale;
     rec.param('autocannon connections', 8);
     rec.param('seconds per run', webhookSeconds);
     rec.param('fixed rate', `${RATE} req/s`);
-    rec.param('rounds', bigRounds);
+    rec.param('rounds', webhookRounds);
     // One certificate for both servers, made as `imgdigest webhook certs` makes it (EC P-256).
     const tlsDir = join(ctx.tmp, 'webhook-tls');
     await writeCertificates(
@@ -187,8 +187,8 @@ export const webhookBenchmark: Benchmark = {
           for (const server of [webhook, bare, parsing]) await load(`${server.info.url}/${endpoint}`);
         problems.length = 0;
       }
-      for (let round = 1; round <= bigRounds; round++) {
-        ctx.log(`webhook: round ${round}/${bigRounds}`);
+      for (let round = 1; round <= webhookRounds; round++) {
+        ctx.log(`webhook: round ${round}/${webhookRounds}`);
         const each = [
           ['webhook', webhook],
           ['bare', bare],
