@@ -7,8 +7,8 @@
  *   node bench/servers/head-loop-process.js ORIGIN CONCURRENCY TARGETS_FILE ACCEPT
  *
  * TARGETS_FILE has one `path<TAB>authorization` line per HEAD (authorization may be empty; tokens
- * are fetched by the bench beforehand, and their time added to this process's). Prints `ok failed` and exits 0 when every HEAD answered
- * 200 with a Docker-Content-Digest.
+ * are fetched by the bench beforehand, and their time added to this process's). Prints
+ * `ok failed` and exits 0 when every HEAD answered 200 with a Docker-Content-Digest.
  */
 import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
