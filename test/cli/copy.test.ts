@@ -367,12 +367,20 @@ describe.skipIf(!haveTools('skopeo'))('copy on the embedded registry (demo image
       ['copy', '-p', 'linux/amd64,linux/arm64', `${reg.host}/sample/app:1.0`, `docker-archive:${file}`],
       ['copy', '--referrers', `${reg.host}/sample/app:single`, `docker-archive:${file}`],
       ['copy', `${reg.host}/sample/app:1.0`, `docker-archive:${file}:app@sha256:${'a'.repeat(64)}`],
+      // The archive is a plain tar: a name that says compressed is refused, not written.
+      ['copy', `${reg.host}/sample/app:single`, `docker-archive:${join(dir, 'kept.tar.gz')}`],
+      ['copy', `${reg.host}/sample/app:single`, `docker-archive:${join(dir, 'app.tgz')}:app:1`],
+      ['copy', `${reg.host}/sample/app:single`, `docker-archive:${join(dir, 'kept.tar.ZST')}`],
     ];
     for (const args of runs) {
       const r = await cli(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
+    const compressed = await cli(['copy', `${reg.host}/sample/app:single`, `docker-archive:${dir}/x.tgz`]);
+    expect(compressed.stderr).toBe(
+      `imgdigest: docker-archive:${dir}/x.tgz: the archive is an uncompressed tar (as docker save writes it), not .tgz; name it .tar and compress it afterwards if you need to (docker load reads gzip, bzip2, xz and zstd)\n`,
+    );
     const missing = await cli(['copy', `${reg.host}/sample/app:nope`, `docker-archive:${file}`]);
     expect(missing.code).toBe(3);
     const dry = await cli(['copy', '--dry-run', `${reg.host}/sample/app:single`, `docker-archive:${file}`]);

@@ -56,7 +56,8 @@ do); several make a new index of just those platforms, whose digest differs from
 docker-archive:FILE[:NAME[:TAG]] writes what \`docker load\` and \`podman load\` read (the OCI layout
 Docker 25 writes, plus manifest.json), the image tagged NAME:TAG if given. An archive holds one
 platform's image: from an index, --platform chooses it (default: this machine's platform). FILE is
-replaced only when the whole archive is written.
+replaced only when the whole archive is written. The archive is an uncompressed tar, as docker save
+writes it: a FILE named .gz, .tgz, .bz2, .xz or .zst is refused (compress it afterwards).
 
 Run again after an interruption: what landed is skipped, and a blob cut in the middle of a chunked
 upload resumes where the registry says it stopped (kept in $XDG_CACHE_HOME/imgdigest/uploads).
@@ -84,13 +85,16 @@ Examples:
     const {
       archiveDestination,
       archiveRepoTag,
+      checkArchivePath,
       layoutDestination,
       parseCopyDestination,
       registryDestination,
     } = await import('../../sources/copy/index.js');
     const spec = parseCopyDestination(destinationInput);
     if (spec.transport === 'docker-archive') {
-      if (spec.ref !== undefined) archiveRepoTag(spec.ref); // refused now, before anything is read
+      // Refused now, before anything is read.
+      checkArchivePath(spec.path);
+      if (spec.ref !== undefined) archiveRepoTag(spec.ref);
       if (flags.all || platforms.length > 1) {
         throw new ImgdigestError(
           'USAGE',

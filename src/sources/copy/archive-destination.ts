@@ -25,6 +25,23 @@ import { parseReference } from '../../core/reference.js';
 import { OciLayoutWriter } from '../local/oci-layout-writer.js';
 import { type ImageDestination, layoutDestination } from './destination.js';
 
+/** File names that promise a compressed archive. */
+const COMPRESSED_NAME = /\.(gz|tgz|bz2|tbz2?|xz|txz|zst|tzst)$/i;
+
+/**
+ * Refuse an archive path whose name says compressed: the archive is a plain tar, as `docker save`
+ * writes it, and a `.tar.gz` holding one would mislead whoever reads the name (`INPUT_INVALID`).
+ */
+export function checkArchivePath(path: string): void {
+  const suffix = COMPRESSED_NAME.exec(path)?.[0];
+  if (suffix) {
+    throw new ImgdigestError(
+      'INPUT_INVALID',
+      `docker-archive:${path}: the archive is an uncompressed tar (as docker save writes it), not ${suffix}; name it .tar and compress it afterwards if you need to (docker load reads gzip, bzip2, xz and zstd)`,
+    );
+  }
+}
+
 /**
  * `REF` of `docker-archive:FILE:REF` as `docker load` tags the image: `name:tag` (Docker's short
  * form for Docker Hub names), `latest` when no tag is given; a digest cannot be a RepoTag.
@@ -62,6 +79,7 @@ export async function archiveDestination(
   path: string,
   ref: string | undefined,
 ): Promise<ImageDestination & { discard(): Promise<void> }> {
+  checkArchivePath(path);
   const repoTag = ref === undefined ? undefined : archiveRepoTag(ref);
   const folder = dirname(path);
   const existing = await stat(path).catch(() => null);

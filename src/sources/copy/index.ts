@@ -5,7 +5,7 @@
  */
 
 export { OciLayoutWriter } from '../local/oci-layout-writer.js';
-export { archiveDestination, archiveRepoTag } from './archive-destination.js';
+export { archiveDestination, archiveRepoTag, checkArchivePath } from './archive-destination.js';
 export {
   Copier,
   type CopierOptions,
