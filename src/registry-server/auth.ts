@@ -164,7 +164,14 @@ class BasicAuthenticator implements Authenticator {
     this.maxFailures = options.maxFailures ?? DEFAULT_LIMITS.authMaxFailures;
     this.failureWindowMs = options.failureWindowMs ?? DEFAULT_LIMITS.authFailureWindowMs;
     this.maxPending = options.maxPending ?? 256;
-    this.verified = new LRUCache({ max: 1000, ttl: options.cacheMs ?? 5 * 60_000, perf: { now: this.now } });
+    this.verified = new LRUCache({
+      max: 1000,
+      ttl: options.cacheMs ?? 5 * 60_000,
+      perf: { now: this.now },
+      // Ask the clock at every check: by default lru-cache keeps a reading for one real
+      // millisecond (a timer clears it), so an entry could outlive a clock moved in the meantime.
+      ttlResolution: 0,
+    });
     this.lastReloadCheck = this.now();
     this.dummy = this.makeDummy();
   }
