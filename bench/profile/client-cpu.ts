@@ -4,30 +4,14 @@
  * the client, not the server, is what is measured. Usage: node --import tsx bench/profile/client-cpu.ts [n] [rounds]
  */
 import { performance } from 'node:perf_hooks';
-import { parseReference } from '../../src/core/reference.js';
-import { openResolver } from '../../src/resolver/open.js';
 import { headLoop } from '../lib/head-loop.js';
-import { mapLimit } from '../lib/proc.js';
-import { startTrivialRegistry } from './trivial-registry.js';
+import { resolveAll, startTrivialRegistry, trivialTags } from './trivial-registry.js';
 
 const n = Number(process.argv[2] ?? 5000);
 const rounds = Number(process.argv[3] ?? 5);
 const { host, child } = await startTrivialRegistry();
-const refs = Array.from({ length: n }, (_, i) => ({ repo: `app-${i % 100}`, tag: `t${i}` }));
-const ours = async () => {
-  const resolver = await openResolver({
-    concurrency: 8,
-    cache: { maxEntries: n * 2 },
-    registry: { concurrency: 8, anonymous: true },
-  });
-  try {
-    await mapLimit(refs, 8, async (t) => {
-      await resolver.resolve(parseReference(`${host}/${t.repo}:${t.tag}`));
-    });
-  } finally {
-    await resolver.close();
-  }
-};
+const refs = trivialTags(n);
+const ours = () => resolveAll(host, refs, { maxEntries: n * 2 });
 const ceiling = async () => {
   await headLoop(
     `http://${host}`,

@@ -7,33 +7,17 @@
  */
 import { MANIFEST_ACCEPT } from '../../src/core/media-types.js';
 import { parseReference } from '../../src/core/reference.js';
-import { openResolver } from '../../src/resolver/open.js';
 import { RegistryClient } from '../../src/sources/registry/index.js';
 import { Transport } from '../../src/sources/registry/transport.js';
 import { headLoop } from '../lib/head-loop.js';
 import { mapLimit } from '../lib/proc.js';
-import { startTrivialRegistry } from './trivial-registry.js';
+import { resolveAll, startTrivialRegistry, trivialTags } from './trivial-registry.js';
 
 const n = Number(process.argv[2] ?? 3000);
 const rounds = Number(process.argv[3] ?? 6);
 const { host, child } = await startTrivialRegistry();
-const refs = Array.from({ length: n }, (_, i) => ({ repo: `app-${i % 100}`, tag: `t${i}` }));
+const refs = trivialTags(n);
 const accept = MANIFEST_ACCEPT.join(', ');
-/** Every tag through a resolver with this answer cache. */
-async function throughResolver(cache: { maxEntries?: number; ttlMs?: number }): Promise<void> {
-  const resolver = await openResolver({
-    concurrency: 8,
-    cache,
-    registry: { concurrency: 8, anonymous: true },
-  });
-  try {
-    await mapLimit(refs, 8, async (t) => {
-      await resolver.resolve(parseReference(`${host}/${t.repo}:${t.tag}`));
-    });
-  } finally {
-    await resolver.close();
-  }
-}
 const rows: Record<string, () => Promise<void>> = {
   pool: async () => {
     await headLoop(
@@ -67,9 +51,9 @@ const rows: Record<string, () => Promise<void>> = {
       await client.close();
     }
   },
-  resolver: () => throughResolver({ maxEntries: n * 2 }),
+  resolver: () => resolveAll(host, refs, { maxEntries: n * 2 }),
   // The resolver without its answer cache (coalescing and limits stay).
-  uncached: () => throughResolver({ ttlMs: 0 }),
+  uncached: () => resolveAll(host, refs, { ttlMs: 0 }),
 };
 const out: Record<string, number[]> = {};
 for (let i = 0; i < rounds; i++) {

@@ -4,6 +4,9 @@
  * child process of its own, so the client, not the server, is what a harness measures.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { parseReference } from '../../src/core/reference.js';
+import { openResolver, type ResolverCacheOptions } from '../../src/resolver/open.js';
+import { mapLimit } from '../lib/proc.js';
 
 if (process.argv[2] === 'serve') {
   const { createServer } = await import('node:http');
@@ -25,4 +28,29 @@ export async function startTrivialRegistry(): Promise<{ host: string; child: Chi
   const child = fork(new URL(import.meta.url).pathname, ['serve'], { execArgv: ['--import', 'tsx'] });
   const port = await new Promise<number>((r) => child.once('message', (m) => r(m as number)));
   return { host: `127.0.0.1:${port}`, child };
+}
+
+/** `n` tags over 100 repositories (the stand-in answers any of them). */
+export function trivialTags(n: number): { repo: string; tag: string }[] {
+  return Array.from({ length: n }, (_, i) => ({ repo: `app-${i % 100}`, tag: `t${i}` }));
+}
+
+/** Every tag once through a fresh resolver (8 at a time) with this answer cache, then closed. */
+export async function resolveAll(
+  host: string,
+  tags: readonly { repo: string; tag: string }[],
+  cache: ResolverCacheOptions,
+): Promise<void> {
+  const resolver = await openResolver({
+    concurrency: 8,
+    cache,
+    registry: { concurrency: 8, anonymous: true },
+  });
+  try {
+    await mapLimit(tags, 8, async (t) => {
+      await resolver.resolve(parseReference(`${host}/${t.repo}:${t.tag}`));
+    });
+  } finally {
+    await resolver.close();
+  }
 }
