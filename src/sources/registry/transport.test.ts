@@ -1,4 +1,5 @@
-import { createServer as createHttpServer } from 'node:http';
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer as createHttpServer, type ServerResponse } from 'node:http';
 import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -271,6 +272,97 @@ describe('connections', () => {
       const resolved = await c.resolve(parseReference(`${s.host}/app:v${i}`));
       expect(resolved.descriptor.digest).toBe(s.image.digest);
     }
+  });
+});
+
+/**
+ * Socket reads (dispatcher.ts): a connection reads up to 1 MiB at a time; a large read is handed
+ * on in the buffer it landed in (never read into again), a small one is copied out at once.
+ */
+describe('socket reads', () => {
+  const MiB = 1024 * 1024;
+  const sha = (data: Buffer | readonly Buffer[]): `sha256:${string}` => {
+    const hash = createHash('sha256');
+    for (const part of Array.isArray(data) ? data : [data]) hash.update(part);
+    return `sha256:${hash.digest('hex')}`;
+  };
+  /** A registry serving `blobs` (in one write, or in `drip`-byte writes a tick apart) and `image`'s manifest. */
+  async function blobServer(blobs: Buffer[], drip?: number) {
+    const image = tinyImage('reads');
+    const byDigest = new Map<string, Buffer>(blobs.map((b) => [sha(b), b]));
+    const server = createHttpServer((req, res: ServerResponse) => {
+      const url = req.url ?? '/';
+      if (url === '/v2/') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      if (url.includes('/manifests/')) {
+        res.writeHead(200, {
+          'content-type': image.mediaType,
+          'content-length': image.manifest.length,
+          'docker-content-digest': image.digest,
+        });
+        return void res.end(req.method === 'HEAD' ? undefined : image.manifest);
+      }
+      const blob = byDigest.get(url.slice(url.lastIndexOf('/') + 1));
+      if (!blob) return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': blob.length });
+      if (!drip) return void res.end(blob);
+      let at = 0;
+      const next = () => {
+        const part = blob.subarray(at, at + drip);
+        at += part.length;
+        if (at >= blob.length) res.end(part);
+        else res.write(part, () => setTimeout(next, 1));
+      };
+      next();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    return { host, image };
+  }
+
+  it('delivers every byte of parallel large downloads intact, however long the chunks are kept', async () => {
+    const blobs = [randomBytes(12 * MiB), randomBytes(9 * MiB + 12_345), randomBytes(12 * MiB)];
+    const s = await blobServer(blobs);
+    const c = client({ concurrency: 4 });
+    const repo = parseReference(`${s.host}/app`);
+    const download = async (blob: Buffer) => {
+      const reader = await c.getBlob(repo, { digest: sha(blob), size: blob.length });
+      const kept: Buffer[] = [];
+      for await (const chunk of reader.stream) kept.push(chunk as Buffer);
+      return kept;
+    };
+    // Twice: the second round reuses the connections the first left, HEADs and blobs mixed.
+    for (let round = 0; round < 2; round++) {
+      const heads = Array.from({ length: 24 }, (_, i) =>
+        c.resolve(parseReference(`${s.host}/app:v${round}-${i}`)),
+      );
+      const kept = await Promise.all(blobs.map(download));
+      for (const r of await Promise.all(heads)) expect(r.descriptor.digest).toBe(s.image.digest);
+      // Hashed again only now, after every download ended: a buffer handed on and then read into
+      // again would have changed under the chunks kept here.
+      kept.forEach((chunks, i) => {
+        expect(Buffer.concat(chunks).length).toBe(blobs[i]!.length);
+        expect(sha(chunks)).toBe(sha(blobs[i]!));
+      });
+    }
+  });
+
+  it('copies a small read out, so a chunk kept does not hold a large buffer', async () => {
+    const blob = randomBytes(256 * 1024);
+    const s = await blobServer([blob], 8 * 1024);
+    const c = client();
+    const reader = await c.getBlob(parseReference(`${s.host}/app`), { digest: sha(blob), size: blob.length });
+    const kept: Buffer[] = [];
+    for await (const chunk of reader.stream) kept.push(chunk as Buffer);
+    expect(sha(kept)).toBe(sha(blob));
+    expect(kept.length).toBeGreaterThan(4);
+    for (const chunk of kept) expect(chunk.buffer.byteLength).toBeLessThan(64 * 1024);
   });
 });
 
