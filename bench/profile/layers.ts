@@ -3,7 +3,8 @@
  * imgdigest, against a trivial registry stand-in in a child process (as client-cpu.ts): the bare
  * undici Pool loop, the transport, the registry client's `resolve`, and the resolver. The
  * differences between rows are what each layer costs per tag.
- * Usage: node --import tsx bench/profile/layers.ts [n] [rounds]
+ * Usage: node --import tsx bench/profile/layers.ts [n] [rounds]   (medians of rounds 3 on, when
+ * there are three or more)
  */
 import { MANIFEST_ACCEPT } from '../../src/core/media-types.js';
 import { parseReference } from '../../src/core/reference.js';
@@ -69,7 +70,8 @@ for (let i = 0; i < rounds; i++) {
 }
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
 for (const [name, all] of Object.entries(out)) {
-  const warm = all.slice(2);
+  // The first two rounds are V8 warming up; with fewer than three rounds the median is of them all.
+  const warm = all.length > 2 ? all.slice(2) : all;
   console.log(`${name.padEnd(10)} median ${String(median(warm)).padStart(4)} µs/tag  (${all.join(' ')})`);
 }
 child.kill();

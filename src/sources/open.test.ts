@@ -15,6 +15,15 @@ describe('parseSourceSpec', () => {
       path: 'app.tar',
       ref: 'sample/app:1.0',
     });
+    // FILE ends at the first ':' whatever its name, as skopeo reads it.
+    for (const [input, path, ref] of [
+      ['docker-archive:image.archive:sample/app:1.0', 'image.archive', 'sample/app:1.0'],
+      ['docker-archive:/tmp/app-img:app:1.0', '/tmp/app-img', 'app:1.0'],
+      ['docker-archive:/tmp/app.tar.gz', '/tmp/app.tar.gz', undefined],
+      ['docker-archive:app.tar:', 'app.tar', undefined],
+    ] as const) {
+      expect(parseSourceSpec(input)).toEqual({ transport: 'docker-archive', path, ref });
+    }
     expect(parseSourceSpec('docker-daemon:nginx:1.27')).toEqual({
       transport: 'docker-daemon',
       name: 'nginx:1.27',

@@ -40,11 +40,11 @@ export function parseSourceSpec(input: string): SourceSpec {
   }
   if (input.startsWith('docker-archive:')) {
     const rest = input.slice('docker-archive:'.length);
-    // The REF part of docker-archive:FILE:REF may contain ':' (repo:tag), so split at the first ':'
-    // that follows a plausible file name.
-    const m = /^([^:]+?\.(?:tar|tgz|tar\.gz))(?::(.+))?$/.exec(rest);
-    const path = m ? m[1]! : splitPathAndTag(rest).path;
-    const ref = m ? m[2] : splitPathAndTag(rest).tag;
+    // The REF part of docker-archive:FILE:REF may contain ':' (repo:tag), so FILE ends at the
+    // first ':', whatever the file is named, as skopeo reads it (a FILE cannot hold a ':').
+    const colon = rest.indexOf(':');
+    const path = colon === -1 ? rest : rest.slice(0, colon);
+    const ref = colon === -1 ? undefined : rest.slice(colon + 1) || undefined;
     if (!path) throw new ImgdigestError('INPUT_INVALID', `"${input}": docker-archive: needs a file`);
     return { transport: 'docker-archive', path, ref };
   }
