@@ -143,73 +143,38 @@ export class Dispatchers {
 
 /** Bytes one socket read may return; see {@link largeReadOptions}. */
 const READ_BUFFER = 1024 * 1024;
-/** A read at least this large is handed on in the buffer it landed in instead of copied. */
-const HAND_ON_BYTES = READ_BUFFER / 2;
-/** The buffer every connection reads into until it makes a large read; see {@link largeReadOptions}. */
-let sharedReadBuffer: Buffer | undefined;
-/** Read buffers that belong to one connection alone (made for it after a large read). */
-const ownReadBuffers = new WeakSet<Uint8Array>();
-/** The buffer the read just handled leaves for the connection's next read; see {@link nextReadBuffer}. */
-let handedBack: Buffer | undefined;
-
-function ownReadBuffer(): Buffer {
-  const buffer = Buffer.allocUnsafeSlow(READ_BUFFER);
-  ownReadBuffers.add(buffer);
-  return buffer;
-}
+let readBuffer: Buffer | undefined;
 
 /**
- * Where a connection's next read goes. Node asks right after each read's callback (and once when
- * the socket is made), synchronously, on the one JavaScript thread: what the callback left in
- * {@link handedBack} is that connection's, anything else gets the shared buffer.
- */
-function nextReadBuffer(): Buffer {
-  const next = handedBack;
-  handedBack = undefined;
-  if (next) return next;
-  sharedReadBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER);
-  return sharedReadBuffer;
-}
-
-/**
- * Socket options that make every read of a connection up to 1 MiB, handed on without a copy when
- * it is large, copied into a Buffer of its exact size when it is small.
+ * Socket options that make every read of a connection up to 1 MiB, into one buffer shared by all
+ * sockets, each read then copied into a Buffer of its exact size before it is handed on.
  *
  * Node reads a socket 64 KiB at a time, each read into a new 64 KiB allocation (then shrunk): a
  * 1 GiB blob is 16 384 reads, each woken, allocated, parsed by undici and passed down the body
  * stream on its own. With `onread` the kernel hands over what it has in one read (on loopback,
- * about 1 MiB at a time during a blob download): client CPU per MiB of a blob body, hashed, went
- * from 2.1-2.2 ms to 1.5 ms (bench/profile/blob-variants.ts).
- *
- * Every connection starts on one shared buffer, and a small read (a manifest, a HEAD's headers,
- * the 16 KiB records of TLS) is copied out of it at once, so that it holds only its own bytes
- * however long a body keeps it, and the buffer is free for the next read of any connection. The
- * first large read (half the buffer or more: a blob arriving faster than it is consumed) is
- * copied too, and the connection gets a buffer of its own; from then on each large read is handed
- * on in that buffer, which is never read into again, and the connection gets a fresh one (undici's
- * body chunks are views of it, so a large chunk reaches the hash without being copied; a copy
- * with its zero-filled allocation cost about 10% of the CPU per MiB of a download, and its
- * garbage collections more). A connection that has made large reads keeps its 1 MiB buffer while
- * it stays open; a chunk handed on holds at most twice its own size.
+ * about 1 MiB at a time during a blob download); the copy costs far less than the reads it saves
+ * (client CPU per MiB of a blob body, hashed: 2.1-2.2 ms -> 1.5 ms, measured with
+ * bench/profile/blob-variants.ts). Copying keeps each chunk its own memory: handing out slices of
+ * a fresh 1 MiB buffer instead would let a 16 KiB read (the usual size from a remote registry)
+ * hold a whole megabyte for as long as the body buffers it. Sharing one buffer is safe: each read
+ * fills it and its callback empties it synchronously, on the one JavaScript thread. Handing large
+ * reads on without the copy (each in a fresh buffer of the connection's own) was measured too:
+ * +2% for a verified download read to its end, but -10% for `copy --all`, whose chunked uploads
+ * keep 16 MiB of a blob's chunks (then held in 1 MiB buffers half used); not taken.
  *
  * Direct connections only: a TLS socket layered on a proxy's CONNECT tunnel takes over the
  * underlying socket's reads, and that path is left as Node and undici built it.
  */
 function largeReadOptions(): { highWaterMark: number; onread: object } {
+  readBuffer ??= Buffer.allocUnsafe(READ_BUFFER);
   return {
     // Node pauses the socket when this much is buffered unread; at 64 KiB (undici's setting) a
     // 1 MiB read would pause it after every read.
     highWaterMark: 4 * READ_BUFFER,
     onread: {
-      buffer: nextReadBuffer,
-      callback(this: { push(chunk: Buffer): boolean }, bytes: number, buffer: Buffer): boolean {
-        const own = ownReadBuffers.has(buffer);
-        const large = bytes >= HAND_ON_BYTES;
-        const read = buffer.subarray(0, bytes);
-        const pushed = this.push(own && large ? read : Buffer.from(read));
-        // Set after the push: a connection opened while it ran has asked for its first buffer.
-        handedBack = large ? ownReadBuffer() : own ? buffer : undefined;
-        return pushed;
+      buffer: readBuffer,
+      callback(this: { push(chunk: Buffer): boolean }, bytes: number, buffer: Uint8Array): boolean {
+        return this.push(Buffer.from(buffer.subarray(0, bytes)));
       },
     },
   };
