@@ -5,8 +5,8 @@
  * same file on disk. The target compares like with like: the download read to the end and
  * written nowhere, as the file is hashed and written nowhere. The same download piped into a
  * /dev/null file stream with `imgdigest blob -o`'s 8 MiB buffer is reported beside it: what an
- * output file adds (a write through Node's thread pool per chunk), not the download. Node hashing the file from disk is measured as well, to
- * show how much of the difference is the HTTP transfer and how much the hashing, and a bare undici
+ * output file adds (a write through Node's thread pool per chunk), not the download. openssl is
+ * measured as well, to show how much of the difference is the hashing, and a bare undici
  * GET of the same blob hashed on its way to /dev/null: a verified download as plain Node code
  * writes it, over HTTP with the registry's own CPU on the same cores (not a target: a reference
  * that pays what imgdigest pays and the file on disk does not). Last, the least any Node code can
