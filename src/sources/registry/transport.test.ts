@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createServer as createHttpServer, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -13,6 +13,7 @@ import {
   tinyImage,
 } from '../../../test/support/awkward-servers.js';
 import { loopbackTls } from '../../../test/support/certs.js';
+import { sha256 } from '../../../test/support/sha256.js';
 import { cleanupTempDirs, tempDir } from '../../../test/support/tmp.js';
 import { parseReference } from '../../core/reference.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
@@ -281,49 +282,37 @@ describe('connections', () => {
  */
 describe('socket reads', () => {
   const MiB = 1024 * 1024;
-  const sha = (data: Buffer | readonly Buffer[]): `sha256:${string}` => {
-    const hash = createHash('sha256');
-    for (const part of Array.isArray(data) ? data : [data]) hash.update(part);
-    return `sha256:${hash.digest('hex')}`;
-  };
   /** A registry serving `blobs` (in one write, or in `drip`-byte writes a tick apart) and `image`'s manifest. */
   async function blobServer(blobs: Buffer[], drip?: number) {
     const image = tinyImage('reads');
-    const byDigest = new Map<string, Buffer>(blobs.map((b) => [sha(b), b]));
-    const server = createHttpServer((req, res: ServerResponse) => {
-      const url = req.url ?? '/';
-      if (url === '/v2/') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      if (url.includes('/manifests/')) {
-        res.writeHead(200, {
-          'content-type': image.mediaType,
-          'content-length': image.manifest.length,
-          'docker-content-digest': image.digest,
-        });
-        return void res.end(req.method === 'HEAD' ? undefined : image.manifest);
-      }
-      const blob = byDigest.get(url.slice(url.lastIndexOf('/') + 1));
-      if (!blob) return void res.writeHead(404).end();
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': blob.length });
-      if (!drip) return void res.end(blob);
-      let at = 0;
-      const next = () => {
-        const part = blob.subarray(at, at + drip);
-        at += part.length;
-        if (at >= blob.length) res.end(part);
-        else res.write(part, () => setTimeout(next, 1));
-      };
-      next();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
+    const byDigest = new Map<string, Buffer>(blobs.map((b) => [sha256(b), b]));
+    const server = track(
+      await startAwkwardServer('socket reads', (req, res, url) => {
+        if (url.pathname === '/v2/')
+          return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        if (url.pathname.includes('/manifests/')) {
+          res.writeHead(200, {
+            'content-type': image.mediaType,
+            'content-length': image.manifest.length,
+            'docker-content-digest': image.digest,
+          });
+          return void res.end(req.method === 'HEAD' ? undefined : image.manifest);
+        }
+        const blob = byDigest.get(url.pathname.slice(url.pathname.lastIndexOf('/') + 1));
+        if (!blob) return void res.writeHead(404).end();
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': blob.length });
+        if (!drip) return void res.end(blob);
+        let at = 0;
+        const next = () => {
+          const part = blob.subarray(at, at + drip);
+          at += part.length;
+          if (at >= blob.length) res.end(part);
+          else res.write(part, () => setTimeout(next, 1));
+        };
+        next();
+      }),
     );
-    return { host, image };
+    return { host: server.host, image };
   }
 
   it('delivers every byte of parallel large downloads intact, however long the chunks are kept', async () => {
@@ -332,7 +321,7 @@ describe('socket reads', () => {
     const c = client({ concurrency: 4 });
     const repo = parseReference(`${s.host}/app`);
     const download = async (blob: Buffer) => {
-      const reader = await c.getBlob(repo, { digest: sha(blob), size: blob.length });
+      const reader = await c.getBlob(repo, { digest: sha256(blob), size: blob.length });
       const kept: Buffer[] = [];
       for await (const chunk of reader.stream) kept.push(chunk as Buffer);
       return kept;
@@ -348,7 +337,7 @@ describe('socket reads', () => {
       // again would have changed under the chunks kept here.
       kept.forEach((chunks, i) => {
         expect(Buffer.concat(chunks).length).toBe(blobs[i]!.length);
-        expect(sha(chunks)).toBe(sha(blobs[i]!));
+        expect(sha256(Buffer.concat(chunks))).toBe(sha256(blobs[i]!));
       });
     }
   });
@@ -357,10 +346,13 @@ describe('socket reads', () => {
     const blob = randomBytes(256 * 1024);
     const s = await blobServer([blob], 8 * 1024);
     const c = client();
-    const reader = await c.getBlob(parseReference(`${s.host}/app`), { digest: sha(blob), size: blob.length });
+    const reader = await c.getBlob(parseReference(`${s.host}/app`), {
+      digest: sha256(blob),
+      size: blob.length,
+    });
     const kept: Buffer[] = [];
     for await (const chunk of reader.stream) kept.push(chunk as Buffer);
-    expect(sha(kept)).toBe(sha(blob));
+    expect(sha256(Buffer.concat(kept))).toBe(sha256(blob));
     expect(kept.length).toBeGreaterThan(4);
     for (const chunk of kept) expect(chunk.buffer.byteLength).toBeLessThan(64 * 1024);
   });
