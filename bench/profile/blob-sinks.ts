@@ -9,26 +9,18 @@
  *   node --import tsx bench/profile/blob-sinks.ts [MiB] [rounds]     (ONLY=nosink,file to pick)
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parseReference } from '../../src/core/reference.js';
-import { RegistryClient } from '../../src/sources/registry/index.js';
-import { startDistribution } from '../../test/support/distribution.js';
-import { pushFileBlob, writeRandomFile } from '../lib/data.js';
-import { stopDistribution } from '../lib/seed.js';
+import { pushedBlob } from './pushed-blob.js';
 
 const MiB = 2 ** 20;
 const size = Number(process.argv[2] ?? 256) * MiB;
 const rounds = Number(process.argv[3] ?? 6);
-const path = `/tmp/imgdigest-profile-sinks-${process.pid}.bin`;
-const dist = await startDistribution({ proxy: false });
-const client = new RegistryClient({ anonymous: true });
+const pushed = await pushedBlob(size, 'sinks');
+const { path, blob, client, repo } = pushed;
 try {
-  const blob = await writeRandomFile(path, size);
-  await pushFileBlob(dist.registryUrl, 'bench/blob', blob);
-  const repo = parseReference(`${new URL(dist.registryUrl).host}/bench/blob`);
   const chunks: Record<string, number> = {};
   const count = (name: string) => {
     chunks[name] = (chunks[name] ?? 0) + 1;
@@ -86,7 +78,5 @@ try {
     );
   }
 } finally {
-  await client.close();
-  await stopDistribution(dist);
-  rmSync(path, { force: true });
+  await pushed.close();
 }

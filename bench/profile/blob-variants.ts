@@ -7,26 +7,21 @@
  * buffer, COPY=1 copies each of its reads into a fresh Buffer, READS=1 prints read counts.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, createWriteStream, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, openSync, writeSync } from 'node:fs';
 import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parseReference } from '../../src/core/reference.js';
-import { RegistryClient } from '../../src/sources/registry/index.js';
 import { RequestTarget } from '../../src/sources/registry/transport.js';
 import { Agent, request } from '../../src/sources/registry/undici.js';
-import { startDistribution } from '../../test/support/distribution.js';
-import { pushFileBlob, writeRandomFile } from '../lib/data.js';
-import { stopDistribution } from '../lib/seed.js';
+import { pushedBlob } from './pushed-blob.js';
 
 const MiB = 2 ** 20;
 const size = Number(process.argv[2] ?? 256) * MiB;
 const rounds = Number(process.argv[3] ?? 3);
 const only = process.argv[4]?.split(',');
-const path = `/tmp/imgdigest-profile-blobv-${process.pid}.bin`;
-const dist = await startDistribution({ proxy: false });
-const client = new RegistryClient({ anonymous: true });
+const pushed = await pushedBlob(size, 'blobv');
+const { path, blob, client, repo } = pushed;
 const agent = new Agent({ connections: 8 });
 const READ = Number(process.env.READBUF ?? 256 * 1024);
 const bigReads = new Agent({
@@ -51,10 +46,7 @@ if (process.env.ARM) {
   big = null;
 }
 try {
-  const blob = await writeRandomFile(path, size);
-  await pushFileBlob(dist.registryUrl, 'bench/blob', blob);
-  const repo = parseReference(`${new URL(dist.registryUrl).host}/bench/blob`);
-  const url = new URL(`${dist.registryUrl}/v2/bench/blob/blobs/${blob.digest}`);
+  const url = new URL(pushed.url);
   const check = (hex: string) => {
     if (`sha256:${hex}` !== blob.digest) throw new Error('hash differs');
   };
@@ -318,9 +310,7 @@ try {
       `${n.padEnd(16)} MiB/s ${String(med(r[n]!)).padStart(5)} ${JSON.stringify(r[n])}  CPU µs/MiB ${String(med(cpu[n]!)).padStart(5)} ${JSON.stringify(cpu[n])} (system ${med(sys[n]!)})  page faults/MiB ${med(pf[n]!)}`,
     );
 } finally {
-  await client.close();
   await agent.close();
   await bigReads.close();
-  await stopDistribution(dist);
-  rmSync(path, { force: true });
+  await pushed.close();
 }

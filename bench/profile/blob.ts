@@ -8,22 +8,14 @@ import { createReadStream, createWriteStream, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
 import { pipeline } from 'node:stream/promises';
-import { parseReference } from '../../src/core/reference.js';
-import { RegistryClient } from '../../src/sources/registry/index.js';
-import { startDistribution } from '../../test/support/distribution.js';
-import { pushFileBlob, writeRandomFile } from '../lib/data.js';
-import { stopDistribution } from '../lib/seed.js';
+import { pushedBlob } from './pushed-blob.js';
 
 const MiB = 2 ** 20;
 const size = Number(process.argv[2] ?? 256) * MiB;
 const rounds = Number(process.argv[3] ?? 3);
-const path = `/tmp/imgdigest-profile-blob-${process.pid}.bin`;
-const dist = await startDistribution({ proxy: false });
-const client = new RegistryClient({ anonymous: true });
+const pushed = await pushedBlob(size, 'blob');
+const { path, blob, client, repo, url } = pushed;
 try {
-  const blob = await writeRandomFile(path, size);
-  await pushFileBlob(dist.registryUrl, 'bench/blob', blob);
-  const repo = parseReference(`${new URL(dist.registryUrl).host}/bench/blob`);
   const sizes: number[] = [];
   const ours = async () => {
     const reader = await client.getBlob(repo, { digest: blob.digest, size: blob.size });
@@ -35,7 +27,6 @@ try {
     for await (const chunk of createReadStream(path, { highWaterMark: MiB })) hash.update(chunk as Buffer);
     if (`sha256:${hash.digest('hex')}` !== blob.digest) throw new Error('hash differs');
   };
-  const url = `${dist.registryUrl}/v2/bench/blob/blobs/${blob.digest}`;
   const raw = async () => {
     const { request } = await import('undici');
     const res = await request(url, { maxRedirections: 0 } as never);
@@ -106,7 +97,5 @@ try {
     `MiB/s ${JSON.stringify(r)} client CPU µs/MiB ${JSON.stringify(cpu)} ratio ${(med(r.ours!) / med(r.node!)).toFixed(3)}`,
   );
 } finally {
-  await client.close();
-  await stopDistribution(dist);
-  (await import('node:fs')).rmSync(path, { force: true });
+  await pushed.close();
 }
