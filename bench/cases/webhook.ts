@@ -4,7 +4,9 @@
  * autocannon: `/validate`, and `/mutate` with a warm resolver cache, against a bare Node https
  * server with the same certificate answering the same bytes, and the same bare server that also
  * JSON.parses each review (the least any admission webhook does: not a target, the floor that
- * shows how much of the gap is parsing). Unbounded load gives throughput;
+ * shows how much of the gap is parsing), and the least webhook that also decides, answers, counts
+ * and logs, written plainly for this one review (bench/servers/child.js `minimal`: the floor of the
+ * work the issue requires, its answers checked byte for byte). Unbounded load gives throughput;
  * a fixed 1,000 req/s gives the p99 latency. Then a fresh webhook child runs the RSS curve of
  * bench/cases/webhook-scale.ts (60 s at 1,000 req/s over 10,000 distinct images). The webhook module is looked up at run time, so this
  * benchmark reports "not run: webhook missing" instead of failing when it is not there (or not built).
@@ -156,6 +158,24 @@ export const webhookBenchmark: Benchmark = {
         mutateFile,
       ]);
       servers.push(parsing);
+      // The floor of a webhook that does the required work: parse, decide, answer, count, log.
+      const minimal = await startServerChild(child[0]!, [...child.slice(1), 'minimal', certFile, keyFile]);
+      servers.push(minimal);
+      const check = new Agent({ connect: { rejectUnauthorized: false } });
+      for (const endpoint of ENDPOINTS) {
+        const res = await request(`${minimal.info.url}/${endpoint}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          dispatcher: check,
+        });
+        const text = await res.body.text();
+        if (text !== answers[endpoint])
+          throw new Error(
+            `the minimal server's /${endpoint} answer is not the webhook's:\n${text}\n${answers[endpoint]}`,
+          );
+      }
+      await check.close();
 
       const samples: Record<string, number[]> = {};
       const push = (id: string, v: number) => {
@@ -184,7 +204,8 @@ export const webhookBenchmark: Benchmark = {
       if (ctx.scale.warmUp) {
         ctx.log('webhook: warming up every server on both endpoints');
         for (const endpoint of ENDPOINTS)
-          for (const server of [webhook, bare, parsing]) await load(`${server.info.url}/${endpoint}`);
+          for (const server of [webhook, bare, parsing, minimal])
+            await load(`${server.info.url}/${endpoint}`);
         problems.length = 0;
       }
       for (let round = 1; round <= webhookRounds; round++) {
@@ -193,6 +214,7 @@ export const webhookBenchmark: Benchmark = {
           ['webhook', webhook],
           ['bare', bare],
           ['parsing', parsing],
+          ['minimal', minimal],
         ] as const;
         const order = round % 2 === 0 ? [...each].reverse() : each;
         for (const endpoint of ENDPOINTS) {
@@ -204,7 +226,7 @@ export const webhookBenchmark: Benchmark = {
             push(`${name}.${endpoint}.rps`, free.requests.average);
             if (cpu0 !== undefined && cpu1 !== undefined && free.requests.total > 0)
               push(`${name}.${endpoint}.cpu`, (cpu1 - cpu0) / free.requests.total);
-            if (name === 'parsing') continue; // a reference for throughput only
+            if (name === 'parsing' || name === 'minimal') continue; // references for throughput only
             const fixed = await load(url, RATE);
             push(`${name}.${endpoint}.p99`, fixed.latency.p99);
             push(`${name}.${endpoint}.rate`, fixed.requests.average);
@@ -248,12 +270,20 @@ export const webhookBenchmark: Benchmark = {
           'higher',
           samples[`parsing.${endpoint}.rps`]!,
         );
+        rec.measure(
+          `minimal.${endpoint}.rps`,
+          `minimal webhook (parse, decide, answer, count, log), ${what} bytes, unbounded`,
+          'req/s',
+          'higher',
+          samples[`minimal.${endpoint}.rps`]!,
+        );
         const serverName = {
           bare: 'bare https server',
           parsing: 'bare https server + JSON.parse',
+          minimal: 'minimal webhook',
           webhook: 'webhook',
         } as const;
-        for (const name of ['webhook', 'bare', 'parsing'] as const) {
+        for (const name of ['webhook', 'bare', 'parsing', 'minimal'] as const) {
           const cpu = samples[`${name}.${endpoint}.cpu`];
           if (cpu)
             rec.measure(
@@ -301,6 +331,23 @@ export const webhookBenchmark: Benchmark = {
           `bare.${endpoint}.cpu`,
           `parsing.${endpoint}.cpu`,
           `/${endpoint}: CPU per request, bare https / bare https + JSON.parse (the most a server that parses can reach)`,
+        );
+        // Not targets: the floor of the required work (parse, decide, answer, count, log), against
+        // the bare server by both measures, and how far the webhook is from it.
+        rec.ratio(
+          `minimal.${endpoint}.rps`,
+          `bare.${endpoint}.rps`,
+          `/${endpoint}: minimal webhook / bare https (req/s: the most a webhook doing the required work reaches)`,
+        );
+        rec.ratio(
+          `bare.${endpoint}.cpu`,
+          `minimal.${endpoint}.cpu`,
+          `/${endpoint}: CPU per request, bare https / minimal webhook`,
+        );
+        rec.ratio(
+          `minimal.${endpoint}.cpu`,
+          `webhook.${endpoint}.cpu`,
+          `/${endpoint}: CPU per request, minimal webhook / webhook`,
         );
         const p99 = rec.get(`webhook.${endpoint}.p99`)!.summary.median;
         const bareP99 = rec.get(`bare.${endpoint}.p99`)!.summary.median;

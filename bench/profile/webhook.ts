@@ -6,8 +6,8 @@
  *   node --import tsx bench/profile/webhook.ts [--seconds 6] [--rounds 4] [--endpoint validate|mutate]
  *        [--variant NAME=DIR ...] [--node-arg ARG ...]
  *
- * The bare server (`bare`) and the same server that also JSON.parses each review (`parsing`) run
- * beside the variants. `--node-arg` is passed to every webhook child (e.g. `--cpu-prof`, `--cpu-prof-dir=/tmp/p`), `--bare-arg`
+ * The bare server (`bare`), the same server that also JSON.parses each review (`parsing`) and the
+ * least webhook that parses, decides, answers, counts and logs (`minimal`) run beside the variants. `--node-arg` is passed to every webhook child (e.g. `--cpu-prof`, `--cpu-prof-dir=/tmp/p`), `--bare-arg`
  * to the bare server's.
  */
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -84,7 +84,7 @@ for (const v of variants) {
 }
 const answerFile = join(tmp, 'answer.json');
 await writeFile(answerFile, answer);
-for (const mode of ['bare', 'parsing']) {
+for (const mode of ['bare', 'parsing', 'minimal']) {
   servers.push({
     name: mode,
     child: await startServerChild(process.execPath, [
@@ -93,8 +93,7 @@ for (const mode of ['bare', 'parsing']) {
       mode,
       cert,
       key,
-      answerFile,
-      answerFile,
+      ...(mode === 'minimal' ? [] : [answerFile, answerFile]),
     ]),
   });
 }
