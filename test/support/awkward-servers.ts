@@ -32,6 +32,8 @@ export interface AwkwardServer {
   /** `HOST:PORT`, for references such as `127.0.0.1:PORT/app:latest`. */
   readonly host: string;
   readonly requests: SeenRequest[];
+  /** TCP connections accepted so far. */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -71,6 +73,10 @@ export async function startAwkwardServer(
   };
   const server = options.tls ? createHttpsServer(options.tls, listener) : createServer(listener);
   if (options.onConnect) server.on('connect', options.onConnect);
+  let connections = 0;
+  server.on('connection', () => {
+    connections++;
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, address, resolve);
@@ -82,6 +88,9 @@ export async function startAwkwardServer(
     url: `${options.tls ? 'https' : 'http'}://${host}`,
     host,
     requests,
+    get connections() {
+      return connections;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

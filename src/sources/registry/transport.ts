@@ -162,10 +162,25 @@ export interface HttpResponse {
   readonly body: Readable;
   /** A header's first value. */
   header(name: string): string | undefined;
-  /** The whole body, refusing more than `limit` bytes with the error `tooLarge` builds. */
+  /**
+   * The whole body, refusing more than `limit` bytes with the error `tooLarge` builds. Resolves
+   * once the connection is free for the next request (see {@link connectionFree}).
+   */
   bytes(limit?: number, tooLarge?: (size: number) => Error): Promise<Uint8Array>;
-  /** Discard the body. */
+  /** Discard the body; resolves once the connection is free for the next request. */
   dump(): Promise<void>;
+}
+
+/**
+ * One turn of the event loop, for a connection to go back to its pool. undici frees a connection
+ * on the turn after its response was read to the end; a request sent before that finds every
+ * connection of the pool busy and opens another: one more TCP and TLS handshake, a round trip or
+ * two to a remote registry. Bodies read whole are what a next request follows at once (the ping,
+ * a token, a 401 retried, an index and then its manifest, the steps of an upload), so `bytes()`
+ * and `dump()` wait for it: `imgdigest digest REF` talks to a registry over one connection.
+ */
+function connectionFree(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Statuses that carry a `Location` to follow. */
@@ -586,10 +601,12 @@ class TransportResponse implements HttpResponse {
     } catch (error) {
       throw networkError(error, method, url, this.timeoutMs);
     }
+    await connectionFree();
     return new Uint8Array(Buffer.concat(chunks));
   }
 
   async dump(): Promise<void> {
     await (this.body as unknown as { dump(): Promise<void> }).dump().catch(ignoreError);
+    await connectionFree();
   }
 }
