@@ -99,7 +99,10 @@ export async function copyKit(flags: CopyFlags, ctx: CliContext): Promise<CopyKi
     async openSource(input) {
       const spec = parseSourceSpec(input);
       if (spec.transport === 'registry') return client.openSource(spec.reference);
-      return openSource(input, ctx.io.env.DOCKER_HOST ? { dockerHost: ctx.io.env.DOCKER_HOST } : {});
+      return openSource(input, {
+        cwd: ctx.io.cwd,
+        ...(ctx.io.env.DOCKER_HOST ? { dockerHost: ctx.io.env.DOCKER_HOST } : {}),
+      });
     },
     close: () => client.close(),
   };

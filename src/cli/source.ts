@@ -17,7 +17,7 @@ export async function withSource<T>(
   const { openSource, parseSourceSpec } = await import('../sources/open.js');
   const spec = parseSourceSpec(input);
   const registry = spec.transport === 'registry' ? await registryOptions(flags, ctx) : undefined;
-  const openOptions: Parameters<typeof openSource>[1] = {};
+  const openOptions: Parameters<typeof openSource>[1] = { cwd: ctx.io.cwd };
   if (registry) openOptions.registry = registry;
   if (ctx.io.env.DOCKER_HOST) openOptions.dockerHost = ctx.io.env.DOCKER_HOST;
   const source = await openSource(input, openOptions);

@@ -4,6 +4,7 @@
  * `oci:DIR[:TAG]`, `docker-archive:FILE[:REF]`, `docker-daemon:NAME[:TAG]`, `docker://REF` or a
  * bare reference (a registry). Each source module is loaded only when used.
  */
+import { isAbsolute, resolve } from 'node:path';
 import { ImgdigestError } from '../core/errors.js';
 import { parseReference, type Reference } from '../core/reference.js';
 import type { RegistryClientOptions } from './registry/index.js';
@@ -69,6 +70,19 @@ export function parseSourceSpec(input: string): SourceSpec {
 export interface OpenOptions {
   registry?: RegistryClientOptions;
   dockerHost?: string;
+  /** The folder relative `oci:` and `docker-archive:` paths are read from (default: the process's). */
+  cwd?: string;
+}
+
+/**
+ * A local path as the caller's folder `cwd` sees it. Relative paths are left to the operating
+ * system when `cwd` is the process's own folder (so messages show them as the user typed them);
+ * an embedding program or a test running the CLI for another folder gets them resolved there.
+ */
+export function localPath(path: string, cwd: string | undefined): string {
+  if (cwd === undefined || isAbsolute(path)) return path;
+  const base = resolve(cwd);
+  return base === process.cwd() ? path : resolve(base, path);
 }
 
 /** Open a source for reading. The caller closes it (`source.close?.()`). */
@@ -84,11 +98,11 @@ export async function openSource(input: string, options: OpenOptions = {}): Prom
     }
     case 'oci': {
       const { openOciLayout } = await import('./local/oci-layout.js');
-      return openOciLayout(spec.path, spec.tag);
+      return openOciLayout(localPath(spec.path, options.cwd), spec.tag);
     }
     case 'docker-archive': {
       const { openDockerArchive } = await import('./local/docker-archive.js');
-      return openDockerArchive(spec.path, spec.ref);
+      return openDockerArchive(localPath(spec.path, options.cwd), spec.ref);
     }
     case 'docker-daemon': {
       const { openDockerDaemon } = await import('./local/docker-daemon.js');

@@ -90,7 +90,10 @@ Examples:
       parseCopyDestination,
       registryDestination,
     } = await import('../../sources/copy/index.js');
+    const { localPath } = await import('../../sources/open.js');
     const spec = parseCopyDestination(destinationInput);
+    // Relative destination paths are the caller's folder's (ctx.io.cwd), as source paths are.
+    if (spec.transport !== 'registry') spec.path = localPath(spec.path, ctx.io.cwd);
     if (spec.transport === 'docker-archive') {
       // Refused now, before anything is read.
       checkArchivePath(spec.path);

@@ -62,6 +62,7 @@ Examples:
     const config = await (await import('../mirror-file.js')).readMirrorFile(ctx, file);
     const { layoutDestination, OciLayoutWriter, parseDestination, registryDestination, runMirror } =
       await import('../../sources/copy/index.js');
+    const { localPath } = await import('../../sources/open.js');
     // One writer per layout: the tags copied into it at once share its index.json.
     const layouts = new Map<string, ReturnType<typeof OciLayoutWriter.open>>();
     const layout = (dir: string) => {
@@ -78,7 +79,8 @@ Examples:
         openSource: (input) => kit.openSource(input),
         async openDestination(to, tag) {
           const spec = parseDestination(to);
-          if (spec.transport === 'oci') return layoutDestination(await layout(spec.path), spec.tag ?? tag);
+          if (spec.transport === 'oci')
+            return layoutDestination(await layout(localPath(spec.path, ctx.io.cwd)), spec.tag ?? tag);
           const ref = spec.reference.tag || !tag ? spec.reference : spec.reference.withTag(tag);
           return registryDestination(kit.client, ref, kit.upload);
         },
