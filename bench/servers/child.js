@@ -42,6 +42,19 @@ async function startWebhookChild(certFile, keyFile) {
   });
 }
 
+/** Listen on a free loopback port; the server's `url`, and `close` that drops kept connections too. */
+async function listening(server) {
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `https://127.0.0.1:${server.address().port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
 /**
  * A bare Node https server that reads the request body and answers a fixed body per path. With
  * `parse`, it also JSON.parses the body (and refuses one that is not an AdmissionReview) before
@@ -64,15 +77,7 @@ async function startBareChild(certFile, keyFile, validateFile, mutateFile, parse
       res.end(body);
     });
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `https://127.0.0.1:${server.address().port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listening(server);
 }
 
 /**
@@ -156,15 +161,7 @@ async function startMinimalChild(certFile, keyFile) {
       lines += `${JSON.stringify({ level: 'info', time: Date.now(), endpoint: req.url.slice(1), uid: request.uid, kind: request.kind?.kind, namespace: request.namespace, objectName: request.name, operation: request.operation, verdict, durationMs: ms, msg: 'admission' })}\n`;
     });
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `https://127.0.0.1:${server.address().port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listening(server);
 }
 
 async function main() {
