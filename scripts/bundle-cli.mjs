@@ -25,6 +25,7 @@ import { isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { bundleOptions } from './bundle-options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist', 'cli-bundle');
@@ -105,23 +106,10 @@ const result = await build({
   absWorkingDir: root,
   entryPoints: { main: 'src/cli/main.ts' },
   outdir,
-  bundle: true,
+  ...bundleOptions,
   splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  // A package's ES module build before its CommonJS one, as Node picks for `import` where the
-  // package says so: esbuild gives a dynamic import() of a CommonJS file (@peculiar/x509's, for
-  // one) a namespace with its `default` only, where Node finds the named exports too.
-  mainFields: ['module', 'main'],
-  minifyWhitespace: true,
-  minifySyntax: true,
   // `imgdigest version` shows it (src/cli/version.ts).
   define: { IMGDIGEST_COMMIT: JSON.stringify(commit()) },
-  // CommonJS packages in an ES module bundle call require() for Node's built-ins; only built-ins
-  // are left to it (every npm package is in the bundle), and process.getBuiltinModule loads one
-  // without loading node:module first.
-  banner: { js: 'const require = (id) => process.getBuiltinModule(id);' },
   plugins: [lazyBuiltins],
   logLevel: 'warning',
   metafile: true,

@@ -16,6 +16,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { bundleOptions } from '../../scripts/bundle-options.mjs';
 import { startDistribution } from '../../test/support/distribution.js';
 import { run } from '../lib/proc.js';
 import { seedTinyImages, stopDistribution } from '../lib/seed.js';
@@ -52,14 +53,7 @@ const bundled = join(tmp, 'undici-head.js');
 await build({
   entryPoints: [entry],
   outfile: bundled,
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  mainFields: ['module', 'main'],
-  minifyWhitespace: true,
-  minifySyntax: true,
-  banner: { js: 'const require = (id) => process.getBuiltinModule(id);' },
+  ...bundleOptions,
   logLevel: 'warning',
 });
 
