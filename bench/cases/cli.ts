@@ -32,42 +32,38 @@ export const cliBenchmark: Benchmark = {
       const host = new URL(dist.registryUrl).host;
       const samples: Record<string, number[]> = { digest: [], skopeo: [], version: [], node: [], head: [] };
       const headOnce = join(ctx.root, 'bench', 'servers', 'head-once.js');
-      const manifestUrl = (ref: string) => {
-        const slash = ref.indexOf('/');
-        const colon = ref.lastIndexOf(':');
-        return `${dist.registryUrl}/v2/${ref.slice(slash + 1, colon)}/manifests/${ref.slice(colon + 1)}`;
-      };
-      const commands: Record<string, (ref: string) => [string, string[]]> = {
-        digest: (ref) => [node, [bin, 'digest', ref]],
-        skopeo: (ref) => [
+      type Seeded = (typeof seeded)[number];
+      const refOf = (t: Seeded) => `${host}/${t.repo}:${t.tag}`;
+      const commands: Record<string, (t: Seeded) => [string, string[]]> = {
+        digest: (t) => [node, [bin, 'digest', refOf(t)]],
+        skopeo: (t) => [
           'skopeo',
-          ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${ref}`],
+          ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${refOf(t)}`],
         ],
         version: () => [node, [bin, '--version']],
         node: () => [node, ['-e', '0']],
-        head: (ref) => [node, [headOnce, manifestUrl(ref)]],
+        head: (t) => [node, [headOnce, `${dist.registryUrl}/v2/${t.repo}/manifests/${t.tag}`]],
       };
       const names = Object.keys(commands);
       // Untimed warm-up: the first start of each reads its files from disk.
       for (const name of ctx.scale.warmUp ? names : []) {
-        const [cmd, args] = commands[name]!(`${host}/${seeded[0]!.repo}:${seeded[0]!.tag}`);
+        const [cmd, args] = commands[name]!(seeded[0]!);
         await run(cmd, args);
       }
       let turn = 0;
       for (let round = 1; round <= rounds; round++) {
         ctx.log(`cli: round ${round}/${rounds}`);
         for (const t of seeded) {
-          const ref = `${host}/${t.repo}:${t.tag}`;
           turn++;
           for (let k = 0; k < names.length; k++) {
             const name = names[(k + turn) % names.length]!;
-            const [cmd, args] = commands[name]!(ref);
+            const [cmd, args] = commands[name]!(t);
             const res = await run(cmd, args);
             if (
               (name === 'digest' || name === 'skopeo' || name === 'head') &&
               res.stdout.trim() !== t.digest
             ) {
-              throw new Error(`${name} printed ${res.stdout.trim()} for ${ref}, expected ${t.digest}`);
+              throw new Error(`${name} printed ${res.stdout.trim()} for ${refOf(t)}, expected ${t.digest}`);
             }
             samples[name]!.push(res.ms);
           }

@@ -115,19 +115,22 @@ export const webhookBenchmark: Benchmark = {
       servers.push(webhook);
       // Warm the resolver cache and capture the answers the bare server will send.
       const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
-      const answers: Record<string, string> = {};
-      for (const endpoint of ENDPOINTS) {
-        const res = await request(`${webhook.info.url}/${endpoint}`, {
+      /** A server's answer to the review on `endpoint`, refused unless it is a 200. */
+      const answerOf = async (name: string, url: string, endpoint: string): Promise<string> => {
+        const res = await request(`${url}/${endpoint}`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body,
           dispatcher,
         });
-        answers[endpoint] = await res.body.text();
+        const text = await res.body.text();
         if (res.statusCode !== 200)
-          throw new Error(`webhook /${endpoint} answered ${res.statusCode}: ${answers[endpoint]}`);
-      }
-      await dispatcher.close();
+          throw new Error(`${name} /${endpoint} answered ${res.statusCode}: ${text}`);
+        return text;
+      };
+      const answers: Record<string, string> = {};
+      for (const endpoint of ENDPOINTS)
+        answers[endpoint] = await answerOf('webhook', webhook.info.url!, endpoint);
       const mutated = JSON.parse(answers.mutate!) as { response?: { patch?: string } };
       const validated = JSON.parse(answers.validate!) as { response?: { allowed?: boolean } };
       if (!mutated.response?.patch) throw new Error(`webhook /mutate sent no patch: ${answers.mutate}`);
@@ -161,21 +164,14 @@ export const webhookBenchmark: Benchmark = {
       // The floor of a webhook that does the required work: parse, decide, answer, count, log.
       const minimal = await startServerChild(child[0]!, [...child.slice(1), 'minimal', certFile, keyFile]);
       servers.push(minimal);
-      const check = new Agent({ connect: { rejectUnauthorized: false } });
       for (const endpoint of ENDPOINTS) {
-        const res = await request(`${minimal.info.url}/${endpoint}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body,
-          dispatcher: check,
-        });
-        const text = await res.body.text();
+        const text = await answerOf('the minimal server', minimal.info.url!, endpoint);
         if (text !== answers[endpoint])
           throw new Error(
             `the minimal server's /${endpoint} answer is not the webhook's:\n${text}\n${answers[endpoint]}`,
           );
       }
-      await check.close();
+      await dispatcher.close();
 
       const samples: Record<string, number[]> = {};
       const push = (id: string, v: number) => {
