@@ -82,7 +82,8 @@ export async function startAwkwardServer(
     server.listen(0, address, resolve);
   });
   const { port } = server.address() as AddressInfo;
-  const host = `${address}:${port}`;
+  // An IPv6 address is written in brackets before its port, as in a URL or an image reference.
+  const host = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
   return {
     name,
     url: `${options.tls ? 'https' : 'http'}://${host}`,
