@@ -8,7 +8,9 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ImgdigestError } from '../core/errors.js';
 import type { OpenResolverOptions } from '../resolver/open.js';
+import { proxyVariables } from '../sources/registry/connection-settings.js';
 import type { RegistryClientOptions } from '../sources/registry/index.js';
+import type { HttpClientKind } from '../sources/registry/transport.js';
 import type { CliContext } from './context.js';
 import { wholeNumber } from './flags.js';
 import { packageVersion } from './version.js';
@@ -96,9 +98,27 @@ export async function readStdin(ctx: CliContext): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Build registry client options from the flags (reads stdin for --password-stdin). */
-export async function registryOptions(flags: RegistryFlags, ctx: CliContext): Promise<RegistryClientOptions> {
-  baselineWasmOnly();
+/** Whether a proxy variable is set (requests to hosts that are not on loopback go through it). */
+function hasProxy(env: NodeJS.ProcessEnv): boolean {
+  const { httpProxy, httpsProxy } = proxyVariables(env);
+  return Boolean(httpProxy || httpsProxy);
+}
+
+/**
+ * Build registry client options from the flags (reads stdin for --password-stdin).
+ * @param httpClient `node` for a command that sends a few requests and exits (`digest REF`,
+ *   `manifest`, `tag`): node:http is built in, where loading undici costs a short command about
+ *   40 ms of its start; `undici` (the default) for commands that send many requests or move large
+ *   blobs (batches, `tags --digest`, `blob`, `files`, `copy`, the servers), where it is faster.
+ */
+export async function registryOptions(
+  flags: RegistryFlags,
+  ctx: CliContext,
+  httpClient: HttpClientKind = 'undici',
+): Promise<RegistryClientOptions> {
+  // undici compiles its parser's WebAssembly at the first connection; node:http needs none unless
+  // a proxy sends its requests through undici anyway.
+  if (httpClient === 'undici' || hasProxy(ctx.io.env)) baselineWasmOnly();
   const options: RegistryClientOptions = {
     insecure: Boolean(flags.insecure),
     skipTlsVerify: Boolean(flags.skipTlsVerify),
@@ -108,6 +128,7 @@ export async function registryOptions(flags: RegistryFlags, ctx: CliContext): Pr
     env: ctx.io.env,
     userAgent: `imgdigest/${packageVersion()}`,
   };
+  if (httpClient === 'node') options.httpClient = 'node';
   if (flags.https) options.scheme = 'https';
   if (flags.caFile) options.caFile = flags.caFile;
   if (flags.passwordStdin && !flags.username) {

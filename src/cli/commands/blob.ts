@@ -46,32 +46,39 @@ Examples:
       );
     }
     const { pipeline } = await import('node:stream/promises');
-    await withSource(input.slice(0, at), flags, ctx, async (source) => {
-      const reader = await source.blob({ digest });
-      const { progressStream } = await import('../progress.js');
-      const progress = progressStream(ctx, digest.slice(0, 19), reader.size);
-      if (!flags.output) {
-        await pipeline(reader.stream, progress, ctx.io.stdout, { end: false });
-        return;
-      }
-      const { createWriteStream } = await import('node:fs');
-      const { rename, rm } = await import('node:fs/promises');
-      const { basename, dirname, join } = await import('node:path');
-      const target = flags.output;
-      const temp = join(dirname(target), `.${basename(target)}.${process.pid}.part`);
-      try {
-        // A few MiB may wait for the disk while the download goes on (the default 16 KiB paused the
-        // download at every chunk until its write came back).
-        await pipeline(
-          reader.stream,
-          progress,
-          createWriteStream(temp, { flags: 'wx', highWaterMark: WRITE_BUFFER }),
-        );
-        await rename(temp, target);
-      } catch (e) {
-        await rm(temp, { force: true });
-        throw e;
-      }
-    });
+    await withSource(
+      input.slice(0, at),
+      flags,
+      ctx,
+      async (source) => {
+        const reader = await source.blob({ digest });
+        const { progressStream } = await import('../progress.js');
+        const progress = progressStream(ctx, digest.slice(0, 19), reader.size);
+        if (!flags.output) {
+          await pipeline(reader.stream, progress, ctx.io.stdout, { end: false });
+          return;
+        }
+        const { createWriteStream } = await import('node:fs');
+        const { rename, rm } = await import('node:fs/promises');
+        const { basename, dirname, join } = await import('node:path');
+        const target = flags.output;
+        const temp = join(dirname(target), `.${basename(target)}.${process.pid}.part`);
+        try {
+          // A few MiB may wait for the disk while the download goes on (the default 16 KiB paused the
+          // download at every chunk until its write came back).
+          await pipeline(
+            reader.stream,
+            progress,
+            createWriteStream(temp, { flags: 'wx', highWaterMark: WRITE_BUFFER }),
+          );
+          await rename(temp, target);
+        } catch (e) {
+          await rm(temp, { force: true });
+          throw e;
+        }
+        // A blob may be large: undici reads it in large pieces (dispatcher.ts).
+      },
+      'undici',
+    );
   });
 }

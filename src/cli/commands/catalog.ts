@@ -46,7 +46,7 @@ Example:
     const { RegistryClient } = await import('../../sources/registry/index.js');
     const domain = registryHost(host, parseReference);
     const maxItems = wholeNumber(flags.maxRepositories, '--max-repositories', 1);
-    const client = new RegistryClient(await registryOptions(flags, ctx));
+    const client = new RegistryClient(await registryOptions(flags, ctx, 'node'));
     try {
       const repositories = await client.catalog(domain, { maxItems }).catch((e: unknown) => {
         throw withListLimitHint(e, '--max-repositories');

@@ -88,7 +88,7 @@ Examples:
       }
     }
     const { RegistryClient } = await import('../../sources/registry/index.js');
-    const client = new RegistryClient(await registryOptions(flags, ctx));
+    const client = new RegistryClient(await registryOptions(flags, ctx, 'node'));
     try {
       const target = ref.repositoryOnly().withDigest(digest);
       const shown = `${target.repository}@${digest}`;

@@ -57,57 +57,64 @@ Examples:
   );
   cmd.action(async (input: string, flags: FilesFlags) => {
     const maxZstdWindow = wholeNumber(flags.zstdWindowLimit, '--zstd-window-limit', 1, 2048) * 1024 * 1024;
-    await withSource(input, flags, ctx, async (source, spec) => {
-      const { walkLayer, formatEntry } = await import('../../sources/layers/layer-files.js');
-      const { imageManifest } = await import('../../sources/image.js');
-      const digest = spec.transport === 'registry' ? spec.reference.digest : null;
-      // REPO@DIGEST may name a manifest or a layer. Ask for the blob: a layer streams as gzip, zstd
-      // or tar; JSON means a manifest (registries serve those from the blob store too), and a
-      // registry that does not answers 404, so the manifest path is tried next.
-      const single = digest ? await layerByDigest(source, digest) : null;
-      let layers: Array<{ digest: Digest; mediaType: string; size?: number; reader?: BlobReader }>;
-      if (digest && single) {
-        layers = [{ digest, mediaType: 'sniff', reader: single }];
-      } else {
-        const chosen = await imageManifest(
-          source,
-          flags.platform === undefined ? {} : { platform: flags.platform },
-        );
-        layers = chosen.manifest.value.layers;
-      }
-      if (layers.length === 0) throw new ImgdigestError('INPUT_INVALID', `${input} has no layers`);
-      let n = 0;
-      for (const layer of layers) {
-        n++;
-        if (!flags.json && layers.length > 1) ctx.err(`# layer ${n} ${layer.digest}`);
-        const reader =
-          layer.reader ?? (await source.blob(layer.size === undefined ? { digest: layer.digest } : layer));
-        // A BlobReader's stream ends only after its digest verified: 'end' is the verification.
-        let verified = false;
-        reader.stream.once('end', () => {
-          verified = true;
-        });
-        let printed = 0;
-        try {
-          await walkLayer(
-            reader.stream,
-            layer.mediaType,
-            (entry) => {
-              printed++;
-              if (flags.json) ctx.io.stdout.write(`${jsonText({ layer: layer.digest, ...entry })}\n`);
-              else ctx.io.stdout.write(`${formatEntry(entry, flags.long)}\n`);
-            },
-            {
-              what: `layer ${layer.digest}`,
-              maxZstdWindow,
-              ...(flags.verifyFirst ? { verifyFirst: true } : {}),
-            },
+    await withSource(
+      input,
+      flags,
+      ctx,
+      async (source, spec) => {
+        const { walkLayer, formatEntry } = await import('../../sources/layers/layer-files.js');
+        const { imageManifest } = await import('../../sources/image.js');
+        const digest = spec.transport === 'registry' ? spec.reference.digest : null;
+        // REPO@DIGEST may name a manifest or a layer. Ask for the blob: a layer streams as gzip, zstd
+        // or tar; JSON means a manifest (registries serve those from the blob store too), and a
+        // registry that does not answers 404, so the manifest path is tried next.
+        const single = digest ? await layerByDigest(source, digest) : null;
+        let layers: Array<{ digest: Digest; mediaType: string; size?: number; reader?: BlobReader }>;
+        if (digest && single) {
+          layers = [{ digest, mediaType: 'sniff', reader: single }];
+        } else {
+          const chosen = await imageManifest(
+            source,
+            flags.platform === undefined ? {} : { platform: flags.platform },
           );
-        } catch (e) {
-          throw unverifiedListing(e, printed > 0 && !verified ? printed : 0);
+          layers = chosen.manifest.value.layers;
         }
-      }
-    });
+        if (layers.length === 0) throw new ImgdigestError('INPUT_INVALID', `${input} has no layers`);
+        let n = 0;
+        for (const layer of layers) {
+          n++;
+          if (!flags.json && layers.length > 1) ctx.err(`# layer ${n} ${layer.digest}`);
+          const reader =
+            layer.reader ?? (await source.blob(layer.size === undefined ? { digest: layer.digest } : layer));
+          // A BlobReader's stream ends only after its digest verified: 'end' is the verification.
+          let verified = false;
+          reader.stream.once('end', () => {
+            verified = true;
+          });
+          let printed = 0;
+          try {
+            await walkLayer(
+              reader.stream,
+              layer.mediaType,
+              (entry) => {
+                printed++;
+                if (flags.json) ctx.io.stdout.write(`${jsonText({ layer: layer.digest, ...entry })}\n`);
+                else ctx.io.stdout.write(`${formatEntry(entry, flags.long)}\n`);
+              },
+              {
+                what: `layer ${layer.digest}`,
+                maxZstdWindow,
+                ...(flags.verifyFirst ? { verifyFirst: true } : {}),
+              },
+            );
+          } catch (e) {
+            throw unverifiedListing(e, printed > 0 && !verified ? printed : 0);
+          }
+        }
+        // Layers may be large: undici reads them in large pieces (dispatcher.ts).
+      },
+      'undici',
+    );
   });
 }
 

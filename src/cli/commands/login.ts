@@ -60,7 +60,7 @@ Examples:
     // The connection flags only: the credentials are the ones being checked.
     const { username: _u, passwordStdin: _p, ...connection } = flags;
     const client = new RegistryClient({
-      ...(await registryOptions(connection, ctx)),
+      ...(await registryOptions(connection, ctx, 'node')),
       credentials: { username, password, source: `login -u ${username}` },
     });
     let auth: string;

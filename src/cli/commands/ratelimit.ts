@@ -33,7 +33,7 @@ Examples:
     const { parseReference } = await import('../../core/reference.js');
     const { RegistryClient } = await import('../../sources/registry/index.js');
     const ref = parseReference(input);
-    const client = new RegistryClient(await registryOptions(flags, ctx));
+    const client = new RegistryClient(await registryOptions(flags, ctx, 'node'));
     try {
       const rl = await client.rateLimit(ref);
       if (flags.json) {

@@ -71,7 +71,7 @@ Examples:
       );
     }
     const { RegistryClient } = await import('../../sources/registry/index.js');
-    const client = new RegistryClient(await registryOptions(flags, ctx));
+    const client = new RegistryClient(await registryOptions(flags, ctx, 'node'));
     try {
       const ref = spec.reference;
       const digest = ref.digest ?? (await client.resolve(ref)).digest;

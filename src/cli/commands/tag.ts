@@ -49,7 +49,7 @@ Examples:
       );
     }
     const { RegistryClient } = await import('../../sources/registry/index.js');
-    const client = new RegistryClient(await registryOptions(flags, ctx));
+    const client = new RegistryClient(await registryOptions(flags, ctx, 'node'));
     try {
       const source = spec.reference;
       const manifest = await client.getManifest(source);

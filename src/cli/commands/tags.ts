@@ -50,29 +50,36 @@ Examples:
     refuseTagOrDigest(input, parseSourceSpec(input));
     const concurrency = wholeNumber(flags.concurrency, '--concurrency', 1);
     const maxItems = wholeNumber(flags.maxTags, '--max-tags', 1);
-    await withSource(input, flags, ctx, async (source, spec) => {
-      let tags: string[];
-      if (flags.digest) {
-        const { parseDigest } = await import('../../core/digest.js');
-        const { tagsForDigest } = await import('../../sources/reverse.js');
-        const digest = parseDigest(flags.digest).digest;
-        tags = await tagsForDigest(source, digest, { concurrency, maxItems }).catch((e: unknown) => {
-          throw withListLimitHint(e, '--max-tags');
-        });
-      } else {
-        tags = await source.tags({ maxItems }).catch((e: unknown) => {
-          throw withListLimitHint(e, '--max-tags');
-        });
-      }
-      if (flags.json) {
-        const repository = spec.transport === 'registry' ? spec.reference.repository : source.name;
-        ctx.json(
-          flags.digest
-            ? { reference: input, repository, digest: flags.digest, tags }
-            : { reference: input, repository, tags },
-        );
-      } else if (tags.length > 0) ctx.out(tags.map(escapeText).join('\n'));
-    });
+    await withSource(
+      input,
+      flags,
+      ctx,
+      async (source, spec) => {
+        let tags: string[];
+        if (flags.digest) {
+          const { parseDigest } = await import('../../core/digest.js');
+          const { tagsForDigest } = await import('../../sources/reverse.js');
+          const digest = parseDigest(flags.digest).digest;
+          tags = await tagsForDigest(source, digest, { concurrency, maxItems }).catch((e: unknown) => {
+            throw withListLimitHint(e, '--max-tags');
+          });
+        } else {
+          tags = await source.tags({ maxItems }).catch((e: unknown) => {
+            throw withListLimitHint(e, '--max-tags');
+          });
+        }
+        if (flags.json) {
+          const repository = spec.transport === 'registry' ? spec.reference.repository : source.name;
+          ctx.json(
+            flags.digest
+              ? { reference: input, repository, digest: flags.digest, tags }
+              : { reference: input, repository, tags },
+          );
+        } else if (tags.length > 0) ctx.out(tags.map(escapeText).join('\n'));
+        // --digest reads every tag's manifest: many requests, undici's strength.
+      },
+      flags.digest ? 'undici' : 'node',
+    );
   });
 }
 

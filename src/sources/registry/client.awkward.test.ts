@@ -15,7 +15,10 @@ import {
 import { sha256 } from '../../../test/support/sha256.js';
 import { parseReference } from '../../core/reference.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
-import type { RequestLogEntry } from './transport.js';
+import type { HttpClientKind, RequestLogEntry } from './transport.js';
+
+/** The tests marked (%s) run over both HTTP clients of the transport (transport.ts, `httpClient`). */
+const HTTP_CLIENTS: HttpClientKind[] = ['undici', 'node'];
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -36,10 +39,10 @@ async function readAll(stream: AsyncIterable<Buffer>): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-describe('a registry without Docker-Content-Digest', () => {
+describe.each(HTTP_CLIENTS)('a registry without Docker-Content-Digest (%s)', (httpClient) => {
   it('falls back from HEAD to GET and hashes the served bytes', async () => {
     const s = track(await startNoDigestHeaderRegistry());
-    const c = client();
+    const c = client({ httpClient });
     const resolved = await c.resolve(parseReference(`${s.host}/app:latest`));
     expect(resolved.via).toBe('get');
     expect(resolved.descriptor).toMatchObject({
@@ -57,17 +60,19 @@ describe('a registry without Docker-Content-Digest', () => {
 
   it('makes headManifest say so instead of guessing', async () => {
     const s = track(await startNoDigestHeaderRegistry());
-    await expect(client().headManifest(parseReference(`${s.host}/app:latest`))).rejects.toMatchObject({
+    await expect(
+      client({ httpClient }).headManifest(parseReference(`${s.host}/app:latest`)),
+    ).rejects.toMatchObject({
       code: 'REGISTRY_ERROR',
     });
   });
 });
 
-describe('a registry serving bytes that do not match their digest', () => {
+describe.each(HTTP_CLIENTS)('a registry serving bytes that do not match their digest (%s)', (httpClient) => {
   it('refuses a manifest fetched by digest, naming expected and actual', async () => {
     const s = track(await startWrongBytesRegistry());
     const ref = parseReference(`${s.host}/app@${s.image.digest}`);
-    const error = await client()
+    const error = await client({ httpClient })
       .getManifest(ref)
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'DIGEST_MISMATCH', details: { expected: s.image.digest } });
@@ -79,7 +84,10 @@ describe('a registry serving bytes that do not match their digest', () => {
   it('fails a blob stream before its end', async () => {
     const s = track(await startWrongBytesRegistry());
     const [digest, bytes] = [...s.image.blobs.entries()][0]!;
-    const blob = await client().getBlob(parseReference(`${s.host}/app`), { digest, size: bytes.length });
+    const blob = await client({ httpClient }).getBlob(parseReference(`${s.host}/app`), {
+      digest,
+      size: bytes.length,
+    });
     await expect(readAll(blob.stream)).rejects.toMatchObject({
       code: 'DIGEST_MISMATCH',
       details: { expected: digest },
@@ -87,7 +95,7 @@ describe('a registry serving bytes that do not match their digest', () => {
   });
 });
 
-describe('retries', () => {
+describe.each(HTTP_CLIENTS)('retries (%s)', (httpClient) => {
   it('waits as long as Retry-After says, then succeeds', async () => {
     const s = track(await startRateLimitedRegistry(1, '1'));
     const heads = () => s.requests.filter((r) => r.method === 'HEAD').length;
@@ -95,7 +103,7 @@ describe('retries', () => {
     // until the retry arrives, so the time waited is counted on it, not measured.
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
-      const resolving = client().resolve(parseReference(`${s.host}/app:latest`));
+      const resolving = client({ httpClient }).resolve(parseReference(`${s.host}/app:latest`));
       let waited = 0;
       while (heads() < 1) await new Promise((r) => setImmediate(r));
       while (heads() < 2 && waited < 5_000) {
@@ -118,7 +126,7 @@ describe('retries', () => {
     const s = track(
       await startFailingThenOkRegistry({ name: 'long 429', status: 429, failures: 5, retryAfter: '3600' }),
     );
-    const error = await client()
+    const error = await client({ httpClient })
       .headManifest(parseReference(`${s.host}/app:latest`))
       .catch((e: unknown) => e);
     expect(s.requests.filter((r) => r.method === 'HEAD')).toHaveLength(1); // no retry at all
@@ -131,14 +139,14 @@ describe('retries', () => {
 
   it('retries 503 with backoff and succeeds', async () => {
     const s = track(await startFlakyRegistry(2));
-    const resolved = await client().resolve(parseReference(`${s.host}/app:latest`));
+    const resolved = await client({ httpClient }).resolve(parseReference(`${s.host}/app:latest`));
     expect(resolved.via).toBe('head');
     expect(s.requests.filter((r) => r.method === 'HEAD')).toHaveLength(3);
   });
 
   it('stops after maxRetries with a retryable REGISTRY_ERROR', async () => {
     const s = track(await startFlakyRegistry(10));
-    const error = await client({ retry: { maxRetries: 1, minDelayMs: 5 } })
+    const error = await client({ httpClient, retry: { maxRetries: 1, minDelayMs: 5 } })
       .getManifest(parseReference(`${s.host}/app:latest`))
       .catch((e: unknown) => e);
     expect(error).toMatchObject({
@@ -150,12 +158,13 @@ describe('retries', () => {
   });
 });
 
-describe('blob redirects to another host', () => {
+describe.each(HTTP_CLIENTS)('blob redirects to another host (%s)', (httpClient) => {
   it('follows them without sending Authorization to the other host, and logs no secrets', async () => {
     const s = await startRedirectingBlobRegistry({ username: 'user', password: 'hunter2-secret' });
     cleanups.push(s.close);
     const log: RequestLogEntry[] = [];
     const c = client({
+      httpClient,
       anonymous: false,
       credentials: { username: 'user', password: 'hunter2-secret' },
       logger: (e) => log.push(e),
@@ -181,6 +190,7 @@ describe('blob redirects to another host', () => {
     const s = await startRedirectingBlobRegistry({ username: 'user', password: 'right' });
     cleanups.push(s.close);
     const c = client({
+      httpClient,
       anonymous: false,
       credentials: { username: 'user', password: 'wrong-pw', source: 'the --username flag' },
     });
@@ -195,7 +205,7 @@ describe('blob redirects to another host', () => {
   });
 });
 
-describe('redirect loops', () => {
+describe.each(HTTP_CLIENTS)('redirect loops (%s)', (httpClient) => {
   it('stops after 10 redirects', async () => {
     const s = track(
       await startAwkwardServer('redirects forever', (_req, res, url) => {
@@ -210,7 +220,7 @@ describe('redirect loops', () => {
       }),
     );
     const digest = sha256('x');
-    const error = await client()
+    const error = await client({ httpClient })
       .getBlob(parseReference(`${s.host}/app`), { digest })
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'NETWORK_ERROR' });
@@ -221,10 +231,10 @@ describe('redirect loops', () => {
   });
 });
 
-describe('timeouts and network errors', () => {
+describe.each(HTTP_CLIENTS)('timeouts and network errors (%s)', (httpClient) => {
   it('gives TIMEOUT after the configured time (the registry would answer after 10 s)', async () => {
     const s = track(await startSlowRegistry(10_000));
-    const error = await client({ timeoutMs: 300 })
+    const error = await client({ httpClient, timeoutMs: 300 })
       .resolve(parseReference(`${s.host}/app:latest`))
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'TIMEOUT' });
@@ -234,7 +244,7 @@ describe('timeouts and network errors', () => {
   it('fails with NETWORK_ERROR naming the request when nothing listens', async () => {
     const s = await startAwkwardServer('closed', () => {});
     await s.close();
-    const error = await client()
+    const error = await client({ httpClient })
       .resolve(parseReference(`${s.host}/app:latest`))
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'NETWORK_ERROR' });
@@ -244,16 +254,22 @@ describe('timeouts and network errors', () => {
   it('rejects with the abort reason when the caller aborts', async () => {
     const s = track(await startSlowRegistry(10_000));
     const controller = new AbortController();
-    const pending = client().resolve(parseReference(`${s.host}/app:latest`), { signal: controller.signal });
+    const pending = client({ httpClient }).resolve(parseReference(`${s.host}/app:latest`), {
+      signal: controller.signal,
+    });
     setTimeout(() => controller.abort(new Error('user gave up')), 50);
     await expect(pending).rejects.toThrow('user gave up');
   });
 });
 
-describe('token realms', () => {
+describe.each(HTTP_CLIENTS)('token realms (%s)', (httpClient) => {
   it('refuses a Bearer realm over plain http on a name that is not loopback', async () => {
     const s = track(await startHttpRealmRegistry());
-    const error = await client({ anonymous: false, credentials: { username: 'u', password: 'p' } })
+    const error = await client({
+      httpClient,
+      anonymous: false,
+      credentials: { username: 'u', password: 'p' },
+    })
       .resolve(parseReference(`${s.host}/app:latest`))
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'AUTH_FAILED' });
@@ -262,7 +278,7 @@ describe('token realms', () => {
   });
 });
 
-describe('Docker Hub rate limits', () => {
+describe.each(HTTP_CLIENTS)('Docker Hub rate limits (%s)', (httpClient) => {
   it('reads them from one HEAD', async () => {
     const s = track(
       await startHubLikeRegistry({
@@ -271,7 +287,7 @@ describe('Docker Hub rate limits', () => {
         'docker-ratelimit-source': '192.0.2.7',
       }),
     );
-    expect(await client().rateLimit(parseReference(`${s.host}/app:latest`))).toEqual({
+    expect(await client({ httpClient }).rateLimit(parseReference(`${s.host}/app:latest`))).toEqual({
       limit: 100,
       remaining: 76,
       windowSeconds: 21600,
@@ -284,7 +300,7 @@ describe('Docker Hub rate limits', () => {
     const s = track(
       await startHubLikeRegistry({ 'ratelimit-limit': ';w=21600', 'ratelimit-remaining': ';w=21600' }),
     );
-    expect(await client().rateLimit(parseReference(`${s.host}/app:latest`))).toEqual({
+    expect(await client({ httpClient }).rateLimit(parseReference(`${s.host}/app:latest`))).toEqual({
       limit: null,
       remaining: null,
       windowSeconds: 21600,
@@ -298,7 +314,7 @@ describe('Docker Hub rate limits', () => {
         429,
       ),
     );
-    expect(await client().rateLimit(parseReference(`${s.host}/app:latest`))).toMatchObject({
+    expect(await client({ httpClient }).rateLimit(parseReference(`${s.host}/app:latest`))).toMatchObject({
       limit: 100,
       remaining: 0,
     });
@@ -307,23 +323,23 @@ describe('Docker Hub rate limits', () => {
 
   it('returns null when no limit is announced', async () => {
     const s = track(await startNoDigestHeaderRegistry());
-    expect(await client().rateLimit(parseReference(`${s.host}/app:latest`))).toBeNull();
+    expect(await client({ httpClient }).rateLimit(parseReference(`${s.host}/app:latest`))).toBeNull();
   });
 });
 
-describe('tag pagination', () => {
+describe.each(HTTP_CLIENTS)('tag pagination (%s)', (httpClient) => {
   const tags = ['v1', 'v2', 'v3', 'v4', 'v5'];
 
   it('follows Link headers and returns every tag in order', async () => {
     const s = track(await startPaginatingRegistry(tags, 2));
     const repo = parseReference(`${s.host}/app`);
-    expect(await client().tags(repo)).toEqual(tags);
+    expect(await client({ httpClient }).tags(repo)).toEqual(tags);
     expect(s.requests.filter((r) => r.path.endsWith('/tags/list'))).toHaveLength(3);
   });
 
   it('returns one page, and where the next starts', async () => {
     const s = track(await startPaginatingRegistry(tags, 2));
-    const c = client();
+    const c = client({ httpClient });
     const repo = parseReference(`${s.host}/app`);
     expect(await c.tags(repo, { all: false })).toEqual(['v1', 'v2']);
     const page = await c.tagsPage(repo, { n: 3, last: 'v1' });
@@ -334,12 +350,12 @@ describe('tag pagination', () => {
 
   it('pages by n and last when the registry sends no Link header', async () => {
     const s = track(await startPaginatingRegistry(tags, 100, { link: false }));
-    expect(await client().tags(parseReference(`${s.host}/app`), { n: 2 })).toEqual(tags);
+    expect(await client({ httpClient }).tags(parseReference(`${s.host}/app`), { n: 2 })).toEqual(tags);
     expect(s.requests.map((r) => r.query.get('last')).filter(Boolean)).toEqual(['v2', 'v4']);
   });
 });
 
-describe('concurrency', () => {
+describe.each(HTTP_CLIENTS)('concurrency (%s)', (httpClient) => {
   it('keeps at most `concurrency` requests in flight per registry', async () => {
     let inFlight = 0;
     let peak = 0;
@@ -363,7 +379,7 @@ describe('concurrency', () => {
         }, 30);
       }),
     );
-    const c = client({ concurrency: 3 });
+    const c = client({ httpClient, concurrency: 3 });
     const refs = Array.from({ length: 12 }, (_, i) => parseReference(`${s.host}/app:t${i}`));
     const all = await Promise.all(refs.map((r) => c.resolve(r)));
     expect(all.every((r) => r.descriptor.digest === image.digest && r.via === 'head')).toBe(true);

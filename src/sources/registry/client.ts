@@ -91,7 +91,7 @@ export interface StaticCredentials {
 }
 
 /**
- * Client options: the transport's (TLS, timeouts, retries, concurrency, logger, proxy
+ * Client options: the transport's (HTTP client, TLS, timeouts, retries, concurrency, logger, proxy
  * environment) plus where credentials come from and which registries may use plain http.
  */
 export interface RegistryClientOptions extends TransportOptions {
@@ -125,6 +125,7 @@ export class RegistryClient {
     this.#transport = new Transport({
       ...pick(options, [
         'dispatcher',
+        'httpClient',
         'skipTlsVerify',
         'caFile',
         'userAgent',

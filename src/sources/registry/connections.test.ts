@@ -12,6 +12,10 @@ import {
 } from '../../../test/support/awkward-servers.js';
 import { parseReference } from '../../core/reference.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
+import type { HttpClientKind } from './transport.js';
+
+/** The tests marked (%s) run over both HTTP clients of the transport (transport.ts, `httpClient`). */
+const HTTP_CLIENTS: HttpClientKind[] = ['undici', 'node'];
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -23,11 +27,13 @@ function client(options: RegistryClientOptions = {}): RegistryClient {
   return c;
 }
 
-describe('one connection for a one-shot resolution', () => {
+describe.each(HTTP_CLIENTS)('one connection for a one-shot resolution (%s)', (httpClient) => {
   it('anonymous: the ping and the HEAD', async () => {
     const s = await startFailingThenOkRegistry({ name: 'anonymous', status: 503, failures: 0 });
     cleanups.push(s.close);
-    const resolved = await client({ anonymous: true }).resolve(parseReference(`${s.host}/app:latest`));
+    const resolved = await client({ httpClient, anonymous: true }).resolve(
+      parseReference(`${s.host}/app:latest`),
+    );
     expect(resolved.descriptor.digest).toBe(s.image.digest);
     expect(s.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
       'GET /v2/',
@@ -39,7 +45,7 @@ describe('one connection for a one-shot resolution', () => {
   it('Basic: the ping refused, then the HEAD with credentials', async () => {
     const s = await startRedirectingBlobRegistry({ username: 'u', password: 'p' });
     cleanups.push(s.close);
-    const c = client({ credentials: { username: 'u', password: 'p' } });
+    const c = client({ httpClient, credentials: { username: 'u', password: 'p' } });
     const resolved = await c.resolve(parseReference(`${s.registry.host}/app:latest`));
     expect(resolved.descriptor.digest).toBe(s.image.digest);
     expect(s.registry.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
@@ -52,7 +58,7 @@ describe('one connection for a one-shot resolution', () => {
   it('Bearer with the realm on the registry: ping, token, HEAD refused for a scope, wider token, HEAD', async () => {
     const s = await startScopeDemandingRegistry();
     cleanups.push(s.close);
-    const c = client({ credentials: { username: 'u', password: 'p' } });
+    const c = client({ httpClient, credentials: { username: 'u', password: 'p' } });
     const resolved = await c.resolve(parseReference(`${s.host}/app:latest`));
     expect(resolved.descriptor.digest).toBe(s.image.digest);
     expect(s.requests.map((r) => `${r.method} ${r.path}`)).toEqual([

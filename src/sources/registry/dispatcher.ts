@@ -8,11 +8,9 @@
  * a registry on this machine is not behind the company proxy. TLS: verification stays on unless
  * `skipTlsVerify`; `NODE_EXTRA_CA_CERTS` is honoured by Node itself, and a `caFile` is added on top.
  */
-import { readFileSync } from 'node:fs';
 import type * as Undici from 'undici';
-import { errorReason } from '../../core/errno.js';
-import { ImgdigestError } from '../../core/errors.js';
 import { isLoopbackHost } from '../../core/net.js';
+import { proxyVariables, tlsOptions } from './connection-settings.js';
 import { Client, type Dispatcher, EnvHttpProxyAgent, Pool } from './undici.js';
 
 export interface DispatcherOptions {
@@ -116,16 +114,14 @@ export class Dispatchers {
 
   /** An `EnvHttpProxyAgent` when a proxy variable is set, else null (no proxy in play). */
   #createProxied(): Dispatcher | null {
-    const env = this.#options.env ?? process.env;
-    const httpProxy = env.http_proxy ?? env.HTTP_PROXY ?? '';
-    const httpsProxy = env.https_proxy ?? env.HTTPS_PROXY ?? '';
+    const { httpProxy, httpsProxy, noProxy } = proxyVariables(this.#options.env ?? process.env);
     if (!httpProxy && !httpsProxy) return null;
     return new EnvHttpProxyAgent({
       ...this.#agentOptions(),
       requestTls: tlsOptions(this.#options),
       httpProxy,
       httpsProxy,
-      noProxy: env.no_proxy ?? env.NO_PROXY ?? '',
+      noProxy,
     });
   }
 
@@ -178,35 +174,4 @@ function largeReadOptions(): { highWaterMark: number; onread: object } {
       },
     },
   };
-}
-
-/**
- * TLS settings: verification on unless `skipTlsVerify`; with a `caFile`, Node's bundled roots plus
- * `NODE_EXTRA_CA_CERTS` plus the file (giving `ca` replaces Node's defaults, so they are repeated).
- */
-export function tlsOptions(options: Pick<DispatcherOptions, 'skipTlsVerify' | 'caFile' | 'env'>): {
-  rejectUnauthorized: boolean;
-  ca?: string[];
-} {
-  const tls: { rejectUnauthorized: boolean; ca?: string[] } = {
-    rejectUnauthorized: options.skipTlsVerify !== true,
-  };
-  if (options.caFile) {
-    const env = options.env ?? process.env;
-    const extra = [env.NODE_EXTRA_CA_CERTS, options.caFile].filter((p): p is string => Boolean(p));
-    // node:tls loads here, not at start: plain-http registries (loopback) never need it.
-    const { rootCertificates } = process.getBuiltinModule('node:tls');
-    tls.ca = [...rootCertificates, ...extra.map((path) => readCa(path))];
-  }
-  return tls;
-}
-
-function readCa(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ImgdigestError('CONFIG_INVALID', `cannot read CA file ${path}: ${errorReason(e)}`, {
-      details: { path },
-    });
-  }
 }

@@ -87,7 +87,7 @@ export {
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 export { schemeFor } from './scheme.js';
 export { RegistrySource, type RegistrySourceOptions, type RepositoryReader } from './source.js';
-export type { RequestLogEntry, RequestLogger, TransportOptions } from './transport.js';
+export type { HttpClientKind, RequestLogEntry, RequestLogger, TransportOptions } from './transport.js';
 export {
   directoryStateStore,
   type UploadAction,

@@ -17,7 +17,10 @@ import { sha256 } from '../../../test/support/sha256.js';
 import { cleanupTempDirs, tempDir } from '../../../test/support/tmp.js';
 import { parseReference } from '../../core/reference.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
-import { RequestTarget, Transport } from './transport.js';
+import { type HttpClientKind, RequestTarget, Transport } from './transport.js';
+
+/** The tests marked (%s) run over both HTTP clients of the transport (transport.ts, `httpClient`). */
+const HTTP_CLIENTS: HttpClientKind[] = ['undici', 'node'];
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -39,10 +42,10 @@ async function drain(stream: AsyncIterable<unknown>): Promise<void> {
   }
 }
 
-describe('network failures', () => {
+describe.each(HTTP_CLIENTS)('network failures (%s)', (httpClient) => {
   it('retries a reset connection', async () => {
     const s = track(await startResettingRegistry(1));
-    const resolved = await client().resolve(parseReference(`${s.host}/app:latest`));
+    const resolved = await client({ httpClient }).resolve(parseReference(`${s.host}/app:latest`));
     expect(resolved.descriptor.digest).toBe(s.image.digest);
     expect(s.requests.filter((r) => r.method === 'HEAD')).toHaveLength(2);
   });
@@ -50,16 +53,64 @@ describe('network failures', () => {
   it('fails a stalled blob download with TIMEOUT instead of hanging', async () => {
     const s = track(await startStalledBodyRegistry());
     const [digest, bytes] = [...s.image.blobs.entries()][1]!;
-    const blob = await client({ timeoutMs: 300 }).getBlob(parseReference(`${s.host}/app`), {
+    const blob = await client({ httpClient, timeoutMs: 300 }).getBlob(parseReference(`${s.host}/app`), {
       digest,
       size: bytes.length,
     });
     await expect(drain(blob.stream)).rejects.toMatchObject({ code: 'TIMEOUT' });
   });
 
+  it('calls a TLS handshake that never completes a connect timeout', async () => {
+    // A server that accepts connections and never says a word: TCP connects, TLS never does.
+    const sockets = new Set<Socket>();
+    const silent = createNetServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    track({
+      close: () =>
+        new Promise<void>((resolve) => {
+          for (const socket of sockets) socket.destroy();
+          silent.close(() => resolve());
+        }),
+    });
+    const host = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const error = await client({ httpClient, scheme: 'https', timeoutMs: 300, retry: { maxRetries: 0 } })
+      .resolve(parseReference(`${host}/app:latest`))
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'TIMEOUT' });
+    expect((error as Error).message).toBe(
+      `timeout: GET https://${host}/v2/: could not connect within 300 ms`,
+    );
+    expect(sockets.size).toBe(1);
+  });
+
+  it('reaches a registry on an IPv6 address', async () => {
+    const image = tinyImage('v6');
+    const s = track(
+      await startAwkwardServer(
+        'IPv6 loopback',
+        (_req, res, url) => {
+          if (url.pathname === '/v2/') return void res.writeHead(200, { 'content-length': 0 }).end();
+          res.writeHead(200, {
+            'content-type': image.mediaType,
+            'docker-content-digest': image.digest,
+            'content-length': image.manifest.length,
+          });
+          res.end();
+        },
+        { address: '::1' },
+      ),
+    );
+    expect(s.host).toMatch(/^\[::1\]:\d+$/);
+    const resolved = await client({ httpClient }).resolve(parseReference(`${s.host}/app:latest`));
+    expect(resolved.descriptor.digest).toBe(image.digest);
+  });
+
   it('refuses manifests over 4 MiB, announced or not', async () => {
     const s = track(await startOversizedManifestRegistry());
-    const c = client();
+    const c = client({ httpClient });
     for (const tag of ['declared', 'chunked']) {
       const error = await c.getManifest(parseReference(`${s.host}/app:${tag}`)).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'MANIFEST_TOO_LARGE' });
@@ -68,10 +119,10 @@ describe('network failures', () => {
   });
 });
 
-describe('per-registry permits', () => {
+describe.each(HTTP_CLIENTS)('per-registry permits (%s)', (httpClient) => {
   it('gives every permit back, whatever happened to the request', { timeout: 15_000 }, async () => {
     const s = track(await startNoDigestHeaderRegistry());
-    const c = client({ concurrency: 1 });
+    const c = client({ httpClient, concurrency: 1 });
     const repo = parseReference(`${s.host}/app`);
     const [digest, bytes] = [...s.image.blobs.entries()][0]!;
     for (let round = 0; round < 2; round++) {
@@ -90,11 +141,11 @@ describe('per-registry permits', () => {
   });
 });
 
-describe('proxies', () => {
+describe.each(HTTP_CLIENTS)('proxies (%s)', (httpClient) => {
   it('goes through HTTP_PROXY for a registry that is not on loopback', async () => {
     const registry = track(await startFlakyRegistry(0));
     const proxy = track(await startConnectProxy(Number(registry.host.split(':')[1])));
-    const c = client({ insecure: true, env: { HTTP_PROXY: proxy.url } });
+    const c = client({ httpClient, insecure: true, env: { HTTP_PROXY: proxy.url } });
     const resolved = await c.resolve(parseReference('registry.example.test:5000/app:latest'));
     expect(resolved.descriptor.digest).toBe(registry.image.digest);
     expect(proxy.connects).toContain('registry.example.test:5000');
@@ -104,16 +155,18 @@ describe('proxies', () => {
     const registry = track(await startFlakyRegistry(0));
     const proxy = track(await startConnectProxy(Number(registry.host.split(':')[1])));
     const env = { HTTP_PROXY: proxy.url, NO_PROXY: 'example.test' };
-    const direct = await client({ insecure: true, env, retry: { maxRetries: 0 } })
+    const direct = await client({ httpClient, insecure: true, env, retry: { maxRetries: 0 } })
       .resolve(parseReference('registry.example.test:5000/app:latest'))
       .catch((e: unknown) => e);
     expect(direct).toMatchObject({ code: 'NETWORK_ERROR' });
-    await client({ env: { HTTP_PROXY: proxy.url } }).resolve(parseReference(`${registry.host}/app:latest`));
+    await client({ httpClient, env: { HTTP_PROXY: proxy.url } }).resolve(
+      parseReference(`${registry.host}/app:latest`),
+    );
     expect(proxy.connects).toEqual([]);
   });
 });
 
-describe('TLS', () => {
+describe.each(HTTP_CLIENTS)('TLS (%s)', (httpClient) => {
   let key: string;
   let cert: string;
   let caPath: string;
@@ -147,19 +200,19 @@ describe('TLS', () => {
   it('verifies certificates, trusting a CA file when given', async () => {
     const s = await tlsRegistry();
     const ref = parseReference(`${s.host}/app:latest`);
-    const refused = await client({ scheme: 'https' })
+    const refused = await client({ httpClient, scheme: 'https' })
       .resolve(ref)
       .catch((e: unknown) => e);
     expect(refused).toMatchObject({ code: 'NETWORK_ERROR' });
     expect((refused as Error).message).toContain(`GET https://${s.host}/v2/`);
-    expect((await client({ scheme: 'https', caFile: caPath }).resolve(ref)).descriptor.digest).toBe(
-      s.image.digest,
-    );
+    expect(
+      (await client({ httpClient, scheme: 'https', caFile: caPath }).resolve(ref)).descriptor.digest,
+    ).toBe(s.image.digest);
   });
 
   it('skips verification only when told to', async () => {
     const s = await tlsRegistry();
-    const resolved = await client({ scheme: 'https', skipTlsVerify: true }).resolve(
+    const resolved = await client({ httpClient, scheme: 'https', skipTlsVerify: true }).resolve(
       parseReference(`${s.host}/app:latest`),
     );
     expect(resolved.descriptor.digest).toBe(s.image.digest);
@@ -167,7 +220,7 @@ describe('TLS', () => {
 
   it('reports an unreadable CA file as a configuration error', async () => {
     const s = await tlsRegistry();
-    const error = await client({ scheme: 'https', caFile: '/nonexistent/ca.pem' })
+    const error = await client({ httpClient, scheme: 'https', caFile: '/nonexistent/ca.pem' })
       .resolve(parseReference(`${s.host}/app:latest`))
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'CONFIG_INVALID' });
@@ -243,10 +296,10 @@ describe('request targets', () => {
   });
 });
 
-describe('connections', () => {
+describe.each(HTTP_CLIENTS)('connections (%s)', (httpClient) => {
   it('keeps one connection for many manifest HEADs (undici would close it after each HEAD)', async () => {
     const s = track(await startRawRegistry({ bodyOnHead: false }));
-    const c = client({ concurrency: 1 });
+    const c = client({ httpClient, concurrency: 1 });
     for (let i = 0; i < 20; i++) {
       const resolved = await c.resolve(parseReference(`${s.host}/app:v${i}`));
       expect(resolved.descriptor.digest).toBe(s.image.digest);
@@ -258,7 +311,7 @@ describe('connections', () => {
     // The transport's pool for an origin is dropped when its last connection goes (as undici's
     // Agent does) and made again for the next request.
     const s = track(await startRawRegistry({ bodyOnHead: false, closeEach: true }));
-    const c = client({ concurrency: 2 });
+    const c = client({ httpClient, concurrency: 2 });
     for (let i = 0; i < 10; i++) {
       const resolved = await c.resolve(parseReference(`${s.host}/app:v${i}`));
       expect(resolved.descriptor.digest).toBe(s.image.digest);
@@ -268,7 +321,7 @@ describe('connections', () => {
 
   it('resolves every tag from a server that sends a body with its HEAD answers', async () => {
     const s = track(await startRawRegistry({ bodyOnHead: true }));
-    const c = client({ concurrency: 1 });
+    const c = client({ httpClient, concurrency: 1 });
     for (let i = 0; i < 20; i++) {
       const resolved = await c.resolve(parseReference(`${s.host}/app:v${i}`));
       expect(resolved.descriptor.digest).toBe(s.image.digest);
@@ -362,7 +415,7 @@ describe('socket reads', () => {
  * A streamed upload body (a blob PATCH or PUT) re-arms the attempt's deadline with every chunk it
  * hands over (`Deadline.rearm`): what must stay under the timeout is a pause, not the transfer.
  */
-describe('streamed request bodies and the timeout', () => {
+describe.each(HTTP_CLIENTS)('streamed request bodies and the timeout (%s)', (httpClient) => {
   const TIMEOUT_MS = 1000;
   const CHUNK = new Uint8Array(1024).fill(7);
 
@@ -390,7 +443,7 @@ describe('streamed request bodies and the timeout', () => {
   }
 
   function transport(): Transport {
-    const t = new Transport({ timeoutMs: TIMEOUT_MS, retry: { maxRetries: 0 } });
+    const t = new Transport({ httpClient, timeoutMs: TIMEOUT_MS, retry: { maxRetries: 0 } });
     cleanups.push(() => t.close());
     return t;
   }
