@@ -10,6 +10,8 @@
 // - Split at every `await import()` (esbuild's ES module splitting), so a command still loads
 //   only what it uses: the webhook, the explorer and the registry server stay in chunks of their
 //   own, and `imgdigest --version` reads main.js and a few small chunks.
+// - Two module groups (src/core, and the registry client without undici) go whole into one chunk
+//   each (see `moduleGroups`): `imgdigest digest REF` reads 15 files instead of 35.
 // - Whitespace and syntax minified, names kept: less to read and parse at every start, while a
 //   --debug stack still names its functions.
 // - Two built-in modules that a short run never uses are loaded on first use instead of at start
@@ -19,6 +21,7 @@
 // dist/cli-bundle/ sits two levels below the repository, as dist/<layer>/ does, so the paths that
 // modules build from import.meta.url (package.json, examples/) lead to the same files.
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { constants as http2Constants } from 'node:http2';
 import { isBuiltin } from 'node:module';
@@ -101,6 +104,71 @@ const lazyBuiltins = {
   },
 };
 
+/** The TypeScript modules under `dir` (tests and declarations left out), as absolute paths. */
+function modulesUnder(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return modulesUnder(path);
+    return /(?<!\.test|\.d)\.ts$/.test(entry.name) ? [path] : [];
+  });
+}
+
+/**
+ * Modules that go into one chunk together. esbuild puts each module in the chunk of the exact set
+ * of entry points (the CLI and every `await import()`) that reach it, and imgdigest has a hundred
+ * dynamic imports: src/core alone was fourteen chunks, some of a few hundred bytes, and a short
+ * command read thirty-five files. Node's ES module loader costs about half a millisecond per file
+ * (resolving, reading, linking), more than compiling a few kilobytes of code the command does
+ * not run. So every import of a group's module from outside the group (static or dynamic) is sent
+ * to one module that re-exports the whole group: the group is reached by one set of entry points
+ * and lands in one chunk. `digest REF` reads 15 files instead of 35 (about 9% of its time).
+ *
+ * - core: every command that reaches one of its modules reaches most of them. Not for main.ts:
+ *   `imgdigest --version` keeps loading only the three core modules main.ts imports.
+ * - registry: the registry client, without undici.ts and dispatcher.ts, which the transport loads
+ *   when a request needs undici (a one-shot command over node:http never does).
+ * - cli-common: the command modules' shared helpers (flags, registry options, sources, tables).
+ */
+const moduleGroups = (() => {
+  const groups = [
+    { name: 'core', files: modulesUnder(join(root, 'src', 'core')) },
+    {
+      name: 'registry',
+      files: modulesUnder(join(root, 'src', 'sources', 'registry')).filter(
+        (path) => !/[\\/](undici|dispatcher)\.ts$/.test(path),
+      ),
+    },
+    {
+      name: 'cli-common',
+      files: ['options', 'flags', 'source', 'table', 'json'].map((name) =>
+        join(root, 'src', 'cli', `${name}.ts`),
+      ),
+    },
+  ];
+  const groupOf = new Map(groups.flatMap((group) => group.files.map((path) => [path, group])));
+  const ungrouped = new Set([join(root, 'src', 'cli', 'main.ts')]);
+  return {
+    name: 'module-groups',
+    setup(esbuild) {
+      esbuild.onResolve({ filter: /^\.\.?\/.*\.js$/ }, (args) => {
+        if (args.namespace !== 'file' || ungrouped.has(args.importer)) return undefined;
+        const group = groupOf.get(join(dirname(args.importer), args.path).replace(/\.js$/, '.ts'));
+        // Inside its own group a module imports the others directly.
+        if (!group || groupOf.get(args.importer) === group) return undefined;
+        return { path: group.name, namespace: 'module-group' };
+      });
+      esbuild.onLoad({ filter: /.*/, namespace: 'module-group' }, (args) => {
+        const group = groups.find((g) => g.name === args.path);
+        return {
+          contents: group.files.map((path) => `export * from ${JSON.stringify(path)};`).join('\n'),
+          loader: 'js',
+          resolveDir: root,
+        };
+      });
+    },
+  };
+})();
+
 await rm(outdir, { recursive: true, force: true });
 const result = await build({
   absWorkingDir: root,
@@ -110,7 +178,7 @@ const result = await build({
   splitting: true,
   // `imgdigest version` shows it (src/cli/version.ts).
   define: { IMGDIGEST_COMMIT: JSON.stringify(commit()) },
-  plugins: [lazyBuiltins],
+  plugins: [lazyBuiltins, moduleGroups],
   logLevel: 'warning',
   metafile: true,
 });

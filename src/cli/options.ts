@@ -7,8 +7,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ImgdigestError } from '../core/errors.js';
+import { proxyVariables } from '../core/net.js';
 import type { OpenResolverOptions } from '../resolver/open.js';
-import { proxyVariables } from '../sources/registry/connection-settings.js';
 import type { RegistryClientOptions } from '../sources/registry/index.js';
 import type { HttpClientKind } from '../sources/registry/transport.js';
 import type { CliContext } from './context.js';

@@ -4,12 +4,25 @@
  * loopback registry without being told) and the servers (which refuse to serve anyone but this
  * machine without authentication): both must agree on what "this machine" is.
  */
-import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import type { BlockList } from 'node:net';
 import { ImgdigestError } from './errors.js';
 
-const LOOPBACK = new BlockList();
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
-LOOPBACK.addAddress('::1', 'ipv6');
+/**
+ * node:net and the loopback ranges, at the first address checked: loading node:net takes some
+ * 8 ms, which a command that never looks at a host (`pin --from-lock`, `check` offline) should not
+ * pay for importing this module.
+ */
+let net: { loopback: BlockList; isIPv4(input: string): boolean; isIPv6(input: string): boolean } | undefined;
+function loadNet(): NonNullable<typeof net> {
+  if (!net) {
+    const { BlockList, isIPv4, isIPv6 } = process.getBuiltinModule('node:net');
+    const loopback = new BlockList();
+    loopback.addSubnet('127.0.0.0', 8, 'ipv4');
+    loopback.addAddress('::1', 'ipv6');
+    net = { loopback, isIPv4, isIPv6 };
+  }
+  return net;
+}
 
 /**
  * Split `host[:port]` (with IPv6 in brackets) into the bare host name and the port text.
@@ -39,8 +52,9 @@ export function splitHostPort(host: string): { hostname: string; port: string | 
 export function isLoopbackHost(host: string): boolean {
   const hostname = splitHostPort(host).hostname.toLowerCase().replace(/\.$/, '');
   if (hostname === 'localhost' || hostname.endsWith('.localhost')) return true;
-  if (isIPv4(hostname)) return LOOPBACK.check(hostname, 'ipv4');
-  if (isIPv6(hostname)) return LOOPBACK.check(hostname, 'ipv6');
+  const { loopback, isIPv4, isIPv6 } = loadNet();
+  if (isIPv4(hostname)) return loopback.check(hostname, 'ipv4');
+  if (isIPv6(hostname)) return loopback.check(hostname, 'ipv6');
   return false;
 }
 
@@ -60,4 +74,20 @@ export function parseAddr(
     throw new ImgdigestError('USAGE', `${flag} must be HOST:PORT (e.g. ${example}), got "${addr}"`);
   }
   return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
+}
+
+/**
+ * The proxy variables, lower case first, then upper case (as curl and Go read them): what the
+ * registry client's dispatchers are made with, and how the CLI knows whether a proxy is in play.
+ */
+export function proxyVariables(env: NodeJS.ProcessEnv): {
+  httpProxy: string;
+  httpsProxy: string;
+  noProxy: string;
+} {
+  return {
+    httpProxy: env.http_proxy ?? env.HTTP_PROXY ?? '',
+    httpsProxy: env.https_proxy ?? env.HTTPS_PROXY ?? '',
+    noProxy: env.no_proxy ?? env.NO_PROXY ?? '',
+  };
 }

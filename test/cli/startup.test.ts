@@ -5,11 +5,13 @@
  * lives in bench/.
  */
 import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningRegistry, startRegistry } from '../../src/registry-server/index.js';
 import { ensureBuilt, repoRoot } from '../support/build.js';
+import { cleanupTempDirs, tempDir } from '../support/tmp.js';
 
 const run = promisify(execFile);
 
@@ -34,7 +36,10 @@ describe('start-up of the built CLI', () => {
     await ensureBuilt();
     registry = await startRegistry({ addr: '127.0.0.1:0', memory: true, demo: true });
   });
-  afterAll(() => registry?.close());
+  afterAll(async () => {
+    await registry?.close();
+    await cleanupTempDirs();
+  });
 
   it('--version loads no module a command would need', async () => {
     const { stdout, modules } = await builtins('--version');
@@ -43,11 +48,23 @@ describe('start-up of the built CLI', () => {
       expect(modules, m).not.toContain(m);
   });
 
-  it('digest by HEAD loads HTTP/1.1, not HTTP/2, TLS, hashing, child processes or file writing', async () => {
+  it('digest by HEAD loads HTTP/1.1, not undici, HTTP/2, TLS, hashing or child processes', async () => {
     const { stdout, modules } = await builtins('digest', `${registry.host}/sample/app:1.0`);
     expect(stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
     expect(modules).toContain('http');
-    for (const m of ['http2', 'tls', 'crypto', 'child_process', 'fs/promises'])
+    // A one-shot command sends its requests with node:http (registryOptions): undici, which
+    // loads node:assert, is not loaded, nor node:v8 for its WebAssembly flag (baselineWasmOnly).
+    // (node:fs/promises is: core's file writing is in the chunk of the rest of core, and the
+    // module is a re-export of what Node's ES module loader has already loaded.)
+    for (const m of ['assert', 'v8', 'http2', 'tls', 'crypto', 'child_process'])
       expect(modules, m).not.toContain(m);
+  });
+
+  it('digest --from-file (a batch) sends its requests with undici', async () => {
+    const list = join(await tempDir('startup'), 'refs.txt');
+    await writeFile(list, `${registry.host}/sample/app:1.0\n${registry.host}/sample/app:latest\n`);
+    const { stdout, modules } = await builtins('digest', '--from-file', list);
+    expect(stdout.trim().split('\n')).toHaveLength(2);
+    for (const m of ['assert', 'v8']) expect(modules, m).toContain(m);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * @module registry/connection-settings
- * What both HTTP clients of the transport (undici's pools in `dispatcher.ts`, node:http in
- * `node-http.ts`) read the same way: TLS settings and the proxy variables. Loads neither client.
+ * The TLS settings both HTTP clients of the transport use (undici's pools in `dispatcher.ts`,
+ * node:http in `node-http.ts`), in a module of their own so that node-http.ts loads no undici.
  */
 import { readFileSync } from 'node:fs';
 import { errorReason } from '../../core/errno.js';
@@ -43,17 +43,4 @@ function readCa(path: string): string {
       details: { path },
     });
   }
-}
-
-/** The proxy variables as `dispatcher.ts` reads them (lower case first, then upper case). */
-export function proxyVariables(env: NodeJS.ProcessEnv): {
-  httpProxy: string;
-  httpsProxy: string;
-  noProxy: string;
-} {
-  return {
-    httpProxy: env.http_proxy ?? env.HTTP_PROXY ?? '',
-    httpsProxy: env.https_proxy ?? env.HTTPS_PROXY ?? '',
-    noProxy: env.no_proxy ?? env.NO_PROXY ?? '',
-  };
 }

@@ -9,8 +9,8 @@
  * `skipTlsVerify`; `NODE_EXTRA_CA_CERTS` is honoured by Node itself, and a `caFile` is added on top.
  */
 import type * as Undici from 'undici';
-import { isLoopbackHost } from '../../core/net.js';
-import { proxyVariables, tlsOptions } from './connection-settings.js';
+import { isLoopbackHost, proxyVariables } from '../../core/net.js';
+import { tlsOptions } from './connection-settings.js';
 import { Client, type Dispatcher, EnvHttpProxyAgent, Pool } from './undici.js';
 
 export interface DispatcherOptions {

@@ -22,9 +22,8 @@
 import { Readable, Transform } from 'node:stream';
 import { KeyedSemaphore } from '../../core/async.js';
 import { ImgdigestError } from '../../core/errors.js';
-import { isLoopbackHost } from '../../core/net.js';
+import { isLoopbackHost, proxyVariables } from '../../core/net.js';
 import { compileAllowList, type HostAllowList, hostNotAllowed } from './allowed-hosts.js';
-import { proxyVariables } from './connection-settings.js';
 import type { Dispatchers } from './dispatcher.js';
 import { networkError, redactUrl } from './errors.js';
 import { discardBody, NodeHttpClient } from './node-http.js';
