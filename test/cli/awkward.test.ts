@@ -6,6 +6,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  startConnectProxy,
+  startFlakyRegistry,
   startHubLikeRegistry,
   startNoDigestHeaderRegistry,
   startWrongBytesRegistry,
@@ -23,6 +25,29 @@ afterAll(async () => {
 });
 
 describe('imgdigest against awkward registries', () => {
+  it('digest and manifest reach a registry that is not on loopback through HTTP_PROXY', async () => {
+    // One-shot commands send their requests with node:http, which has no proxy support; a proxy
+    // in the environment must still carry them (the transport hands them to undici).
+    const reg = await startFlakyRegistry(0);
+    const proxy = await startConnectProxy(Number(reg.host.split(':')[1]));
+    try {
+      const env = { ...process.env, HTTP_PROXY: proxy.url, NO_PROXY: '', no_proxy: '' };
+      const ref = 'registry.example.test:5000/app:latest';
+      const digest = await runCli(['digest', '--insecure', ref], { env });
+      expect(digest.code, digest.stderr).toBe(0);
+      expect(digest.stdout).toBe(`${reg.image.digest}\n`);
+      const manifest = await runCli(['manifest', '--insecure', ref], { env });
+      expect(manifest.code, manifest.stderr).toBe(0);
+      expect(sha256(Buffer.from(manifest.stdout))).toBe(reg.image.digest);
+      expect(proxy.connects.filter((c) => c === 'registry.example.test:5000').length).toBeGreaterThanOrEqual(
+        2,
+      );
+    } finally {
+      await proxy.close();
+      await reg.close();
+    }
+  });
+
   it('digest falls back to GET and hashes the bytes when there is no Docker-Content-Digest', async () => {
     const reg = await startNoDigestHeaderRegistry();
     try {

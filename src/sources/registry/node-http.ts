@@ -116,7 +116,9 @@ export class NodeHttpClient {
         } else req.destroy(reason as Error);
       };
       signal.addEventListener('abort', onAbort);
-      req.once('error', (error) => {
+      // `on`, not `once`: a socket that fails while the body streams reports it here too (the body
+      // gets it as well), and an 'error' event without a listener would end the process.
+      req.on('error', (error) => {
         if (!response) {
           signal.removeEventListener('abort', onAbort);
           reject(error);
@@ -147,7 +149,7 @@ export class NodeHttpClient {
         return;
       }
       // A streamed body: its failure fails the request, and a request that ends early stops it.
-      body.once('error', (error) => req.destroy(error));
+      body.on('error', (error) => req.destroy(error));
       req.once('close', () => {
         if (!body.readableEnded && !body.destroyed) body.destroy();
       });

@@ -60,6 +60,32 @@ describe.each(HTTP_CLIENTS)('network failures (%s)', (httpClient) => {
     await expect(drain(blob.stream)).rejects.toMatchObject({ code: 'TIMEOUT' });
   });
 
+  it('fails a blob whose connection is cut halfway with a network error, and goes on', async () => {
+    const image = tinyImage('cut');
+    const blob = randomBytes(256 * 1024);
+    const s = track(
+      await startAwkwardServer('cuts blob downloads halfway', (req, res, url) => {
+        if (url.pathname === '/v2/') return void res.writeHead(200, { 'content-length': 0 }).end();
+        if (url.pathname.includes('/manifests/')) {
+          res.writeHead(200, {
+            'content-type': image.mediaType,
+            'content-length': image.manifest.length,
+            'docker-content-digest': image.digest,
+          });
+          return void res.end(req.method === 'HEAD' ? undefined : image.manifest);
+        }
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': blob.length });
+        res.write(blob.subarray(0, blob.length / 2), () => res.socket?.destroy());
+      }),
+    );
+    const c = client({ httpClient, retry: { maxRetries: 0 } });
+    const repo = parseReference(`${s.host}/app`);
+    const reader = await c.getBlob(repo, { digest: sha256(blob), size: blob.length });
+    await expect(drain(reader.stream)).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
+    // The client still works: the next request gets a connection of its own.
+    expect((await c.resolve(parseReference(`${s.host}/app:latest`))).descriptor.digest).toBe(image.digest);
+  });
+
   it('calls a TLS handshake that never completes a connect timeout', async () => {
     // A server that accepts connections and never says a word: TCP connects, TLS never does.
     const sockets = new Set<Socket>();
