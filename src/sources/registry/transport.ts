@@ -62,7 +62,7 @@ export type RequestLogger = (entry: RequestLogEntry) => void;
 
 /**
  * The HTTP client underneath: `undici` (the default) is the faster per request, for programs that
- * send many (batches, copies, servers); `node` (node:http) starts about 50 ms sooner, for a
+ * send many (batches, copies, servers); `node` (node:http) starts about 40 ms sooner, for a
  * program that sends a few and exits. Requests through a proxy, and every request when a
  * `dispatcher` is given, go through undici either way.
  */
@@ -167,7 +167,7 @@ export interface HttpRequest {
   followRedirects?: boolean;
   /** Told the size of every piece of a streamed body as it is handed over (upload progress). */
   onBodyChunk?: (bytes: number) => void;
-  /** Bytes of the response body buffered before the socket is paused (undici's default: 64 KiB). */
+  /** Bytes of the response body buffered before the socket is paused (undici's default: 64 KiB; undici only). */
   highWaterMark?: number;
 }
 
