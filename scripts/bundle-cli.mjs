@@ -128,6 +128,9 @@ function modulesUnder(dir) {
  * - registry: the registry client, without undici.ts and dispatcher.ts, which the transport loads
  *   when a request needs undici (a one-shot command over node:http never does).
  * - cli-common: the command modules' shared helpers (flags, registry options, sources, tables).
+ *
+ * The re-exporting module is `export *` of each member: a default export in a group, or one name
+ * exported by two of its modules, would leave an import without a match, which fails the build.
  */
 const moduleGroups = (() => {
   const groups = [
