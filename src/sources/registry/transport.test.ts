@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -10,6 +10,7 @@ import {
   startOversizedManifestRegistry,
   startResettingRegistry,
   startStalledBodyRegistry,
+  type TinyImage,
   tinyImage,
 } from '../../../test/support/awkward-servers.js';
 import { loopbackTls } from '../../../test/support/certs.js';
@@ -35,6 +36,29 @@ function client(options: RegistryClientOptions = {}): RegistryClient {
   const c = new RegistryClient({ anonymous: true, retry: { minDelayMs: 5 }, ...options });
   cleanups.push(() => c.close());
   return c;
+}
+/**
+ * What the registries below answer alike: the ping (200) and `image`'s manifest by any tag (HEAD
+ * without a body). False for any other path, which the caller answers.
+ */
+function answerPingOrManifest(
+  image: TinyImage,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): boolean {
+  if (url.pathname === '/v2/') {
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    return true;
+  }
+  if (!url.pathname.includes('/manifests/')) return false;
+  res.writeHead(200, {
+    'content-type': image.mediaType,
+    'content-length': image.manifest.length,
+    'docker-content-digest': image.digest,
+  });
+  res.end(req.method === 'HEAD' ? undefined : image.manifest);
+  return true;
 }
 async function drain(stream: AsyncIterable<unknown>): Promise<void> {
   for await (const _ of stream) {
@@ -65,15 +89,7 @@ describe.each(HTTP_CLIENTS)('network failures (%s)', (httpClient) => {
     const blob = randomBytes(256 * 1024);
     const s = track(
       await startAwkwardServer('cuts blob downloads halfway', (req, res, url) => {
-        if (url.pathname === '/v2/') return void res.writeHead(200, { 'content-length': 0 }).end();
-        if (url.pathname.includes('/manifests/')) {
-          res.writeHead(200, {
-            'content-type': image.mediaType,
-            'content-length': image.manifest.length,
-            'docker-content-digest': image.digest,
-          });
-          return void res.end(req.method === 'HEAD' ? undefined : image.manifest);
-        }
+        if (answerPingOrManifest(image, req, res, url)) return;
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': blob.length });
         res.write(blob.subarray(0, blob.length / 2), () => res.socket?.destroy());
       }),
@@ -117,14 +133,8 @@ describe.each(HTTP_CLIENTS)('network failures (%s)', (httpClient) => {
     const s = track(
       await startAwkwardServer(
         'IPv6 loopback',
-        (_req, res, url) => {
-          if (url.pathname === '/v2/') return void res.writeHead(200, { 'content-length': 0 }).end();
-          res.writeHead(200, {
-            'content-type': image.mediaType,
-            'docker-content-digest': image.digest,
-            'content-length': image.manifest.length,
-          });
-          res.end();
+        (req, res, url) => {
+          if (!answerPingOrManifest(image, req, res, url)) res.writeHead(404).end();
         },
         { address: '::1' },
       ),
@@ -367,16 +377,7 @@ describe('socket reads', () => {
     const byDigest = new Map<string, Buffer>(blobs.map((b) => [sha256(b), b]));
     const server = track(
       await startAwkwardServer('socket reads', (req, res, url) => {
-        if (url.pathname === '/v2/')
-          return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-        if (url.pathname.includes('/manifests/')) {
-          res.writeHead(200, {
-            'content-type': image.mediaType,
-            'content-length': image.manifest.length,
-            'docker-content-digest': image.digest,
-          });
-          return void res.end(req.method === 'HEAD' ? undefined : image.manifest);
-        }
+        if (answerPingOrManifest(image, req, res, url)) return;
         const blob = byDigest.get(url.pathname.slice(url.pathname.lastIndexOf('/') + 1));
         if (!blob) return void res.writeHead(404).end();
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': blob.length });
