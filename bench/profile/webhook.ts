@@ -28,9 +28,15 @@ const { values } = parseArgs({
     variant: { type: 'string', multiple: true, default: [] },
     'node-arg': { type: 'string', multiple: true, default: [] },
     'bare-arg': { type: 'string', multiple: true, default: [] },
+    cpu: { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
+/** `--cpu N`: every server on CPU N alone (`taskset`); run the harness with `taskset -c M` too. */
+const serve = (args: string[]): [string, string[]] =>
+  values.cpu === undefined
+    ? [process.execPath, args]
+    : ['taskset', ['-c', values.cpu, process.execPath, ...args]];
 const rounds = Number(values.rounds);
 const endpoint = values.endpoint!;
 const root = resolve(import.meta.dirname, '..', '..');
@@ -62,13 +68,9 @@ const key = join(tmp, 'tls.key');
 const servers: { name: string; child: ServerChild }[] = [];
 let answer = '';
 for (const v of variants) {
-  const child = await startServerChild(process.execPath, [
-    ...values['node-arg']!,
-    join(v.dir, 'bench', 'servers', 'child.js'),
-    'webhook',
-    cert,
-    key,
-  ]);
+  const child = await startServerChild(
+    ...serve([...values['node-arg']!, join(v.dir, 'bench', 'servers', 'child.js'), 'webhook', cert, key]),
+  );
   const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
   const res = await request(`${child.info.url}/${endpoint}`, {
     method: 'POST',
@@ -87,14 +89,16 @@ await writeFile(answerFile, answer);
 for (const mode of ['bare', 'parsing', 'minimal']) {
   servers.push({
     name: mode,
-    child: await startServerChild(process.execPath, [
-      ...values['bare-arg']!,
-      join(root, 'bench', 'servers', 'child.js'),
-      mode,
-      cert,
-      key,
-      ...(mode === 'minimal' ? [] : [answerFile, answerFile]),
-    ]),
+    child: await startServerChild(
+      ...serve([
+        ...values['bare-arg']!,
+        join(root, 'bench', 'servers', 'child.js'),
+        mode,
+        cert,
+        key,
+        ...(mode === 'minimal' ? [] : [answerFile, answerFile]),
+      ]),
+    ),
   });
 }
 
