@@ -15,6 +15,7 @@ import {
   isMap,
   isScalar,
   isSeq,
+  Lexer,
   LineCounter,
   type Node,
   type ParsedNode,
@@ -23,6 +24,7 @@ import {
 } from 'yaml';
 import { ImgdigestError, isImgdigestError } from '../core/errors.js';
 import type { PathSegment } from './paths.js';
+import { TokenPrinter } from './token-print.js';
 
 /** The alias expansion limit (the yaml package's default). */
 export const MAX_ALIAS_COUNT = 100;
@@ -46,6 +48,8 @@ export interface StreamedFile {
   /** Iterable once. Throws `YAML_INVALID` (see {@link parseFile}) when it reaches a bad document. */
   docs: Iterable<ParsedDocument>;
   lineCounter: LineCounter;
+  /** Takes the fingerprint of the text's tokens while `docs` is read (when asked for). */
+  printer?: TokenPrinter;
 }
 
 /** A file with all its documents parsed (small inputs: a KRM ResourceList, tests). */
@@ -60,9 +64,15 @@ export const PARSE_OPTIONS = { merge: true, prettyErrors: false } as const;
  * Open a file for a walk over its documents, one at a time (nothing is parsed until `docs` is
  * iterated).
  */
-export function streamFile(path: string, text: string, maxAliasCount = MAX_ALIAS_COUNT): StreamedFile {
+export function streamFile(
+  path: string,
+  text: string,
+  maxAliasCount = MAX_ALIAS_COUNT,
+  printer?: TokenPrinter,
+): StreamedFile {
   const lineCounter = new LineCounter();
-  return { path, text, lineCounter, docs: documentsOf(path, text, lineCounter, maxAliasCount) };
+  const docs = documentsOf(path, text, lineCounter, maxAliasCount, printer);
+  return printer ? { path, text, lineCounter, docs, printer } : { path, text, lineCounter, docs };
 }
 
 /**
@@ -84,9 +94,11 @@ function* documentsOf(
   text: string,
   lineCounter: LineCounter,
   maxAliasCount: number,
+  printer: TokenPrinter | undefined,
 ): Generator<ParsedDocument> {
   const composer = new Composer({ ...PARSE_OPTIONS, keepSourceTokens: true });
-  const tokens = new Parser(lineCounter.addNewLine).parse(text);
+  const parser = new Parser(lineCounter.addNewLine);
+  const tokens = printer ? printedTokens(parser, text, lineCounter, printer) : parser.parse(text);
   let index = 0;
   for (const doc of composer.compose(tokens)) {
     const error = doc.errors[0];
@@ -110,7 +122,22 @@ function* documentsOf(
 }
 
 /**
- * Walk every file's documents, file by file, with `visit` (which iterates `file.docs`). A file
+ * What `parser.parse(text)` yields, with each lexeme added to `printer` on the way (the yaml
+ * package's documented way of feeding its parser from a lexer of one's own).
+ */
+function* printedTokens(parser: Parser, text: string, lineCounter: LineCounter, printer: TokenPrinter) {
+  lineCounter.addNewLine(0); // what parse() does first
+  for (const lexeme of new Lexer().lex(text)) {
+    printer.add(lexeme);
+    yield* parser.next(lexeme);
+  }
+  printer.complete();
+  yield* parser.end();
+}
+
+/**
+ * Walk every file's documents, file by file, with `visit` (which iterates `file.docs`); with
+ * `print`, each file's `printer` takes the fingerprint of its tokens on the way. A file
  * with invalid YAML is dropped where its error is found and the next file is visited; at the end
  * one `YAML_INVALID` names every bad file (see {@link combine}), so a run reports all of them at
  * once. Whatever `visit` gathered is then meant to be thrown away: nothing is acted on.
@@ -118,11 +145,15 @@ function* documentsOf(
 export function visitFiles(
   inputs: readonly { path: string; text: string }[],
   visit: (file: StreamedFile, index: number) => void,
+  options: { print?: boolean } = {},
 ): void {
   const errors: ImgdigestError[] = [];
   for (const [index, f] of inputs.entries()) {
     try {
-      visit(streamFile(f.path, f.text), index);
+      visit(
+        streamFile(f.path, f.text, MAX_ALIAS_COUNT, options.print ? new TokenPrinter() : undefined),
+        index,
+      );
     } catch (e) {
       if (!isImgdigestError(e) || e.code !== 'YAML_INVALID') throw e;
       errors.push(e);

@@ -23,6 +23,7 @@ import { isExempt } from './policy.js';
 import { codeOf, reasonOf, resolveEach } from './resolve.js';
 import type { Rules } from './rules.js';
 import { byFileAndLine, fileSites, formatSite, type ImageSite, type WalkStats } from './sites.js';
+import type { TokenPrint } from './token-print.js';
 import { editableAt, editText, encodeScalar, insertionAfter, type Splice, type Style } from './yaml-edit.js';
 
 export interface PinOptions {
@@ -214,24 +215,32 @@ export async function pinEach(inputs: readonly InputFile[], options: PinEachOpti
   // again: small runs parse each file once, large ones keep memory bounded.
   const kept = new Map<number, Candidate[]>();
   let keptCount = 0;
-  visitFiles(inputs, (source, file) => {
-    const sink = { notes, failures, pinned };
-    const mine: Candidate[] = [];
-    const found = scanFile(source, file, rules, memo, sink, (c) => {
-      let group = groups.get(c.key);
-      if (!group) {
-        group = { ref: c.ref, sites: [] };
-        groups.set(c.key, group);
+  // The kept files' token prints: the check after their edits then lexes the new text only.
+  const prints = new Map<number, TokenPrint>();
+  visitFiles(
+    inputs,
+    (source, file) => {
+      const sink = { notes, failures, pinned };
+      const mine: Candidate[] = [];
+      const found = scanFile(source, file, rules, memo, sink, (c) => {
+        let group = groups.get(c.key);
+        if (!group) {
+          group = { ref: c.ref, sites: [] };
+          groups.set(c.key, group);
+        }
+        if (options.keepSites) group.sites.push(c.site);
+        mine.push(c);
+      });
+      if (found.skipped) skipped.add(file);
+      if (keptCount + mine.length <= (options.keptCandidates ?? KEPT_CANDIDATES)) {
+        kept.set(file, mine);
+        keptCount += mine.length;
+        const print = source.printer?.print();
+        if (print) prints.set(file, print);
       }
-      if (options.keepSites) group.sites.push(c.site);
-      mine.push(c);
-    });
-    if (found.skipped) skipped.add(file);
-    if (keptCount + mine.length <= (options.keptCandidates ?? KEPT_CANDIDATES)) {
-      kept.set(file, mine);
-      keptCount += mine.length;
-    }
-  });
+    },
+    { print: true },
+  );
 
   const answers = await resolveEach(new Map([...groups].map(([key, group]) => [key, group.ref])), {
     resolver,
@@ -260,7 +269,7 @@ export async function pinEach(inputs: readonly InputFile[], options: PinEachOpti
   }
   failures.sort(byFileAndLine);
 
-  const edits = new Map<number, Splice[]>();
+  const edits = new Map<number, { splices: Splice[]; print: TokenPrint | undefined }>();
   const files: PinnedFile[] = inputs.map((f, i) => pinnedFile(f, () => edits.get(i), skipped.has(i)));
   const changed = { images: 0, updated: 0 };
   if (failures.length === 0) {
@@ -291,16 +300,19 @@ export async function pinEach(inputs: readonly InputFile[], options: PinEachOpti
         kept.delete(i);
         if (candidates) for (const c of candidates) edit(c);
         else scanFile(source, i, rules, memo, throwaway(), edit);
+        const print = source.printer?.print() ?? prints.get(i);
+        prints.delete(i);
         const original = source.text;
-        const text = splices.length > 0 ? editText(source.path, original, splices) : original;
+        const text = splices.length > 0 ? editText(source.path, original, splices, print) : original;
         const file = files[i]!;
         file.changed = text !== original;
-        if (options.keepEdits && file.changed) edits.set(i, splices);
+        if (options.keepEdits && file.changed) edits.set(i, { splices, print });
         changes.sort((a, b) => a.line - b.line);
         changed.images += changes.length;
         for (const c of changes) if (c.previous) changed.updated++;
         options.onFile?.({ file, changes, original, text });
       },
+      { print: true },
     );
   }
   notes.sort(byFileAndLine);
@@ -363,7 +375,11 @@ function editOf(
  * A file's pin result whose `original` and `text` are made when asked for (the input's text, read
  * again, and the splices applied to it): pinning 100,000 documents keeps positions, not texts.
  */
-function pinnedFile(f: InputFile, splices: () => Splice[] | undefined, skipped: boolean): PinnedFile {
+function pinnedFile(
+  f: InputFile,
+  made: () => { splices: Splice[]; print: TokenPrint | undefined } | undefined,
+  skipped: boolean,
+): PinnedFile {
   const out: PinnedFile = {
     path: f.path,
     get original() {
@@ -371,8 +387,8 @@ function pinnedFile(f: InputFile, splices: () => Splice[] | undefined, skipped: 
     },
     get text() {
       const original = f.text;
-      const edits = splices();
-      return edits && out.changed ? editText(f.path, original, edits) : original;
+      const edits = made();
+      return edits && out.changed ? editText(f.path, original, edits.splices, edits.print) : original;
     },
     changed: false,
   };

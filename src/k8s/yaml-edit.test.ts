@@ -5,11 +5,12 @@
  * outside the edited scalars is identical.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { Document, parseAllDocuments, Scalar, visit } from 'yaml';
-import { parseFile } from './documents.js';
+import { describe, expect, it, vi } from 'vitest';
+import { Document, Lexer, parseAllDocuments, Scalar, visit } from 'yaml';
+import { MAX_ALIAS_COUNT, parseFile, streamFile } from './documents.js';
 import { findImages, objectsIn } from './locations.js';
-import { editFile, encodeScalar, type PlannedSplice, planEdit } from './yaml-edit.js';
+import { TokenPrinter } from './token-print.js';
+import { editFile, editText, encodeScalar, type PlannedSplice, planEdit } from './yaml-edit.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 
@@ -177,6 +178,16 @@ describe('property: editing images changes nothing else', () => {
           expect(sp.text[0] === "'" || sp.text[0] === '"' ? sp.text[0] : 'plain').toBe(
             quoteOf(text.slice(sp.start, sp.end)),
           );
+        // 4. With the print of the text's tokens, the check lexes the new text alone.
+        const printed = streamFile('p.yaml', text, MAX_ALIAS_COUNT, new TokenPrinter());
+        for (const _ of printed.docs);
+        const lex = vi.spyOn(Lexer.prototype, 'lex');
+        try {
+          expect(editText('p.yaml', text, out.splices, printed.printer!.print())).toBe(out.text);
+          expect(lex).toHaveBeenCalledTimes(1);
+        } finally {
+          lex.mockRestore();
+        }
       }),
       { numRuns: 150 },
     );

@@ -5,8 +5,9 @@
  * The original text is never re-stringified: each edited scalar's source token is replaced in
  * place, written in the quote style it had (plain, single or double), so comments, anchors, key
  * order, indentation, flow style, document markers, CRLF line endings and a BOM stay byte for
- * byte. After all splices of a file the new text is parsed once more and compared with the old
- * documents: only the edited values may differ. (Re-stringifying a document through a YAML
+ * byte. After all splices of a file the new text is lexed once more and compared with the old
+ * text's tokens (or their print, taken when pin parsed the file: see `token-print.ts`): only the
+ * edited values may differ. (Re-stringifying a document through a YAML
  * library would reflow comments, quotes and flow style: a diff a reviewer cannot trust.)
  */
 import { isDeepStrictEqual } from 'node:util';
@@ -14,6 +15,7 @@ import { type Document, isMap, isScalar, Lexer, type Node, parseAllDocuments, ty
 import { ImgdigestError } from '../core/errors.js';
 import { MAX_ALIAS_COUNT, nodeAt, PARSE_OPTIONS, type ParsedFile } from './documents.js';
 import type { PathSegment } from './paths.js';
+import { matchesPrint, type TokenPrint } from './token-print.js';
 
 /** Replace the value at `path` in document `document` with `value`. */
 export interface ScalarEdit {
@@ -131,16 +133,17 @@ export function editFile(file: ParsedFile, splices: readonly PlannedSplice[]): s
 /**
  * Apply splices to the text of the file at `path` and verify the result. Throws `YAML_INVALID`
  * if the new text does not lex to the old tokens with exactly the edited scalars changed (which
- * would be a bug: nothing is written then).
+ * would be a bug: nothing is written then). `print`, the fingerprint of `text`'s tokens taken when
+ * it was parsed (`visitFiles` with `print`), spares lexing `text` again when it matches.
  */
-export function editText(path: string, text: string, splices: readonly Splice[]): string {
+export function editText(path: string, text: string, splices: readonly Splice[], print?: TokenPrint): string {
   if (splices.length === 0) return text;
   const replaced = [...new Map(splices.filter((s) => s.start !== s.end).map((s) => [s.start, s])).values()];
   const inserts = splices.filter((s) => s.start === s.end);
   let mid = text;
   if (replaced.length > 0) {
     mid = splice(text, replaced);
-    verify(path, text, mid, replaced);
+    verify(path, text, mid, replaced, print);
   }
   if (inserts.length === 0) return mid;
   // Added keys are verified by value, on the text with the replacements made (offsets moved).
@@ -227,8 +230,16 @@ function nodeValueAfter(s: Splice): string {
  * was written. The parser builds the same structure from the same token kinds, so this proves no
  * edit escaped its scalar (a newline, a `#`, a quote would all change the tokens) at about half
  * the cost of composing the documents again, which keeps pinning near the cost of parsing.
+ * With `print` (the old text's tokens, fingerprinted when it was parsed) only the new text is
+ * lexed; when that does not show the streams equal, both are lexed and compared as above.
  */
-function verify(path: string, text: string, next: string, splices: readonly Splice[]): void {
+function verify(
+  path: string,
+  text: string,
+  next: string,
+  splices: readonly Splice[],
+  print?: TokenPrint,
+): void {
   const fail = (why: string): never => {
     throw new ImgdigestError('YAML_INVALID', `${path}: edit verification failed, nothing written: ${why}`, {
       details: { path },
@@ -237,6 +248,15 @@ function verify(path: string, text: string, next: string, splices: readonly Spli
   const edits = [...new Map(splices.map((x) => [x.start, x])).values()]
     .filter((x) => text.slice(x.start, x.end) !== x.text)
     .sort((x, y) => x.start - y.start);
+  if (print) {
+    let shift = 0;
+    const printed = edits.map((x) => {
+      const at = x.start + shift;
+      shift += x.text.length - (x.end - x.start);
+      return { at, text: x.text, old: text.slice(x.start, x.end) };
+    });
+    if (matchesPrint(next, printed, print)) return;
+  }
   const before = new Lexer().lex(text);
   const after = new Lexer().lex(next);
   let k = 0;
