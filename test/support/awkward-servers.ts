@@ -231,6 +231,21 @@ export async function startNoDigestHeaderRegistry(
   return Object.assign(server, { image });
 }
 
+/** Serves `app:latest` to GET, and answers a manifest HEAD 405 Method Not Allowed (some proxies do). */
+export async function startHeadRefusingRegistry(
+  image = tinyImage('head-refusing'),
+): Promise<AwkwardServer & { image: TinyImage }> {
+  const server = await startAwkwardServer('manifest HEAD refused', (req, res, url) => {
+    if (url.pathname === '/v2/') return ping(res);
+    if (req.method === 'HEAD' && MANIFEST_PATH.test(url.pathname)) {
+      res.writeHead(405, { allow: 'GET', 'content-length': 0 });
+      return res.end();
+    }
+    if (!serveImage(req, res, url, image, { latest: image.manifest })) notFound(res);
+  });
+  return Object.assign(server, { image });
+}
+
 /** Serves bytes that do not match the digest they are asked for (manifests by digest and blobs). */
 export async function startWrongBytesRegistry(
   image = tinyImage('wrong-bytes'),

@@ -7,6 +7,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   startFailingThenOkRegistry,
+  startHeadRefusingRegistry,
+  startNoDigestHeaderRegistry,
   startRedirectingBlobRegistry,
   startScopeDemandingRegistry,
 } from '../../../test/support/awkward-servers.js';
@@ -67,6 +69,25 @@ describe.each(HTTP_CLIENTS)('one connection for a one-shot resolution (%s)', (ht
       'HEAD /v2/app/manifests/latest',
       'GET /token',
       'HEAD /v2/app/manifests/latest',
+    ]);
+    expect(s.connections).toBe(1);
+  });
+
+  it.each([
+    ['without Docker-Content-Digest', startNoDigestHeaderRegistry],
+    ['refusing the HEAD (405)', startHeadRefusingRegistry],
+  ])('a registry %s: the HEAD, then the GET whose bytes are hashed', async (_what, start) => {
+    const s = await start();
+    cleanups.push(s.close);
+    const resolved = await client({ httpClient, anonymous: true }).resolve(
+      parseReference(`${s.host}/app:latest`),
+    );
+    expect(resolved.descriptor.digest).toBe(s.image.digest);
+    expect(resolved.via).toBe('get');
+    expect(s.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /v2/',
+      'HEAD /v2/app/manifests/latest',
+      'GET /v2/app/manifests/latest',
     ]);
     expect(s.connections).toBe(1);
   });

@@ -62,7 +62,12 @@ export async function throwResponseError(
   subject: string,
   kind: Parameters<typeof registryError>[0]['kind'],
 ): Promise<never> {
-  const body = response.method === 'HEAD' ? null : await response.bytes(MAX_ERROR_BODY).catch(() => null);
+  // A HEAD has no body to read; waiting for its connection to be free lets the GET that may follow
+  // (a fallback, a retry) reuse it.
+  const body =
+    response.method === 'HEAD'
+      ? await response.dump().then(() => null)
+      : await response.bytes(MAX_ERROR_BODY).catch(() => null);
   throw registryError({
     method: response.method,
     url: response.url,
@@ -91,14 +96,21 @@ async function head(session: RegistrySession, ref: Reference, options: CallOptio
     scopes: [repositoryScope(ref.path)],
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  if (response.status === 404) return 'missing';
+  if (response.status === 404) {
+    await response.dump(); // the GET that may follow, on the same connection
+    return 'missing';
+  }
   if (response.status < 200 || response.status >= 300)
     await throwResponseError(response, describeRef(ref), 'manifest');
   const digestHeader = response.header('docker-content-digest');
   const contentType = response.header('content-type');
   const size = Number(response.header('content-length'));
-  // crane's headManifest needs all three; without one of them the GET gives the truth.
-  if (!digestHeader || !contentType || !Number.isSafeInteger(size)) return 'incomplete';
+  // crane's headManifest needs all three; without one of them the GET gives the truth, over the
+  // same connection once it is free.
+  if (!digestHeader || !contentType || !Number.isSafeInteger(size)) {
+    await response.dump();
+    return 'incomplete';
+  }
   const trimmed = digestHeader.trim();
   const digest = SHA256_DIGEST.test(trimmed)
     ? (trimmed as Digest)
