@@ -165,12 +165,20 @@ export function visitFiles(
 /**
  * Parse every file before anything else happens. Throws one `YAML_INVALID` naming every file that
  * does not parse (see {@link combine}), so a run reports all of them at once and changes nothing.
+ * With `print`, each file's `printer` holds the print of its tokens (for `editText`).
  */
-export function parseFiles(inputs: readonly { path: string; text: string }[]): ParsedFile[] {
+export function parseFiles(
+  inputs: readonly { path: string; text: string }[],
+  options: { print?: boolean } = {},
+): ParsedFile[] {
   const parsed: ParsedFile[] = [];
-  visitFiles(inputs, (file) => {
-    parsed.push({ ...file, docs: [...file.docs] });
-  });
+  visitFiles(
+    inputs,
+    (file) => {
+      parsed.push({ ...file, docs: [...file.docs] });
+    },
+    options,
+  );
   return parsed;
 }
 

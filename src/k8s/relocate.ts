@@ -148,7 +148,8 @@ export async function relocateFiles(
   options: RelocateOptions,
 ): Promise<RelocateResult> {
   const { rules, signal } = options;
-  const parsed = parseFiles(inputs);
+  // Each file's token print: the check after its edits lexes the new text only (see editText).
+  const parsed = parseFiles(inputs, { print: true });
   const notes: PinNote[] = [];
   const failures: PinFailure[] = [];
   const alreadyThere: PinSite[] = [];
@@ -240,7 +241,7 @@ export async function relocateFiles(
     }
     for (const [file, splices] of byFile) {
       const out = files[parsed.findIndex((p) => p === file)]!;
-      out.text = editText(file.path, file.text, splices);
+      out.text = editText(file.path, file.text, splices, file.printer?.print());
       out.changed = out.text !== out.original;
     }
   }

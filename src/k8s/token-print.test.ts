@@ -11,6 +11,7 @@ import { fakeResolver } from '../../test/support/fake-resolver.js';
 import { MAX_ALIAS_COUNT, streamFile } from './documents.js';
 import { findImages, objectsIn } from './locations.js';
 import { pinEach } from './pin.js';
+import { relocateFiles } from './relocate.js';
 import { defaultRules } from './rules.js';
 import { type TokenPrint, TokenPrinter } from './token-print.js';
 import { editText, type PlannedSplice, planEdit } from './yaml-edit.js';
@@ -162,5 +163,33 @@ describe('pin lexes each file once more than it parses', () => {
       expect(t.match(/@sha256:[0-9a-f]{64}/g)).toHaveLength(5);
     });
     expect(lexed).toBe(perFile * inputs.length);
+  });
+});
+
+describe('relocate lexes each file twice too', () => {
+  it('parses each file once, lexes the edited text once, and writes every image moved', async () => {
+    const inputs = Array.from({ length: 3 }, (_, f) => ({
+      path: `r${f}.yaml`,
+      text: `apiVersion: v1\nkind: Pod\nmetadata: {name: p${f}}\nspec:\n  containers:\n  - name: c\n    image: registry.example.com/app-${f}:1.0 # kept\n`,
+    }));
+    const copied: string[] = [];
+    const spy = vi.spyOn(Lexer.prototype, 'lex');
+    const result = await relocateFiles(inputs, {
+      rules: defaultRules(),
+      to: { domain: 'mirror.example.com', prefix: 'base' },
+      resolver: fakeResolver(),
+      transfer: { copy: async (_from, to) => void copied.push(to.canonical) },
+    });
+    const lexed = spy.mock.calls.length;
+    spy.mockRestore();
+    expect(result.failures).toEqual([]);
+    expect(copied).toHaveLength(3);
+    for (const [i, f] of result.files.entries()) {
+      expect(f.changed).toBe(true);
+      expect(f.text).toMatch(
+        new RegExp(`image: mirror\\.example\\.com/base/app-${i}:1\\.0@sha256:[0-9a-f]{64} # kept\\n$`),
+      );
+    }
+    expect(lexed).toBe(2 * inputs.length);
   });
 });
