@@ -12,12 +12,10 @@
  *
  * The first stdout line is JSON with the server's `url` and `host`; SIGTERM closes it.
  */
-import { openSync, writeSync } from 'node:fs';
+import { openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:https';
-
-/** The digest every reference resolves to: the webhook benchmark measures the webhook, not a registry. */
-const BENCH_DIGEST = `sha256:${'ab'.repeat(32)}`;
+import { BENCH_DIGEST, minimalHandler, minimalRecorder } from './minimal.js';
 
 async function startRegistryChild(root) {
   const { startRegistry } = await import('../../dist/registry-server/index.js');
@@ -80,87 +78,11 @@ async function startBareChild(certFile, keyFile, validateFile, mutateFile, parse
   return listening(server);
 }
 
-/**
- * The least a webhook can do that parses each review, decides on its images, answers, counts the
- * admission and logs one line for it, written plainly for the benchmark's one review: a
- * Deployment-made Pod whose containers name tags. `/validate` refuses each image without a digest,
- * `/mutate` pins each to BENCH_DIGEST; the answers are the webhook's own, byte for byte (the
- * benchmark checks). None of the webhook's rules, settings, limits, review checks, reference parsing,
- * init or ephemeral containers, owner or namespace rules: a floor, not a webhook.
- */
+/** The minimal webhook (bench/servers/minimal.js) as an https server, logging into /dev/null. */
 async function startMinimalChild(certFile, keyFile) {
   const [cert, key] = await Promise.all([certFile, keyFile].map((f) => readFile(f)));
-  // One JSON line per admission, gathered over a turn of the event loop and written at its end in
-  // one synchronous write, as the webhook's logger does; into /dev/null.
-  const log = openSync('/dev/null', 'a');
-  let lines = '';
-  const writeLines = () => {
-    const text = lines;
-    lines = '';
-    writeSync(log, text);
-  };
-  // A counter per endpoint and verdict, and a latency histogram, as plain numbers.
-  const counts = new Map();
-  const bounds = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5];
-  const buckets = new Array(bounds.length + 1).fill(0);
-  const server = createServer({ cert, key }, (req, res) => {
-    const start = performance.now();
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const review = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      const request = review?.request;
-      if (review?.kind !== 'AdmissionReview' || typeof request?.uid !== 'string') {
-        res.writeHead(400);
-        res.end();
-        return;
-      }
-      const containers = request.object?.spec?.containers ?? [];
-      const response = { uid: request.uid, allowed: true };
-      let verdict = 'allowed';
-      if (req.url === '/mutate') {
-        const ops = [];
-        for (let i = 0; i < containers.length; i++) {
-          const image = containers[i].image;
-          if (!image.includes('@'))
-            ops.push({
-              op: 'replace',
-              path: `/spec/containers/${i}/image`,
-              value: `${image}@${BENCH_DIGEST}`,
-            });
-        }
-        if (ops.length > 0) {
-          response.patchType = 'JSONPatch';
-          response.patch = Buffer.from(JSON.stringify(ops)).toString('base64');
-          verdict = 'patched';
-        }
-      } else {
-        const found = [];
-        for (const c of containers) {
-          if (!c.image.includes('@'))
-            found.push(
-              `[image-digest-required] container <${c.name}> uses an image without a digest <${c.image}>`,
-            );
-        }
-        if (found.length > 0) {
-          response.allowed = false;
-          response.status = { code: 403, reason: 'Forbidden', message: found.join('\n') };
-          verdict = 'denied';
-        }
-      }
-      const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response });
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-      const key = `${req.url} ${verdict}`;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-      const ms = performance.now() - start;
-      let b = 0;
-      while (b < bounds.length && ms / 1000 > bounds[b]) b++;
-      buckets[b]++;
-      if (lines === '') setImmediate(writeLines);
-      lines += `${JSON.stringify({ level: 'info', time: Date.now(), endpoint: req.url.slice(1), uid: request.uid, kind: request.kind?.kind, namespace: request.namespace, objectName: request.name, operation: request.operation, verdict, durationMs: ms, msg: 'admission' })}\n`;
-    });
-  });
+  const record = minimalRecorder(openSync('/dev/null', 'a'));
+  const server = createServer({ cert, key }, minimalHandler(record));
   return listening(server);
 }
 
