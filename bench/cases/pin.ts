@@ -18,6 +18,40 @@ import { defaultRules } from '../../src/k8s/rules.js';
 import { deployment } from '../../test/support/manifests.js';
 import type { Benchmark } from '../lib/context.js';
 
+/**
+ * The case's files in `dir` (created): `documents` Deployments spread over `files` files, naming
+ * `images` distinct tagged images in turn, and the lock entries that answer every image.
+ */
+export async function writePinCase(
+  dir: string,
+  documents: number,
+  images: number,
+  files: number,
+): Promise<{ paths: string[]; entries: LockEntry[] }> {
+  const names = Array.from(
+    { length: images },
+    (_, i) => `registry.example.com/team-${i % 37}/service-${i}:1.${i % 10}.${i % 7}`,
+  );
+  const entries: LockEntry[] = names.map((image) => ({
+    image: lockImageKey(parseReference(image)),
+    digest: `sha256:${createHash('sha256').update(image).digest('hex')}`,
+    digestKind: 'index',
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+  }));
+  await mkdir(dir, { recursive: true });
+  const perFile = Math.ceil(documents / files);
+  const paths: string[] = [];
+  for (let f = 0; f < files; f++) {
+    const docs: string[] = [];
+    for (let d = f * perFile; d < Math.min(documents, (f + 1) * perFile); d++)
+      docs.push(deployment(d, names[d % images]!));
+    const path = join(dir, `apps-${String(f).padStart(3, '0')}.yaml`);
+    await writeFile(path, docs.join('---\n'));
+    paths.push(path);
+  }
+  return { paths, entries };
+}
+
 export const pinBenchmark: Benchmark = {
   id: 'pin',
   title: 'Pin Kubernetes documents from a warm lock',
@@ -27,28 +61,8 @@ export const pinBenchmark: Benchmark = {
     rec.param('unique images', pinImages);
     rec.param('files', fileCount);
     rec.param('rounds', rounds);
-    const images = Array.from(
-      { length: pinImages },
-      (_, i) => `registry.example.com/team-${i % 37}/service-${i}:1.${i % 10}.${i % 7}`,
-    );
-    const entries: LockEntry[] = images.map((image) => ({
-      image: lockImageKey(parseReference(image)),
-      digest: `sha256:${createHash('sha256').update(image).digest('hex')}`,
-      digestKind: 'index',
-      mediaType: 'application/vnd.oci.image.index.v1+json',
-    }));
     const dir = join(ctx.tmp, 'manifests');
-    await mkdir(dir, { recursive: true });
-    const perFile = Math.ceil(pinDocuments / fileCount);
-    const paths: string[] = [];
-    for (let f = 0; f < fileCount; f++) {
-      const docs: string[] = [];
-      for (let d = f * perFile; d < Math.min(pinDocuments, (f + 1) * perFile); d++)
-        docs.push(deployment(d, images[d % pinImages]!));
-      const path = join(dir, `apps-${String(f).padStart(3, '0')}.yaml`);
-      await writeFile(path, docs.join('---\n'));
-      paths.push(path);
-    }
+    const { paths, entries } = await writePinCase(dir, pinDocuments, pinImages, fileCount);
     const resolver = lockResolver(entries);
     const steps: Record<string, () => Promise<number>> = {
       pin: async () => {

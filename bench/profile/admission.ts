@@ -16,7 +16,7 @@ import { admissionLine } from '../../src/webhook/logging.js';
 import { WebhookMetrics } from '../../src/webhook/metrics.js';
 import { parseAdmissionReview, reviewResponseBody } from '../../src/webhook/review.js';
 import { reviewBody } from '../cases/webhook.js';
-import { BENCH_DIGEST as DIGEST, minimalAdmission, minimalRecorder } from '../servers/minimal.js';
+import { benchResolution, minimalAdmission, minimalRecorder } from '../servers/minimal.js';
 import { fastestRounds, formatMicros, loopOptions } from './loops.js';
 
 const { rounds, iterations } = loopOptions();
@@ -24,13 +24,7 @@ const body = Buffer.from(reviewBody());
 
 const config = defaultWebhookConfig();
 const resolver = await openResolver({
-  base: async (reference) => ({
-    reference,
-    digest: DIGEST,
-    kind: 'index',
-    mediaType: 'application/vnd.oci.image.index.v1+json',
-    size: 1024,
-  }),
+  base: benchResolution,
 });
 const deps: AdmissionDeps = { rules: config.rules, settings: config.webhook, resolver };
 const metrics = new WebhookMetrics({ processMetrics: false });

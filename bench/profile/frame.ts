@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { reviewBody } from '../cases/webhook.js';
-import { BENCH_DIGEST as DIGEST, minimalHandler, minimalRecorder } from '../servers/minimal.js';
+import { benchResolution, minimalHandler, minimalRecorder } from '../servers/minimal.js';
 import { fastestRounds, formatMicros, loopOptions } from './loops.js';
 
 const { rounds, iterations } = loopOptions();
@@ -38,13 +38,7 @@ const webhook = await startWebhookServer({
   addr: '127.0.0.1:0',
   tls: { certFile: join(tmp, 'tls.crt'), keyFile: join(tmp, 'tls.key') },
   log: { destination: '/dev/null' },
-  resolveBase: async (reference) => ({
-    reference,
-    digest: DIGEST,
-    kind: 'index',
-    mediaType: 'application/vnd.oci.image.index.v1+json',
-    size: 1024,
-  }),
+  resolveBase: benchResolution,
 });
 const webhookHandler = captured!;
 

@@ -7,19 +7,17 @@
  * Prints the time of each round of `readInputs` + `pinFiles`, and with `--parse` of reading and
  * parsing the same files with `parseAllDocuments` (the bench's reference), rounds alternated.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { parseReference } from '../../src/core/reference.js';
 import { readInputs } from '../../src/k8s/inputs.js';
-import { type LockEntry, lockImageKey, lockResolver } from '../../src/k8s/lock.js';
+import { lockResolver } from '../../src/k8s/lock.js';
 import { pinFiles } from '../../src/k8s/pin.js';
 import { defaultRules } from '../../src/k8s/rules.js';
-import { deployment } from '../../test/support/manifests.js';
+import { writePinCase } from '../cases/pin.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,29 +27,9 @@ const { values } = parseArgs({
   },
 });
 const documents = Number(values.documents);
-const images = Array.from(
-  { length: 1000 },
-  (_, i) => `registry.example.com/team-${i % 37}/service-${i}:1.${i % 10}.${i % 7}`,
-);
-const entries: LockEntry[] = images.map((image) => ({
-  image: lockImageKey(parseReference(image)),
-  digest: `sha256:${createHash('sha256').update(image).digest('hex')}`,
-  digestKind: 'index',
-  mediaType: 'application/vnd.oci.image.index.v1+json',
-}));
 const tmp = await mkdtemp(join(tmpdir(), 'pinprof-'));
 const dir = join(tmp, 'manifests');
-await mkdir(dir);
-const paths: string[] = [];
-const perFile = Math.ceil(documents / 100);
-for (let f = 0; f < 100; f++) {
-  const docs: string[] = [];
-  for (let d = f * perFile; d < Math.min(documents, (f + 1) * perFile); d++)
-    docs.push(deployment(d, images[d % images.length]!));
-  const path = join(dir, `apps-${String(f).padStart(3, '0')}.yaml`);
-  await writeFile(path, docs.join('---\n'));
-  paths.push(path);
-}
+const { paths, entries } = await writePinCase(dir, documents, 1000, 100);
 const resolver = lockResolver(entries);
 
 async function pin(): Promise<number> {

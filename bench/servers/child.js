@@ -15,7 +15,7 @@
 import { openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:https';
-import { BENCH_DIGEST, minimalHandler, minimalRecorder } from './minimal.js';
+import { benchResolution, minimalHandler, minimalRecorder } from './minimal.js';
 
 async function startRegistryChild(root) {
   const { startRegistry } = await import('../../dist/registry-server/index.js');
@@ -30,13 +30,7 @@ async function startWebhookChild(certFile, keyFile) {
     tls: { certFile, keyFile },
     // The production logging path (one JSON line per admission, buffered), into /dev/null.
     log: { destination: '/dev/null' },
-    resolveBase: async (reference) => ({
-      reference,
-      digest: BENCH_DIGEST,
-      kind: 'index',
-      mediaType: 'application/vnd.oci.image.index.v1+json',
-      size: 1024,
-    }),
+    resolveBase: benchResolution,
   });
 }
 

@@ -1,5 +1,12 @@
 /** Types of bench/servers/minimal.js (plain JavaScript, run by plain `node` in the server child). */
 export declare const BENCH_DIGEST: `sha256:${string}`;
+export declare function benchResolution<R>(reference: R): Promise<{
+  reference: R;
+  digest: `sha256:${string}`;
+  kind: 'index';
+  mediaType: string;
+  size: number;
+}>;
 export type MinimalRecord = (url: string, verdict: string, request: unknown, ms: number) => void;
 export declare function minimalAdmission(
   url: string,

@@ -16,6 +16,17 @@ import { performance } from 'node:perf_hooks';
 /** The digest every reference resolves to: the webhook benchmark measures the webhook, not a registry. */
 export const BENCH_DIGEST = `sha256:${'ab'.repeat(32)}`;
 
+/** The webhook's registry in the benchmark (`resolveBase`): every reference names BENCH_DIGEST, at once. */
+export async function benchResolution(reference) {
+  return {
+    reference,
+    digest: BENCH_DIGEST,
+    kind: 'index',
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    size: 1024,
+  };
+}
+
 /**
  * The admission of one review body: the answer's text, or null when the body is not an
  * AdmissionReview (answered 400). `record` counts and logs it (see {@link minimalRecorder}).
