@@ -1,10 +1,13 @@
+import { execFile } from 'node:child_process';
+import fs, { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { promisify } from 'node:util';
+import { describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../../test/support/tmp.js';
 import type { Decision } from './admission.js';
-import { admissionFields, admissionLine, admissionLog, createLogger } from './logging.js';
+import { admissionFields, admissionLine, admissionLog, createLogger, LOG_FLUSH_DELAY_MS } from './logging.js';
 import { MAX_LOGGED_ERRORS } from './messages.js';
 import type { AdmissionRequest } from './review.js';
 
@@ -142,5 +145,86 @@ describe('admission log lines', () => {
         }
       }
     }
+  });
+});
+
+describe('batched log writes', () => {
+  /** The lines of `file` once it holds `count` of them (polled; at most 5 s). */
+  async function linesOnceThere(file: string, count: number): Promise<string[]> {
+    for (let waited = 0; ; waited += 5) {
+      const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+      if (lines.length >= count || waited > 5000) return lines;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  it(`gathers the lines of ${LOG_FLUSH_DELAY_MS} ms into one write, in order, and writes them within it`, async () => {
+    const dir = await tempDir('webhook-log');
+    const file = join(dir, 'log.jsonl');
+    const writes = vi.spyOn(fs, 'writeSync');
+    try {
+      const logger = createLogger({ destination: file });
+      const log = admissionLog(logger);
+      const started = Date.now();
+      for (let i = 0; i < 50; i++) log('validate', { ...request, uid: `u${i}` }, decision, i);
+      logger.warn({ registry: 'r.example' }, 'after');
+      // Nothing yet: the lines wait for others to share their write.
+      expect(readFileSync(file, 'utf8')).toBe('');
+      const lines = await linesOnceThere(file, 51);
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(lines.map((l) => (JSON.parse(l) as { uid?: string; msg: string }).uid ?? 'after')).toEqual([
+        ...Array.from({ length: 50 }, (_, i) => `u${i}`),
+        'after',
+      ]);
+      const ours = writes.mock.calls.filter(([, data]) => String(data).includes('"msg":"admission"'));
+      expect(ours).toHaveLength(1);
+    } finally {
+      writes.mockRestore();
+    }
+  });
+
+  it('writes a batch at once when it passes 64 KiB', async () => {
+    const dir = await tempDir('webhook-log');
+    const file = join(dir, 'log.jsonl');
+    const logger = createLogger({ destination: file });
+    const log = admissionLog(logger);
+    const uid = 'x'.repeat(1000);
+    let n = 0;
+    while (readFileSync(file, 'utf8') === '' && n < 200)
+      log('mutate', { ...request, uid: `${uid}${n++}` }, decision, 1);
+    // Written synchronously (the loop never yields to the timer) by the line that took the batch
+    // past 64 KiB: every line so far, in one write.
+    const written = readFileSync(file, 'utf8').trimEnd().split('\n');
+    expect(written).toHaveLength(n);
+    const lineBytes = written[0]!.length + 1;
+    expect(n * lineBytes).toBeGreaterThanOrEqual(64 * 1024);
+    expect((n - 1) * lineBytes).toBeLessThan(64 * 1024);
+  });
+
+  it.each([
+    ['ends on its own', ''],
+    ['calls process.exit', 'process.exit(0);'],
+    ['throws', "throw new Error('boom');"],
+  ])('writes the lines still waiting when the process %s', async (_, end) => {
+    const dir = await tempDir('webhook-log');
+    const file = join(dir, 'log.jsonl');
+    const script = [
+      `import { admissionLog, createLogger } from ${JSON.stringify(join(import.meta.dirname, 'logging.ts'))};`,
+      `const logger = createLogger({ destination: ${JSON.stringify(file)} });`,
+      'const log = admissionLog(logger);',
+      `for (let i = 0; i < 3; i++) log('validate', ${JSON.stringify(request)}, ${JSON.stringify(decision)}, i);`,
+      end,
+    ].join('\n');
+    const run = promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        cwd: join(import.meta.dirname, '..', '..'),
+      },
+    );
+    if (end.startsWith('throw')) await expect(run).rejects.toThrow(/boom/);
+    else await run;
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { durationMs: number }).durationMs)).toEqual([0, 1, 2]);
   });
 });
