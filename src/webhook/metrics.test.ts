@@ -1,6 +1,6 @@
 import { Counter, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { DURATION_BUCKETS, WebhookMetrics } from './metrics.js';
+import { DURATION_BUCKETS, LabelledCounts, WebhookMetrics } from './metrics.js';
 
 /** Admissions as the server records them: endpoint, verdict, seconds (bounds, between, past the last). */
 const ADMISSIONS = [
@@ -62,5 +62,48 @@ describe('webhook metrics', () => {
     ({ body } = await metrics.render());
     expect(body).toContain('imgdigest_webhook_admissions_total{endpoint="mutate",verdict="patched"} 1');
     expect(body).toContain('imgdigest_webhook_admission_duration_seconds_count{endpoint="mutate"} 1');
+  });
+
+  it("exports the resolver's cache outcomes as prom-client's Counter would, and resets them", async () => {
+    const events = ['miss', 'hit', 'hit', 'coalesced', 'hit', 'error', 'miss'] as const;
+    const reference = new Registry();
+    const counter = new Counter({
+      name: 'imgdigest_webhook_resolver_cache_total',
+      help: 'Tag resolutions by cache outcome: hit (cached), miss (registry asked), coalesced (joined one in flight).',
+      labelNames: ['result'],
+      registers: [reference],
+    });
+    const metrics = new WebhookMetrics();
+    for (const event of events) {
+      if (event !== 'error') counter.inc({ result: event });
+      metrics.resolverResult(event);
+    }
+    const section = (text: string) =>
+      text
+        .split('\n\n')
+        .find((s) => s.includes('# TYPE imgdigest_webhook_resolver_cache_total'))
+        ?.trimEnd();
+    const { body } = await metrics.render();
+    expect(section(body)).toBe(section(await reference.metrics()));
+    expect(body).toContain('imgdigest_webhook_resolver_cache_total{result="hit"} 3');
+    expect(body).toContain('imgdigest_webhook_registry_errors_total 1');
+
+    metrics.registry.resetMetrics();
+    metrics.resolverResult('coalesced');
+    const after = (await metrics.render()).body;
+    expect(after).not.toContain('result="hit"');
+    expect(after).toContain('imgdigest_webhook_resolver_cache_total{result="coalesced"} 1');
+  });
+
+  it('counts a labelled value as an addition, series in the order first counted', async () => {
+    const counts = new LabelledCounts('c_total', 'help', 'kind', ['a', 'b', 'c']);
+    counts.inc(2);
+    counts.inc(0);
+    counts.inc(2);
+    const { values } = await counts.metric.get();
+    expect(values).toEqual([
+      { labels: { kind: 'c' }, value: 2 },
+      { labels: { kind: 'a' }, value: 1 },
+    ]);
   });
 });
