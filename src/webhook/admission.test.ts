@@ -7,11 +7,13 @@ import {
 import { admissionReview, applyPatch, decodePatch } from '../../test/webhook/support.js';
 import { ImgdigestError } from '../core/errors.js';
 import { defaultRules, type Rules, rulesFromValue } from '../k8s/rules.js';
+import { openResolver } from '../resolver/open.js';
 import type { Resolver } from '../resolver/types.js';
 import {
   type AdmissionDeps,
   MAX_WARNING_LENGTH,
   mutate,
+  mutation,
   RESOLVE_ERROR_ANNOTATION,
   validate,
 } from './admission.js';
@@ -227,6 +229,55 @@ describe('mutate', () => {
       'docker.io/library/nginx:1.27',
       'registry.example.com/data:v1',
     ]);
+  });
+
+  it('decides at once when the cache answers every tag, and waits only for what it does not', async () => {
+    const asked: string[] = [];
+    const resolver = await openResolver({
+      base: async (reference) => {
+        asked.push(reference.canonical);
+        return {
+          reference,
+          digest: DIGEST,
+          kind: 'index',
+          mediaType: 'application/vnd.oci.image.index.v1+json',
+          size: 1,
+        };
+      },
+    });
+    try {
+      const request = req(pod(ALL_FIELDS));
+      const cold = mutation(request, deps({}, defaultRules(), resolver));
+      expect(cold).toBeInstanceOf(Promise);
+      const first = await cold;
+      expect(asked).toHaveLength(4);
+      const warm = mutation(request, deps({}, defaultRules(), resolver));
+      expect(warm).not.toBeInstanceOf(Promise);
+      expect(warm).toEqual(first);
+      expect((warm as Awaited<typeof cold>).verdict).toBe('patched');
+      expect(asked).toHaveLength(4);
+      // One new tag among cached ones: only it is asked for, and the answer waits for it.
+      const more = pod({
+        ...ALL_FIELDS,
+        containers: [...ALL_FIELDS.containers, { name: 'new', image: 'redis:7' }],
+      });
+      const partly = mutation(req(more), deps({}, defaultRules(), resolver));
+      expect(partly).toBeInstanceOf(Promise);
+      expect(decodePatch((await partly).response.patch)).toHaveLength(5);
+      expect(asked.slice(4)).toEqual(['docker.io/library/redis:7']);
+      // Nothing to pin is decided at once too; mutate() is a promise whatever the path.
+      expect(
+        mutation(
+          req(pod({ containers: [{ name: 'a', image: `nginx@${DIGEST}` }] })),
+          deps({}, defaultRules(), resolver),
+        ),
+      ).toMatchObject({ verdict: 'allowed' });
+      const viaMutate = mutate(request, deps({}, defaultRules(), resolver));
+      expect(viaMutate).toBeInstanceOf(Promise);
+      expect(await viaMutate).toEqual(first);
+    } finally {
+      await resolver.close();
+    }
   });
 
   it('is idempotent: a reinvocation on its own output changes nothing and asks no registry', async () => {

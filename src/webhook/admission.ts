@@ -249,6 +249,19 @@ export async function mutate(
   deps: AdmissionDeps,
   context: MutateContext = {},
 ): Promise<Decision> {
+  return mutation(request, deps, context);
+}
+
+/**
+ * {@link mutate}'s decision, made at once when nothing has to wait (every tag answered by the
+ * resolver's cache, or nothing to pin), else a promise of it. The server answers a warm admission
+ * without a promise or a turn of the microtask queue.
+ */
+export function mutation(
+  request: AdmissionRequest,
+  deps: AdmissionDeps,
+  context: MutateContext = {},
+): Decision | Promise<Decision> {
   const { rules, settings } = deps;
   const subject = admissible(request, rules);
   if (typeof subject === 'string') return skipped(request.uid, subject);
@@ -275,7 +288,6 @@ export async function mutate(
     patched: 0,
     errors: failures,
   };
-  const operations: PatchOperation[] = [];
   // Distinct references can only pass the bound when the candidates do.
   if (candidates.length > settings.maxReferencesPerReview) {
     const distinct = new Set(candidates.map((c) => c.ref.canonical)).size;
@@ -283,39 +295,40 @@ export async function mutate(
     // workloads name a handful of images. Nothing is resolved, and failureMode decides.
     if (distinct > settings.maxReferencesPerReview) return overLimit(decision, distinct, settings);
   }
-  if (candidates.length > 0) {
-    const resolver = deps.resolver;
-    if (!resolver) throw new Error('mutate needs a resolver');
-    const platform = rules.platform ? { platform: rules.platform } : NO_OPTIONS;
-    // A warm cache answers at once: no signal, timer or promise per image (each hit counted as
-    // resolve counts it). Only references it cannot answer go to resolve, with the deadline.
-    let signal: AbortSignal | undefined;
-    let timeout: (() => ImgdigestError) | undefined;
-    // One resolution per distinct reference; the resolver coalesces across requests too. The
-    // budget is kept here as well: a resolver that ignores the signal cannot overrun it.
-    const keys = candidates.map((c) => c.ref.canonical);
-    const answers = new Map<string, Resolution | Promise<Resolution>>();
-    let waiting = false;
-    for (let i = 0; i < candidates.length; i++) {
-      const key = keys[i]!;
-      if (answers.has(key)) continue;
-      const ref = candidates[i]!.ref;
-      const hit = resolver.cached?.(ref, platform);
-      if (hit) {
-        answers.set(key, hit);
-        continue;
-      }
-      // The deadline reaches the resolver: what this admission queued is dropped when it answers.
-      signal ??= deadlineSignal(context.deadline ?? Date.now() + settings.resolutionBudgetMs);
-      timeout ??= () =>
-        new ImgdigestError(
-          'TIMEOUT',
-          `no answer within the resolution budget of ${settings.resolutionBudgetMs} ms`,
-        );
-      answers.set(key, abortable(resolver.resolve(ref, { ...platform, signal }), signal, timeout));
-      waiting = true;
+  if (candidates.length === 0) return decided(decision, [], settings);
+  const resolver = deps.resolver;
+  if (!resolver) throw new Error('mutate needs a resolver');
+  const platform = rules.platform ? { platform: rules.platform } : NO_OPTIONS;
+  // A warm cache answers at once: no signal, timer or promise per image (each hit counted as
+  // resolve counts it). Only references it cannot answer go to resolve, with the deadline.
+  let signal: AbortSignal | undefined;
+  let timeout: (() => ImgdigestError) | undefined;
+  // One resolution per distinct reference; the resolver coalesces across requests too. The
+  // budget is kept here as well: a resolver that ignores the signal cannot overrun it.
+  const keys = candidates.map((c) => c.ref.canonical);
+  const answers = new Map<string, Resolution | Promise<Resolution>>();
+  let waiting = false;
+  for (let i = 0; i < candidates.length; i++) {
+    const key = keys[i]!;
+    if (answers.has(key)) continue;
+    const ref = candidates[i]!.ref;
+    const hit = resolver.cached?.(ref, platform);
+    if (hit) {
+      answers.set(key, hit);
+      continue;
     }
-    const settled = waiting ? await Promise.allSettled(keys.map((key) => answers.get(key)!)) : undefined;
+    // The deadline reaches the resolver: what this admission queued is dropped when it answers.
+    signal ??= deadlineSignal(context.deadline ?? Date.now() + settings.resolutionBudgetMs);
+    timeout ??= () =>
+      new ImgdigestError(
+        'TIMEOUT',
+        `no answer within the resolution budget of ${settings.resolutionBudgetMs} ms`,
+      );
+    answers.set(key, abortable(resolver.resolve(ref, { ...platform, signal }), signal, timeout));
+    waiting = true;
+  }
+  const pin = (settled: PromiseSettledResult<Resolution>[] | undefined): Decision => {
+    const operations: PatchOperation[] = [];
     for (let i = 0; i < candidates.length; i++) {
       const c = candidates[i]!;
       const r = settled ? settled[i]! : undefined;
@@ -326,7 +339,15 @@ export async function mutate(
         failures.push(`${describeLocation(c.site)} ${c.image}: ${messageOf(r.reason)}`);
       }
     }
-  }
+    return decided(decision, operations, settings);
+  };
+  if (!waiting) return pin(undefined);
+  return Promise.allSettled(keys.map((key) => answers.get(key)!)).then(pin);
+}
+
+/** The decision once every image is pinned or failed: the patch, or `failureMode`'s answer. */
+function decided(decision: Decision, operations: PatchOperation[], settings: WebhookSettings): Decision {
+  const failures = decision.errors;
   if (failures.length > 0 && settings.failureMode === 'deny') {
     const what = failures.length === 1 ? 'an image' : `${failures.length.toLocaleString('en-US')} images`;
     return deny(decision, 503, 'ServiceUnavailable', `cannot pin ${what} to a digest: ${listed(failures)}`);

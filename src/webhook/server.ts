@@ -29,13 +29,13 @@ import type { CircuitChange } from '../resolver/breaker.js';
 import { openResolver } from '../resolver/open.js';
 import type { BaseResolve } from '../resolver/resolver.js';
 import type { RegistryClientOptions } from '../sources/registry/index.js';
-import { type AdmissionDeps, mutate, validate } from './admission.js';
+import { type AdmissionDeps, type Decision, mutation, validate } from './admission.js';
 import { defaultWebhookConfig, loadWebhookConfig, type WebhookConfig } from './config.js';
 import { bodyResult, DEFAULT_MAX_BODY_BYTES, isJson, send, sendStatus } from './http.js';
 import { admissionLog, createLogger, type Logger, type LoggerOptions } from './logging.js';
 import { type Endpoint, type Rejection, WebhookMetrics } from './metrics.js';
 import { watchConfig, watchTls } from './reload.js';
-import { parseAdmissionReview, reviewResponseBody } from './review.js';
+import { type AdmissionRequest, parseAdmissionReview, reviewResponseBody } from './review.js';
 import { readTlsFiles, type TlsFiles, type TlsMaterial } from './tls.js';
 import type { WatchOptions } from './watch.js';
 
@@ -232,9 +232,21 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     const decision =
       endpoint === 'validate'
         ? validate(request, current)
-        : await mutate(request, current, {
+        : mutation(request, current, {
             deadline: performance.timeOrigin + start + current.settings.resolutionBudgetMs,
           });
+    // A warm /mutate is decided at once, like /validate: answered without another turn.
+    answer(endpoint, request, decision instanceof Promise ? await decision : decision, res, start);
+  }
+
+  /** Send the decision, count it and log it. */
+  function answer(
+    endpoint: Endpoint,
+    request: AdmissionRequest,
+    decision: Decision,
+    res: ServerResponse,
+    start: number,
+  ): void {
     send(res, 200, 'application/json', reviewResponseBody(decision.response));
     const ms = performance.now() - start;
     metrics.admission(endpoint, decision.verdict, ms / 1000);
