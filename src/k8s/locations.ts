@@ -106,6 +106,8 @@ export const POD_SPEC_PATHS: Readonly<Record<string, readonly PathSegment[]>> = 
 };
 
 const CONTAINER_FIELDS = ['containers', 'initContainers', 'ephemeralContainers'] as const;
+/** The built-in spec paths themselves (by identity): their printed field paths can be remembered. */
+const POD_SPEC_PATHS_SET: ReadonlySet<readonly PathSegment[]> = new Set(Object.values(POD_SPEC_PATHS));
 
 /**
  * The Kubernetes objects in a parsed document: the document itself, or the items of a List
@@ -147,7 +149,8 @@ function podSpecImages(obj: KubeObject, specPath: readonly PathSegment[]): Image
     list.forEach((c, i) => {
       // A container without `image` is legal (config management fills it in): nothing to check.
       if (!isRecord(c) || c.image === undefined || c.image === null) return;
-      out.push(location(obj, [...specPath, field, i, 'image'], field, nameOf(c), c.image));
+      const rel = [...specPath, field, i, 'image'];
+      out.push(location(obj, rel, field, nameOf(c), c.image, builtinFieldPath(specPath, field, i, rel)));
     });
   }
   if (Array.isArray(spec.volumes)) {
@@ -173,8 +176,43 @@ function location(
   field: ImageField,
   name: string | undefined,
   image: unknown,
+  fieldPath = formatPath(rel),
 ): ImageLocation {
-  return { path: [...obj.path, ...rel], fieldPath: formatPath(rel), field, name, image };
+  // `rel` is made for this location alone, so an object at the document root (nearly all) uses it.
+  return { path: obj.path.length === 0 ? rel : [...obj.path, ...rel], fieldPath, field, name, image };
+}
+
+/** Printed container field paths of the built-in pod specs, by spec path, field and index. */
+const builtinFieldPaths = new Map<readonly PathSegment[], Map<string, string[]>>();
+const MAX_REMEMBERED_INDEX = 64;
+
+/**
+ * `formatPath(rel)` for a container field under a built-in pod spec path, remembered: the webhook
+ * and check print the same `spec.template.spec.containers[0].image` for object after object.
+ */
+function builtinFieldPath(
+  specPath: readonly PathSegment[],
+  field: string,
+  i: number,
+  rel: PathSegment[],
+): string {
+  if (i >= MAX_REMEMBERED_INDEX || !POD_SPEC_PATHS_SET.has(specPath)) return formatPath(rel);
+  let byField = builtinFieldPaths.get(specPath);
+  if (!byField) {
+    byField = new Map();
+    builtinFieldPaths.set(specPath, byField);
+  }
+  let paths = byField.get(field);
+  if (!paths) {
+    paths = [];
+    byField.set(field, paths);
+  }
+  let printed = paths[i];
+  if (printed === undefined) {
+    printed = formatPath(rel);
+    paths[i] = printed;
+  }
+  return printed;
 }
 
 function nameOf(value: Record<string, unknown>): string | undefined {
