@@ -14,7 +14,6 @@ import https from 'node:https';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { reviewBody } from '../cases/webhook.js';
 import { benchResolution, minimalHandler, minimalRecorder } from '../servers/minimal.js';
 import { fastestRounds, formatMicros, loopOptions } from './loops.js';

@@ -4,7 +4,7 @@
  * is a folder holding a built `dist/` (this checkout's by default), so two builds can be compared:
  *
  *   node --import tsx bench/profile/webhook.ts [--seconds 6] [--rounds 4] [--endpoint validate|mutate]
- *        [--variant NAME=DIR ...] [--node-arg ARG ...]
+ *        [--variant NAME=DIR ...] [--node-arg ARG ...] [--references bare,parsing,minimal|none]
  *
  * The bare server (`bare`), the same server that also JSON.parses each review (`parsing`) and the
  * least webhook that parses, decides, answers, counts and logs (`minimal`) run beside the variants. `--node-arg` is passed to every webhook child (e.g. `--cpu-prof`, `--cpu-prof-dir=/tmp/p`), `--bare-arg`
@@ -29,6 +29,7 @@ const { values } = parseArgs({
     'node-arg': { type: 'string', multiple: true, default: [] },
     'bare-arg': { type: 'string', multiple: true, default: [] },
     cpu: { type: 'string' },
+    references: { type: 'string', default: 'bare,parsing,minimal' },
   },
 });
 const seconds = Number(values.seconds);
@@ -86,7 +87,7 @@ for (const v of variants) {
 }
 const answerFile = join(tmp, 'answer.json');
 await writeFile(answerFile, answer);
-for (const mode of ['bare', 'parsing', 'minimal']) {
+for (const mode of values.references!.split(',').filter((m) => m !== '' && m !== 'none')) {
   servers.push({
     name: mode,
     child: await startServerChild(
