@@ -82,6 +82,7 @@ export class Reference implements ReferenceFields {
   readonly digest: Digest | null;
   /** The text this reference was parsed from (or built from). */
   readonly input: string;
+  #canonical: string | undefined;
 
   constructor(fields: ReferenceFields, input?: string) {
     this.domain = fields.domain;
@@ -98,7 +99,13 @@ export class Reference implements ReferenceFields {
 
   /** `domain/path[:tag][@digest]`: both tag and digest are kept. */
   get canonical(): string {
-    return `${this.repository}${this.tag !== null ? `:${this.tag}` : ''}${this.digest !== null ? `@${this.digest}` : ''}`;
+    // Made once: it keys caches and maps, asked of the same reference admission after admission.
+    let canonical = this.#canonical;
+    if (canonical === undefined) {
+      canonical = `${this.repository}${this.tag !== null ? `:${this.tag}` : ''}${this.digest !== null ? `@${this.digest}` : ''}`;
+      this.#canonical = canonical;
+    }
+    return canonical;
   }
 
   /** The repository name as Docker shows it (`nginx`, `bitnami/redis`, `gcr.io/x/y`). */
