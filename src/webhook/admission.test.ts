@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import {
   type FakeAnswer,
   type FakeResolver,
+  recordingBase,
   fakeResolver as sharedFakeResolver,
 } from '../../test/support/fake-resolver.js';
 import { admissionReview, applyPatch, decodePatch } from '../../test/webhook/support.js';
@@ -233,18 +234,7 @@ describe('mutate', () => {
 
   it('decides at once when the cache answers every tag, and waits only for what it does not', async () => {
     const asked: string[] = [];
-    const resolver = await openResolver({
-      base: async (reference) => {
-        asked.push(reference.canonical);
-        return {
-          reference,
-          digest: DIGEST,
-          kind: 'index',
-          mediaType: 'application/vnd.oci.image.index.v1+json',
-          size: 1,
-        };
-      },
-    });
+    const resolver = await openResolver({ base: recordingBase(DIGEST, asked) });
     try {
       const request = req(pod(ALL_FIELDS));
       const cold = mutation(request, deps({}, defaultRules(), resolver));

@@ -7,6 +7,7 @@
  */
 import { digestOf } from '../../src/core/digest.js';
 import type { Reference } from '../../src/core/reference.js';
+import type { BaseResolve } from '../../src/resolver/resolver.js';
 import type { Resolution, ResolveOptions, Resolver } from '../../src/resolver/types.js';
 
 type Digest = `${string}:${string}`;
@@ -57,5 +58,23 @@ export function fakeResolver(options: FakeResolverOptions = {}): FakeResolver {
       if (opts.platform) resolution.platform = opts.platform;
       return Promise.resolve(resolution);
     },
+  };
+}
+
+/**
+ * A base for the real resolver (`openResolver({ base })`) that names every reference `digest` at
+ * once, as an index, and records the canonical form of each reference it was asked for in
+ * `asked`: what reached the "registry" past the resolver's cache and coalescing.
+ */
+export function recordingBase(digest: Digest, asked: string[] = []): BaseResolve {
+  return async (reference) => {
+    asked.push(reference.canonical);
+    return {
+      reference,
+      digest,
+      kind: 'index',
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      size: 1,
+    };
   };
 }

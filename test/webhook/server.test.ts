@@ -9,8 +9,8 @@ import { connect as tlsConnect } from 'node:tls';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BaseResolve } from '../../src/resolver/resolver.js';
 import { createLogger } from '../../src/webhook/logging.js';
+import { recordingBase } from '../support/fake-resolver.js';
 import { cleanupTempDirs } from '../support/tmp.js';
 import { haveTools } from '../support/tools.js';
 import { type KubeDiscovery, kubectl, startKubeDiscovery } from './kube-discovery.js';
@@ -34,16 +34,7 @@ describe.skipIf(!haveTools('kubectl'))('webhook server', () => {
       json(['create', 'cronjob', 'report', '--image=busybox:1.36', '--schedule=*/5 * * * *', '-n', 'shop']),
       json(['run', 'debug', '--image=busybox:1.36', '-n', 'shop']),
     ]);
-    const base: BaseResolve = async (reference) => {
-      resolved.push(reference.canonical);
-      return {
-        reference,
-        digest: DIGEST,
-        kind: 'index',
-        mediaType: 'application/vnd.oci.image.index.v1+json',
-        size: 1,
-      };
-    };
+    const base = recordingBase(DIGEST, resolved);
     t = await startTestWebhook({
       resolveBase: base,
       limits: {
