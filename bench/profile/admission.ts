@@ -26,7 +26,7 @@ const config = defaultWebhookConfig();
 const metrics = new WebhookMetrics({ processMetrics: false });
 const resolver = await openResolver({
   base: benchResolution,
-  onResult: process.env.NO_ON_RESULT ? undefined : metrics.resolverResult,
+  onResult: metrics.resolverResult,
 });
 const deps: AdmissionDeps = { rules: config.rules, settings: config.webhook, resolver };
 const logAdmission = admissionLog(createLogger({ destination: '/dev/null' }));
@@ -60,10 +60,10 @@ function answer(
 // The minimal webhook's steps (bench/servers/minimal.js), its log lines written to /dev/null.
 const record = minimalRecorder(openSync('/dev/null', 'a'));
 function minimal(url: '/validate' | '/mutate'): void {
-  const answer = minimalAdmission(url, body, performance.now(), record);
-  if (!answer) throw new Error('not an AdmissionReview');
-  sink += answer.text.length;
-  answer.after();
+  const reply = minimalAdmission(url, body, performance.now(), record);
+  if (!reply) throw new Error('not an AdmissionReview');
+  sink += reply.text.length;
+  reply.after();
 }
 
 const variants: Record<string, () => unknown> = {

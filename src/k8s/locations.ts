@@ -106,8 +106,13 @@ export const POD_SPEC_PATHS: Readonly<Record<string, readonly PathSegment[]>> = 
 };
 
 const CONTAINER_FIELDS = ['containers', 'initContainers', 'ephemeralContainers'] as const;
-/** The built-in spec paths themselves (by identity): their printed field paths can be remembered. */
-const POD_SPEC_PATHS_SET: ReadonlySet<readonly PathSegment[]> = new Set(Object.values(POD_SPEC_PATHS));
+/**
+ * Printed container field paths under each built-in pod spec path (by the path array's identity),
+ * by field and index, filled as they are first printed.
+ */
+const builtinFieldPaths = new Map<readonly PathSegment[], Record<string, string[]>>(
+  Object.values(POD_SPEC_PATHS).map((p) => [p, Object.fromEntries(CONTAINER_FIELDS.map((f) => [f, []]))]),
+);
 
 /**
  * The Kubernetes objects in a parsed document: the document itself, or the items of a List
@@ -182,8 +187,6 @@ function location(
   return { path: obj.path.length === 0 ? rel : [...obj.path, ...rel], fieldPath, field, name, image };
 }
 
-/** Printed container field paths of the built-in pod specs, by spec path, field and index. */
-const builtinFieldPaths = new Map<readonly PathSegment[], Map<string, string[]>>();
 const MAX_REMEMBERED_INDEX = 64;
 
 /**
@@ -196,17 +199,8 @@ function builtinFieldPath(
   i: number,
   rel: PathSegment[],
 ): string {
-  if (i >= MAX_REMEMBERED_INDEX || !POD_SPEC_PATHS_SET.has(specPath)) return formatPath(rel);
-  let byField = builtinFieldPaths.get(specPath);
-  if (!byField) {
-    byField = new Map();
-    builtinFieldPaths.set(specPath, byField);
-  }
-  let paths = byField.get(field);
-  if (!paths) {
-    paths = [];
-    byField.set(field, paths);
-  }
+  const paths = i < MAX_REMEMBERED_INDEX ? builtinFieldPaths.get(specPath)?.[field] : undefined;
+  if (!paths) return formatPath(rel);
   let printed = paths[i];
   if (printed === undefined) {
     printed = formatPath(rel);

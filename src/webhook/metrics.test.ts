@@ -96,7 +96,7 @@ describe('webhook metrics', () => {
   });
 
   it('counts a labelled value as an addition, series in the order first counted', async () => {
-    const counts = new LabelledCounts('c_total', 'help', 'kind', ['a', 'b', 'c']);
+    const counts = new LabelledCounts('c_total', 'help', [{ kind: 'a' }, { kind: 'b' }, { kind: 'c' }]);
     counts.inc(2);
     counts.inc(0);
     counts.inc(2);

@@ -64,15 +64,54 @@ interface ExportedMetric {
 }
 
 /**
+ * A counter whose label sets are known in advance, as plain numbers: counting is an addition to
+ * the series at an index. Exported as prom-client's Counter exports it (series in the order they
+ * were first counted). The admissions counter and the resolver's cache outcome (once per image of
+ * every `/mutate`) are counted this way.
+ */
+export class LabelledCounts {
+  readonly #counts: Float64Array;
+  /** Indexes of the label sets in the order each was first counted. */
+  readonly #seen: number[] = [];
+  readonly metric: ExportedMetric;
+
+  constructor(name: string, help: string, labelSets: readonly Record<string, string>[]) {
+    this.#counts = new Float64Array(labelSets.length);
+    const head = { name, help, type: 'counter', aggregator: 'sum' } as const;
+    this.metric = {
+      ...head,
+      get: async () => ({
+        ...head,
+        values: this.#seen.map((i) => ({ labels: { ...labelSets[i]! }, value: this.#counts[i]! })),
+      }),
+      reset: () => {
+        this.#counts.fill(0);
+        this.#seen.length = 0;
+      },
+    };
+  }
+
+  /** Count one of the series at `index` (in the constructor's `labelSets`). */
+  inc(index: number): void {
+    const counted = this.#counts[index]!;
+    this.#counts[index] = counted + 1;
+    if (counted === 0) this.#seen.push(index);
+  }
+}
+
+/**
  * The admissions counter (`endpoint`, `verdict`) and the latency histogram (`endpoint`) as plain
  * arrays of numbers: recording an admission is a few additions. They are exported as the same
  * series, in the same text, as prom-client's Counter and Histogram (series in the order they
  * first appeared; buckets cumulative, then `+Inf`, `_sum` and `_count`).
  */
 export class AdmissionSeries {
-  readonly #counts = new Float64Array(ENDPOINTS.length * VERDICTS.length);
-  /** Counter series (endpoint * verdicts + verdict) in the order they first counted. */
-  readonly #seen: number[] = [];
+  /** The counter's series, endpoint * verdicts + verdict. */
+  readonly #counts = new LabelledCounts(
+    `${PREFIX}admissions_total`,
+    'Admission reviews answered, by endpoint and verdict.',
+    ENDPOINTS.flatMap((endpoint) => VERDICTS.map((verdict) => ({ endpoint, verdict }))),
+  );
   /** Per endpoint: observations per bucket (not cumulative), then the sum and the count. */
   readonly #buckets = new Float64Array(ENDPOINTS.length * DURATION_BUCKETS.length);
   readonly #sum = new Float64Array(ENDPOINTS.length);
@@ -83,25 +122,8 @@ export class AdmissionSeries {
   readonly histogram: ExportedMetric;
 
   constructor() {
-    const counterName = `${PREFIX}admissions_total`;
+    this.counter = this.#counts.metric;
     const histogramName = `${PREFIX}admission_duration_seconds`;
-    this.counter = {
-      name: counterName,
-      help: 'Admission reviews answered, by endpoint and verdict.',
-      type: 'counter',
-      aggregator: 'sum',
-      get: async () => ({
-        name: counterName,
-        help: this.counter.help,
-        type: 'counter',
-        aggregator: 'sum',
-        values: this.#counterSamples(),
-      }),
-      reset: () => {
-        this.#counts.fill(0);
-        this.#seen.length = 0;
-      },
-    };
     const histogramHelp = 'Time from request arrival to answer, by endpoint.';
     const head = { name: histogramName, help: histogramHelp, type: 'histogram', aggregator: 'sum' } as const;
     const histogram: ExportedMetric & { getForPromString(): ReturnType<ExportedMetric['get']> } = {
@@ -129,9 +151,7 @@ export class AdmissionSeries {
   record(endpoint: Endpoint, verdict: Verdict, seconds: number): void {
     const e = endpoint === 'validate' ? 0 : 1;
     const series = e * VERDICTS.length + VERDICTS.indexOf(verdict);
-    const counted = this.#counts[series]!;
-    this.#counts[series] = counted + 1;
-    if (counted === 0) this.#seen.push(series);
+    this.#counts.inc(series);
     const observed = this.#count[e]!;
     this.#count[e] = observed + 1;
     if (observed === 0) this.#observed.push(e);
@@ -144,16 +164,6 @@ export class AdmissionSeries {
         break;
       }
     }
-  }
-
-  #counterSamples(): Sample[] {
-    return this.#seen.map((series) => ({
-      labels: {
-        endpoint: ENDPOINTS[Math.floor(series / VERDICTS.length)]!,
-        verdict: VERDICTS[series % VERDICTS.length]!,
-      },
-      value: this.#counts[series]!,
-    }));
   }
 
   #histogramSamples(name: string): Sample[] {
@@ -188,41 +198,6 @@ export class AdmissionSeries {
   }
 }
 
-/**
- * A counter with one label whose values are known in advance, as plain numbers: counting is an
- * addition. Exported as prom-client's Counter exports it (series in the order they were first
- * counted). The resolver's cache outcome is counted this way, once per image of every `/mutate`.
- */
-export class LabelledCounts {
-  readonly #counts: Float64Array;
-  /** Indexes of `values` in the order each was first counted. */
-  readonly #seen: number[] = [];
-  readonly metric: ExportedMetric;
-
-  constructor(name: string, help: string, label: string, values: readonly string[]) {
-    this.#counts = new Float64Array(values.length);
-    const head = { name, help, type: 'counter', aggregator: 'sum' } as const;
-    this.metric = {
-      ...head,
-      get: async () => ({
-        ...head,
-        values: this.#seen.map((i) => ({ labels: { [label]: values[i]! }, value: this.#counts[i]! })),
-      }),
-      reset: () => {
-        this.#counts.fill(0);
-        this.#seen.length = 0;
-      },
-    };
-  }
-
-  /** Count one of the value at `index` (in the constructor's `values`). */
-  inc(index: number): void {
-    const counted = this.#counts[index]!;
-    this.#counts[index] = counted + 1;
-    if (counted === 0) this.#seen.push(index);
-  }
-}
-
 export interface WebhookMetricsOptions {
   /** Also export Node process metrics (CPU, memory, event loop lag). Not stoppable: once per process. */
   processMetrics?: boolean;
@@ -234,8 +209,7 @@ export class WebhookMetrics {
   readonly #cache = new LabelledCounts(
     `${PREFIX}resolver_cache_total`,
     'Tag resolutions by cache outcome: hit (cached), miss (registry asked), coalesced (joined one in flight).',
-    'result',
-    ['hit', 'miss', 'coalesced'],
+    [{ result: 'hit' }, { result: 'miss' }, { result: 'coalesced' }],
   );
   readonly #registryErrors: Counter;
   readonly #rejections: Counter<'reason'>;
